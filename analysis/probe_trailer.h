@@ -58,6 +58,13 @@ inline size_t trailer_size(const ProbeTrailer& t) {
   return kTrailerSize + (t.has_reflector_count ? kReflectorCounterSize : 0);
 }
 
+// True when an L4 payload starts with a migprobe magic (valid or not, it is ours).
+inline bool has_trailer_magic(const uint8_t* payload, size_t len) {
+  if (len < 2) return false;
+  const unsigned magic = (static_cast<unsigned>(payload[0]) << 8) | payload[1];
+  return magic == kTrailerMagicProbe || magic == kTrailerMagicReflected;
+}
+
 // Decodes the trailer at the start of an L4 payload of len bytes. A reflected trailer
 // carries the reflector counter when the payload is long enough for it.
 TrailerError decode_trailer(const uint8_t* payload, size_t len, ProbeTrailer* out);

@@ -1,0 +1,208 @@
+#include "analysis/analyzer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "analysis/probe_trailer.h"
+#include "analysis/sequence.h"
+
+namespace migprobe::analysis {
+
+// A flow of plain ICMP echo: 16-bit sequence numbers extended to 32 bits, and the send
+// times of recent requests so that replies can be paired with them.
+struct Analyzer::ForeignFlow {
+  static constexpr uint32_t kRing = 1024;
+  AnalyzedFlow flow;
+  bool seq_started = false;
+  uint32_t seq_ref = 0;
+  std::vector<uint64_t> tx_ns = std::vector<uint64_t>(kRing, 0);
+  std::vector<uint32_t> tx_seq = std::vector<uint32_t>(kRing, 0);
+
+  uint32_t extend(uint16_t seq16) {
+    if (!seq_started) {
+      seq_started = true;
+      seq_ref = seq16;
+      return seq16;
+    }
+    const uint32_t ext = seq_extend16(seq16, seq_ref);
+    if (seq_after(ext, seq_ref)) seq_ref = ext;
+    return ext;
+  }
+};
+
+Analyzer::Analyzer(AnalyzerOptions options)
+    : options_(std::move(options)), generation_(options_.generation) {}
+
+Analyzer::~Analyzer() = default;
+
+void Analyzer::on_frame(uint64_t ts_ns, const uint8_t* frame, uint32_t caplen, uint32_t wirelen) {
+  ++totals_.frames;
+  totals_.bytes += wirelen;
+  if (totals_.first_ns == 0) totals_.first_ns = ts_ns;
+  if (ts_ns > totals_.last_ns) totals_.last_ns = ts_ns;
+  ParsedPacket pkt;
+  const DropReason r = parse_frame(options_.parse, frame, caplen, wirelen, &pkt);
+  if (r != DropReason::kNone) {
+    drop(r);
+    return;
+  }
+  switch (pkt.kind) {
+    case PacketKind::kIcmpEchoRequest:
+    case PacketKind::kIcmpEchoReply: {
+      const bool request = pkt.kind == PacketKind::kIcmpEchoRequest;
+      if (has_trailer_magic(pkt.payload, pkt.payload_len)) {
+        on_probe(ts_ns, pkt, request, true);
+      } else {
+        on_foreign_echo(ts_ns, pkt, request);
+      }
+      return;
+    }
+    case PacketKind::kUdp:
+      on_probe(ts_ns, pkt, false, false);
+      return;
+    case PacketKind::kArp:
+    case PacketKind::kRarp:
+      on_arp(ts_ns, pkt);
+      return;
+    default:
+      ++totals_.other;
+      return;
+  }
+}
+
+AnalyzedFlow* Analyzer::probe_flow(uint32_t flow_id, v1::FlowKind kind) {
+  if (flow_id >= probe_flows_.size()) probe_flows_.resize(flow_id + 1);
+  auto& slot = probe_flows_[flow_id];
+  if (!slot) {
+    const auto it = options_.flow_interval_ns.find(flow_id);
+    const uint64_t interval =
+        it != options_.flow_interval_ns.end() ? it->second : options_.default_interval_ns;
+    slot = std::make_unique<AnalyzedFlow>();
+    slot->kind = kind;
+    slot->flow_id = flow_id;
+    slot->tracker = FlowTracker(flow_id, interval);
+  }
+  return slot.get();
+}
+
+void Analyzer::on_probe(uint64_t ts_ns, const ParsedPacket& pkt, bool request, bool icmp) {
+  ProbeTrailer t;
+  switch (decode_trailer(pkt.payload, pkt.payload_len, &t)) {
+    case TrailerError::kNone:
+      break;
+    case TrailerError::kNoMagic:
+      ++totals_.other;  // UDP that is not a probe
+      return;
+    case TrailerError::kTooShort:
+      drop(DropReason::kTRUNCATED_TRAILER);
+      return;
+    case TrailerError::kBadVersion:
+      drop(DropReason::kBAD_TRAILER_VERSION);
+      return;
+  }
+  if (generation_ < 0) generation_ = t.generation;
+  if (t.generation != generation_) {
+    drop(DropReason::kSTALE_GENERATION);
+    return;
+  }
+  // UDP probes say their direction in the magic: only the reflector writes "mr".
+  if (!icmp) request = !t.reflected;
+  if (!request && t.tx_ns > ts_ns) {
+    drop(DropReason::kTIMESTAMP_AHEAD);
+    return;
+  }
+  ++totals_.probes;
+  AnalyzedFlow* f =
+      probe_flow(t.flow_id, icmp ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT);
+  if (request) {
+    if (f->target_ip.family == 0) f->target_ip = pkt.dst_ip;
+    f->vlan = pkt.vlan;
+    f->tracker.on_request(t.seq, t.tx_ns);
+  } else {
+    if (f->target_ip.family == 0) f->target_ip = pkt.src_ip;
+    f->target_mac = pkt.src_mac;
+    f->target_mac_known = true;
+    f->vlan = pkt.vlan;
+    f->tracker.on_reply(options_.tracker, t.seq, t.tx_ns, ts_ns, t.has_reflector_count,
+                        t.reflector_count);
+  }
+  f->tracker.advance(options_.tracker, ts_ns, &f->gaps);
+}
+
+void Analyzer::on_foreign_echo(uint64_t ts_ns, const ParsedPacket& pkt, bool request) {
+  ++totals_.foreign_echo;
+  const IpAddress& initiator = request ? pkt.src_ip : pkt.dst_ip;
+  const IpAddress& target = request ? pkt.dst_ip : pkt.src_ip;
+  std::string key;
+  key.reserve(36);
+  key.append(reinterpret_cast<const char*>(initiator.bytes.data()), 16);
+  key.append(reinterpret_cast<const char*>(target.bytes.data()), 16);
+  key.append(reinterpret_cast<const char*>(&pkt.icmp_id), 2);
+  auto [it, inserted] = foreign_index_.try_emplace(key, foreign_flows_.size());
+  if (inserted) {
+    auto ff = std::make_unique<ForeignFlow>();
+    ff->flow.kind = v1::FLOW_KIND_FOREIGN_ICMP;
+    ff->flow.flow_id = static_cast<uint32_t>(foreign_flows_.size());
+    ff->flow.target_ip = target;
+    ff->flow.initiator = initiator;
+    ff->flow.icmp_id = pkt.icmp_id;
+    ff->flow.tracker = FlowTracker(ff->flow.flow_id, options_.default_interval_ns);
+    foreign_flows_.push_back(std::move(ff));
+  }
+  ForeignFlow& ff = *foreign_flows_[it->second];
+  const uint32_t seq = ff.extend(pkt.icmp_seq);
+  const uint32_t slot = seq % ForeignFlow::kRing;
+  if (request) {
+    ff.tx_ns[slot] = ts_ns;
+    ff.tx_seq[slot] = seq;
+    ff.flow.tracker.on_request(seq, ts_ns);
+  } else {
+    // Without the request in the capture, the reply's arrival stands in for the send time.
+    const bool paired = ff.tx_seq[slot] == seq && ff.tx_ns[slot] != 0 && ff.tx_ns[slot] <= ts_ns;
+    ff.flow.target_mac = pkt.src_mac;
+    ff.flow.target_mac_known = true;
+    ff.flow.tracker.on_reply(options_.tracker, seq, paired ? ff.tx_ns[slot] : ts_ns, ts_ns, false,
+                             0);
+  }
+  ff.flow.tracker.advance(options_.tracker, ts_ns, &ff.flow.gaps);
+}
+
+void Analyzer::on_arp(uint64_t ts_ns, const ParsedPacket& pkt) {
+  const bool rarp = pkt.kind == PacketKind::kRarp;
+  // A gratuitous ARP announces the sender's own address: sender IP == target IP.
+  const bool garp = !rarp && pkt.arp_sender_ip == pkt.arp_target_ip && pkt.arp_sender_ip != 0;
+  if (!rarp && !garp) {
+    ++totals_.other;
+    return;
+  }
+  ++totals_.announces;
+  Announce a;
+  a.seen_ns = ts_ns;
+  a.rarp = rarp;
+  a.mac = pkt.arp_sender_mac;
+  a.ip = rarp ? 0 : pkt.arp_sender_ip;
+  a.vlan = pkt.vlan;
+  announces_.push_back(a);
+}
+
+void Analyzer::finish() {
+  const uint64_t end = totals_.last_ns;
+  // Reports look announces up by time; a capture is not always in time order.
+  std::stable_sort(announces_.begin(), announces_.end(),
+                   [](const Announce& a, const Announce& b) { return a.seen_ns < b.seen_ns; });
+  for (auto& f : probe_flows_) {
+    if (f) f->tracker.finish(options_.tracker, end, &f->gaps);
+  }
+  for (auto& ff : foreign_flows_) ff->flow.tracker.finish(options_.tracker, end, &ff->flow.gaps);
+}
+
+std::vector<const AnalyzedFlow*> Analyzer::flows() const {
+  std::vector<const AnalyzedFlow*> out;
+  for (const auto& f : probe_flows_) {
+    if (f) out.push_back(f.get());
+  }
+  for (const auto& ff : foreign_flows_) out.push_back(&ff->flow);
+  return out;
+}
+
+}  // namespace migprobe::analysis

@@ -1,0 +1,110 @@
+#pragma once
+// The offline analyzer: frames in (from a capture), flows, gaps and announces out. It
+// recognises migprobe probes by their trailer and, for captures the probe did not make,
+// plain ICMP echo traffic (ping, fping) matched by id and sequence.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "analysis/drop_reason.h"
+#include "analysis/flow_tracker.h"
+#include "analysis/packet.h"
+#include "migprobe/v1/probe.pb.h"
+
+namespace migprobe::analysis {
+
+// Settings of one analysis.
+struct AnalyzerOptions {
+  TrackerConfig tracker;
+  ParseOptions parse;
+  // Run generation to accept; -1 adopts the first one seen.
+  int generation = -1;
+  // Configured probe intervals by flow id (from the journal); unknown flows measure theirs.
+  std::unordered_map<uint32_t, uint64_t> flow_interval_ns;
+  // Interval for flows without one above; 0 measures it from the capture.
+  uint64_t default_interval_ns = 0;
+};
+
+// A switchover marker seen on the wire.
+struct Announce {
+  uint64_t seen_ns = 0;
+  bool rarp = false;
+  MacAddress mac{};
+  // Announced IPv4 address (host order), for gratuitous ARP.
+  uint32_t ip = 0;
+  uint16_t vlan = 0;
+};
+
+// One flow as the capture showed it.
+struct AnalyzedFlow {
+  v1::FlowKind kind = v1::FLOW_KIND_UNSPECIFIED;
+  uint32_t flow_id = 0;
+  IpAddress target_ip;
+  MacAddress target_mac{};
+  bool target_mac_known = false;
+  uint16_t vlan = 0;
+  // Foreign ICMP flows: who sent the echo requests, and with which ICMP id.
+  IpAddress initiator;
+  uint16_t icmp_id = 0;
+  FlowTracker tracker;
+  std::vector<Gap> gaps;
+};
+
+// Packet counts of a whole analysis.
+struct AnalyzerTotals {
+  uint64_t frames = 0;
+  uint64_t bytes = 0;
+  uint64_t probes = 0;
+  uint64_t foreign_echo = 0;
+  uint64_t announces = 0;
+  uint64_t other = 0;
+  uint64_t first_ns = 0;
+  uint64_t last_ns = 0;
+};
+
+// Feeds frames through parsing, trailer validation and per-flow tracking.
+class Analyzer {
+ public:
+  explicit Analyzer(AnalyzerOptions options);
+  ~Analyzer();
+  Analyzer(const Analyzer&) = delete;
+  Analyzer& operator=(const Analyzer&) = delete;
+
+  // One frame captured at ts_ns.
+  void on_frame(uint64_t ts_ns, const uint8_t* frame, uint32_t caplen, uint32_t wirelen);
+  // End of input: settles every flow. Call once, after the last frame.
+  void finish();
+
+  // Flows in a stable order: probe flows by flow id, then foreign flows as first seen.
+  std::vector<const AnalyzedFlow*> flows() const;
+  const std::vector<Announce>& announces() const { return announces_; }
+  const DropCounters& drops() const { return drops_; }
+  const AnalyzerTotals& totals() const { return totals_; }
+  const AnalyzerOptions& options() const { return options_; }
+  // The run generation the probes carried (-1 when none was seen).
+  int generation() const { return generation_; }
+
+ private:
+  struct ForeignFlow;
+
+  void on_probe(uint64_t ts_ns, const ParsedPacket& pkt, bool request, bool icmp);
+  void on_foreign_echo(uint64_t ts_ns, const ParsedPacket& pkt, bool request);
+  void on_arp(uint64_t ts_ns, const ParsedPacket& pkt);
+  AnalyzedFlow* probe_flow(uint32_t flow_id, v1::FlowKind kind);
+  void drop(DropReason r) { ++drops_[static_cast<size_t>(r)]; }
+
+  AnalyzerOptions options_;
+  int generation_ = -1;
+  // Probe flows indexed by flow id (flat array, as the dataplane does).
+  std::vector<std::unique_ptr<AnalyzedFlow>> probe_flows_;
+  std::vector<std::unique_ptr<ForeignFlow>> foreign_flows_;
+  std::unordered_map<std::string, size_t> foreign_index_;
+  std::vector<Announce> announces_;
+  DropCounters drops_{};
+  AnalyzerTotals totals_;
+};
+
+}  // namespace migprobe::analysis

@@ -1,0 +1,64 @@
+#include "analysis/capture_reader.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace migprobe::analysis {
+
+CaptureReader::~CaptureReader() {
+  if (pcap_ != nullptr) pcap_close(pcap_);
+}
+
+std::string CaptureReader::open(const std::string& path) {
+  path_ = path;
+  std::FILE* probe = std::fopen(path.c_str(), "rb");
+  if (probe == nullptr) return "cannot read capture " + path + ": " + std::strerror(errno);
+  uint32_t magic = 0;
+  const size_t got = std::fread(&magic, 1, sizeof magic, probe);
+  std::fclose(probe);
+  if (got < sizeof magic) return "capture " + path + " is empty or shorter than a file header";
+  format_ = magic == 0x0a0d0d0a ? "pcapng" : "pcap";
+  char err[PCAP_ERRBUF_SIZE] = {};
+  pcap_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+  if (pcap_ == nullptr) return "cannot read capture " + path + ": " + err;
+  const int dlt = pcap_datalink(pcap_);
+  switch (dlt) {
+    case DLT_EN10MB:
+      link_ = LinkType::kEthernet;
+      break;
+    case DLT_LINUX_SLL:
+      link_ = LinkType::kLinuxSll;
+      break;
+    case DLT_LINUX_SLL2:
+      link_ = LinkType::kLinuxSll2;
+      break;
+    case DLT_RAW:
+      link_ = LinkType::kRawIp;
+      break;
+    default: {
+      const char* name = pcap_datalink_val_to_name(dlt);
+      return "capture " + path + ": unsupported link type " + std::to_string(dlt) + " (" +
+             (name ? name : "unknown") +
+             "); migprobe reads Ethernet, Linux cooked (tcpdump -i any) and raw IP captures";
+    }
+  }
+  return {};
+}
+
+std::string CaptureReader::stop_message(const char* why) {
+  long offset = -1;
+  if (std::FILE* f = pcap_file(pcap_)) offset = std::ftell(f);
+  struct stat st {};
+  const long long size = stat(path_.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+  std::string msg = "capture " + path_ + " stopped after frame " + std::to_string(frames_);
+  if (offset >= 0) {
+    msg += " at byte " + std::to_string(offset) + " of " + std::to_string(size);
+  }
+  msg += ": ";
+  msg += why;
+  return msg;
+}
+
+}  // namespace migprobe::analysis

@@ -1,0 +1,54 @@
+#pragma once
+// The journal file: length-delimited migprobe.v1.JournalRecord messages, the first one a
+// JournalHeader carrying the format version. Written append-only by the control process
+// (flushed so that a crash loses at most the last second), read by migprobe-analyze.
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "migprobe/v1/journal.pb.h"
+
+namespace migprobe::analysis {
+
+// The journal format this code writes and reads.
+inline constexpr uint32_t kJournalFormatVersion = 1;
+
+// Appends records to a journal.
+class JournalWriter {
+ public:
+  JournalWriter() = default;
+  ~JournalWriter();
+  JournalWriter(const JournalWriter&) = delete;
+  JournalWriter& operator=(const JournalWriter&) = delete;
+
+  // Opens path for appending; writes header first when the file is new or empty. Returns
+  // an empty string on success, else what went wrong.
+  std::string open(const std::string& path, const v1::JournalHeader& header);
+  // Appends one record (buffered). False on a write error.
+  bool append(const v1::JournalRecord& record);
+  // Pushes buffered records to the kernel; with sync, also to the disk.
+  bool flush(bool sync = false);
+  bool close();
+
+ private:
+  std::FILE* file_ = nullptr;
+  std::string buffer_;
+};
+
+// What a journal held.
+struct JournalContents {
+  v1::JournalHeader header;
+  std::vector<v1::JournalRecord> records;
+  // Set when reading stopped early (a record cut short by a crash): what and where. The
+  // records before it are kept.
+  std::string warning;
+};
+
+// Reads a whole journal. Returns an empty string on success (possibly with a warning in
+// contents), else a message naming the file and what was wrong (missing, not a journal,
+// a format version this code does not read).
+std::string read_journal(const std::string& path, JournalContents* contents);
+
+}  // namespace migprobe::analysis

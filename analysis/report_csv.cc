@@ -1,0 +1,77 @@
+#include <string>
+
+#include "analysis/report_writers.h"
+
+namespace migprobe::analysis {
+namespace {
+
+std::string kind_name(v1::FlowKind k) {
+  switch (k) {
+    case v1::FLOW_KIND_ICMP_ECHO:
+      return "icmp";
+    case v1::FLOW_KIND_UDP_REFLECT:
+      return "udp";
+    case v1::FLOW_KIND_TCP_STREAM:
+      return "tcp";
+    case v1::FLOW_KIND_FOREIGN_ICMP:
+      return "foreign-icmp";
+    default:
+      return "unknown";
+  }
+}
+
+// Quotes a field when it holds a separator, a quote or a newline (RFC 4180).
+std::string field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string render_csv(const v1::Report& report) {
+  std::string out =
+      "target,ip,flow_id,kind,seq_before,seq_after,lost,tx_before_ns,tx_after_ns,"
+      "estimate_ns,lower_bound_ns,upper_bound_ns,interval_ns,outage,open_start,open_end,"
+      "forward_lost,return_lost,announce_ns,before_announce_ns,after_announce_ns,"
+      "migration_number,migration_instance,migration_iteration,source_host,dest_host,migration_"
+      "outcome\n";
+  for (const auto& t : report.targets()) {
+    for (const auto& f : t.flows()) {
+      for (const auto& g : f.gaps()) {
+        const v1::MigrationEvent* mig =
+            g.migration_number() > 0
+                ? &report.migrations(static_cast<int>(g.migration_number() - 1))
+                : nullptr;
+        auto b = [](bool v) { return std::string(v ? "1" : "0"); };
+        auto n = [](uint64_t v) { return std::to_string(v); };
+        out += field(t.name()) + ',' + t.ip() + ',' + n(f.flow_id()) + ',' + kind_name(f.kind()) +
+               ',' + n(g.seq_before()) + ',' + n(g.seq_after()) + ',' + n(g.lost()) + ',' +
+               n(g.tx_before_ns()) + ',' + n(g.tx_after_ns()) + ',' + n(g.estimate_ns()) + ',' +
+               n(g.lower_bound_ns()) + ',' + n(g.upper_bound_ns()) + ',' + n(g.interval_ns()) +
+               ',' + b(g.outage()) + ',' + b(g.open_start()) + ',' + b(g.open_end()) + ',' +
+               n(g.forward_lost()) + ',' + n(g.return_lost()) + ',' +
+               (g.has_announce() ? n(g.announce_ns()) : "") + ',' +
+               (g.has_announce() ? n(g.before_announce_ns()) : "") + ',' +
+               (g.has_announce() ? n(g.after_announce_ns()) : "") + ',';
+        if (mig != nullptr) {
+          out += n(g.migration_number()) + ',' +
+                 field(mig->instance_name().empty() ? mig->instance_id() : mig->instance_name()) +
+                 ',' + n(mig->iteration()) + ',' + field(mig->source_host()) + ',' +
+                 field(mig->dest_host()) + ',' +
+                 std::string(v1::MigrationOutcome_Name(mig->outcome()));
+        } else {
+          out += ",,,,,";
+        }
+        out += '\n';
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace migprobe::analysis

@@ -1,0 +1,223 @@
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <string>
+
+#include "analysis/report_writers.h"
+
+namespace migprobe::analysis {
+namespace {
+
+std::string kind_label(v1::FlowKind k) {
+  switch (k) {
+    case v1::FLOW_KIND_ICMP_ECHO:
+      return "icmp";
+    case v1::FLOW_KIND_UDP_REFLECT:
+      return "udp";
+    case v1::FLOW_KIND_TCP_STREAM:
+      return "tcp";
+    case v1::FLOW_KIND_FOREIGN_ICMP:
+      return "ping";
+    default:
+      return "?";
+  }
+}
+
+std::string outcome_label(v1::MigrationOutcome o) {
+  switch (o) {
+    case v1::MIGRATION_OUTCOME_COMPLETED:
+      return "completed";
+    case v1::MIGRATION_OUTCOME_FAILED:
+      return "FAILED";
+    case v1::MIGRATION_OUTCOME_ABORTED:
+      return "ABORTED";
+    case v1::MIGRATION_OUTCOME_IN_PROGRESS:
+      return "in progress";
+    default:
+      return "unknown";
+  }
+}
+
+// "+1.234567 s" relative to the start of the capture.
+std::string rel(uint64_t ns, uint64_t origin) {
+  char buf[40];
+  if (ns >= origin) {
+    const uint64_t d = ns - origin;
+    std::snprintf(buf, sizeof buf, "+%" PRIu64 ".%06" PRIu64 " s", d / 1'000'000'000,
+                  d % 1'000'000'000 / 1000);
+  } else {
+    const uint64_t d = origin - ns;
+    std::snprintf(buf, sizeof buf, "-%" PRIu64 ".%06" PRIu64 " s", d / 1'000'000'000,
+                  d % 1'000'000'000 / 1000);
+  }
+  return buf;
+}
+
+void line(std::string* out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void line(std::string* out, const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  out->append(buf);
+  out->push_back('\n');
+}
+
+void render_gap(std::string* out, const v1::GapEvent& g, uint64_t origin, const char* indent) {
+  const std::string est = format_ms(g.estimate_ns());
+  std::string what;
+  if (g.open_start() || g.open_end()) {
+    what = "downtime >= " + est + " (" +
+           (g.open_start() && g.open_end() ? "no reply at all"
+            : g.open_start()               ? "capture started inside it"
+                                           : "capture ended inside it") +
+           ")";
+  } else {
+    what = "downtime " + est + "  bounds [" + format_ms(g.lower_bound_ns()) + ", " +
+           format_ms(g.upper_bound_ns()) + "]";
+  }
+  const uint64_t at = g.open_start() ? g.tx_after_ns() - g.estimate_ns() : g.tx_before_ns();
+  line(out, "%sgap at %s  seq %u..%u  lost %u  %s  %s", indent, rel(at, origin).c_str(),
+       g.seq_before(), g.seq_after(), g.lost(), what.c_str(),
+       g.outage() ? "OUTAGE" : "isolated loss");
+  if (g.has_announce()) {
+    line(out, "%s    switchover announce at %s: %s before it, %s after it", indent,
+         rel(g.announce_ns(), origin).c_str(), format_ms(g.before_announce_ns()).c_str(),
+         format_ms(g.after_announce_ns()).c_str());
+  }
+  if (g.has_direction()) {
+    line(out, "%s    direction: %u lost on the way in (forward), %u on the way back (return)",
+         indent, g.forward_lost(), g.return_lost());
+  }
+  if (g.migration_number() > 0)
+    line(out, "%s    during migration #%u", indent, g.migration_number());
+}
+
+void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t origin) {
+  const auto& mig = m.migration();
+  std::string figure = "no gap seen";
+  if (m.gaps() > 0) {
+    figure = "downtime " + format_ms(m.union_ns());
+    if (m.upper_bound_ns() > 0) {
+      figure += " [" + format_ms(m.lower_bound_ns()) + ", " + format_ms(m.upper_bound_ns()) + "]";
+    }
+  }
+  line(out, "  migration #%u  iteration %u  %s -> %s  %s  %s  lost %u", m.number(), mig.iteration(),
+       mig.source_host().c_str(), mig.dest_host().c_str(), outcome_label(mig.outcome()).c_str(),
+       figure.c_str(), m.lost());
+  std::string detail;
+  if (m.longest_icmp_ns() > 0) detail += "  icmp " + format_ms(m.longest_icmp_ns());
+  if (m.longest_udp_ns() > 0) detail += "  udp " + format_ms(m.longest_udp_ns());
+  if (m.longest_tcp_ns() > 0) detail += "  tcp " + format_ms(m.longest_tcp_ns());
+  if (m.forward_lost() + m.return_lost() > 0) {
+    detail += "  forward lost " + std::to_string(m.forward_lost()) + ", return lost " +
+              std::to_string(m.return_lost());
+  }
+  if (!detail.empty()) line(out, "    longest gap per flow:%s", detail.c_str());
+  std::string when = "requested " + rel(mig.requested_ns(), origin);
+  if (m.announce_ns() > 0) when += ", announce " + rel(m.announce_ns(), origin);
+  if (mig.completed_ns() > 0) when += ", completed " + rel(mig.completed_ns(), origin);
+  if (mig.failed_ns() > 0) when += ", failed " + rel(mig.failed_ns(), origin);
+  line(out, "    %s", when.c_str());
+  if (mig.hypervisor_downtime_ms() > 0 || mig.hypervisor_resume_ns() > 0) {
+    std::string hv = "hypervisor: downtime " + std::to_string(mig.hypervisor_downtime_ms()) + " ms";
+    if (mig.hypervisor_resume_ns() > mig.hypervisor_stop_ns() && mig.hypervisor_stop_ns() > 0) {
+      hv += ", paused " + format_ms(mig.hypervisor_resume_ns() - mig.hypervisor_stop_ns());
+    }
+    line(out, "    %s", hv.c_str());
+  }
+  if (!mig.error().empty()) line(out, "    error: %s", mig.error().c_str());
+}
+
+}  // namespace
+
+std::string format_ms(uint64_t ns) {
+  char buf[40];
+  const uint64_t us = (ns + 500) / 1000;
+  std::snprintf(buf, sizeof buf, "%" PRIu64 ".%03" PRIu64 " ms", us / 1000, us % 1000);
+  return buf;
+}
+
+std::string render_text(const v1::Report& r) {
+  std::string out;
+  const uint64_t origin = r.source().first_ns();
+  line(&out, "migprobe downtime report (format %u)", r.format_version());
+  line(&out, "  capture   %s (%s, %" PRIu64 " frames, %s)", r.source().path().c_str(),
+       r.source().format().c_str(), r.source().packets(),
+       format_ms(r.source().last_ns() - r.source().first_ns()).c_str());
+  if (!r.source().error().empty()) line(&out, "  WARNING   %s", r.source().error().c_str());
+  if (!r.source().journal_path().empty()) {
+    line(&out, "  journal   %s (%" PRIu64 " records)", r.source().journal_path().c_str(),
+         r.source().journal_records());
+  }
+  line(&out, "  settings  outage threshold %s, reply timeout %s, migration settle %s",
+       format_ms(r.settings().outage_threshold_ns()).c_str(),
+       format_ms(r.settings().reply_timeout_ns()).c_str(),
+       format_ms(r.settings().settle_ns()).c_str());
+  line(&out, "  times are relative to the first frame of the capture");
+
+  for (const auto& t : r.targets()) {
+    out.push_back('\n');
+    if (t.name() != t.ip()) {
+      line(&out, "target %s  %s  %s", t.name().c_str(), t.ip().c_str(), t.mac().c_str());
+    } else {
+      line(&out, "target %s  %s", t.ip().c_str(), t.mac().c_str());
+    }
+    for (const auto& m : t.migrations()) render_migration(&out, m, origin);
+    for (const auto& f : t.flows()) {
+      std::string who = kind_label(f.kind()) + " flow " + std::to_string(f.flow_id());
+      if (f.kind() == v1::FLOW_KIND_FOREIGN_ICMP) {
+        who = "ping from " + f.initiator() + " id " + std::to_string(f.icmp_id());
+      }
+      line(&out,
+           "  %s  interval %s  sent %" PRIu64 "  answered %" PRIu64 "  lost %" PRIu64
+           "  late %" PRIu64 "  dup %" PRIu64 "  reordered %" PRIu64,
+           who.c_str(), format_ms(f.interval_ns()).c_str(), f.sent(), f.answered(), f.lost(),
+           f.late(), f.duplicates(), f.reordered());
+      if (f.answered() > 0) {
+        line(&out, "    rtt min/mean/max %s / %s / %s", format_ms(f.rtt_min_ns()).c_str(),
+             format_ms(f.rtt_mean_ns()).c_str(), format_ms(f.rtt_max_ns()).c_str());
+      }
+      for (const auto& g : f.gaps()) render_gap(&out, g, origin, "    ");
+    }
+  }
+
+  out.push_back('\n');
+  if (r.migrations_size() > 0) {
+    const auto& d = r.downtime();
+    line(&out, "migrations: %d (completed %u, failed or aborted %u)", r.migrations_size(),
+         r.migrations_completed(), r.migrations_failed());
+    if (d.count() > 0) {
+      line(&out, "  downtime per completed migration and VM: mean %s  median %s  p95 %s  max %s",
+           format_ms(d.mean_ns()).c_str(), format_ms(d.median_ns()).c_str(),
+           format_ms(d.p95_ns()).c_str(), format_ms(d.max_ns()).c_str());
+    }
+  }
+  if (r.unattributed_gaps_size() == 0) {
+    line(&out, "unattributed gaps: none");
+  } else {
+    line(&out, "unattributed gaps (outside every migration window): %d",
+         r.unattributed_gaps_size());
+    for (const auto& g : r.unattributed_gaps()) {
+      line(&out, "  %s %s flow %u", g.target().c_str(), kind_label(g.flow_kind()).c_str(),
+           g.flow_id());
+      render_gap(&out, g, origin, "    ");
+    }
+  }
+  int rarp = 0;
+  for (const auto& a : r.announces()) rarp += a.kind() == v1::ANNOUNCE_KIND_RARP;
+  line(&out, "announces: %d RARP, %d gratuitous ARP", rarp, r.announces_size() - rarp);
+  if (r.drops_size() == 0) {
+    line(&out, "dropped frames: none");
+  } else {
+    line(&out, "dropped frames (not trusted):");
+    for (const auto& d : r.drops()) {
+      line(&out, "  %-20s %8" PRIu64 "  %s", d.reason().c_str(), d.count(),
+           d.description().c_str());
+    }
+  }
+  return out;
+}
+
+}  // namespace migprobe::analysis

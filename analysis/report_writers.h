@@ -1,0 +1,19 @@
+#pragma once
+// Renderings of a Report: text for people (in the spirit of the original benchmark: per
+// VM, per migration, downtime and loss), JSON (the protobuf JSON mapping, for machines),
+// CSV (one row per gap, for spreadsheets).
+
+#include <string>
+
+#include "migprobe/v1/report.pb.h"
+
+namespace migprobe::analysis {
+
+std::string render_text(const v1::Report& report);
+std::string render_json(const v1::Report& report);
+std::string render_csv(const v1::Report& report);
+
+// "12.340 ms": ns as milliseconds with microsecond digits, exact (no floating point).
+std::string format_ms(uint64_t ns);
+
+}  // namespace migprobe::analysis
