@@ -1,0 +1,223 @@
+// Tagging gaps with migrations, the announce split, and the per-run statistics, through the
+// analyzer and report builder with frames built here.
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "analysis/analyzer.h"
+#include "analysis/byte_order.h"
+#include "analysis/probe_trailer.h"
+#include "analysis/report_builder.h"
+
+namespace migprobe::analysis {
+namespace {
+
+constexpr uint64_t kStart = 1'700'000'000'000'000'000ULL;
+constexpr uint64_t kInterval = 1'000'000;  // 1 ms
+constexpr uint64_t kRtt = 200'000;
+
+// An ICMP echo probe frame over IPv4 with valid checksums.
+std::vector<uint8_t> echo(bool request, uint32_t target, uint32_t flow, uint32_t seq,
+                          uint64_t tx_ns) {
+  std::vector<uint8_t> f(14 + 20 + 8 + kTrailerSize, 0);
+  const uint8_t probe_mac[6] = {2, 0, 0, 0x77, 0, 2};
+  uint8_t vm_mac[6] = {0x52, 0x54, 0, 0x77, 0, static_cast<uint8_t>(target)};
+  std::memcpy(f.data(), request ? vm_mac : probe_mac, 6);
+  std::memcpy(f.data() + 6, request ? probe_mac : vm_mac, 6);
+  store_be16(f.data() + 12, 0x0800);
+  uint8_t* ip = f.data() + 14;
+  ip[0] = 0x45;
+  store_be16(ip + 2, static_cast<uint16_t>(20 + 8 + kTrailerSize));
+  ip[8] = 64;
+  ip[9] = 1;
+  const uint32_t probe_ip = 0x0a4d0002;
+  const uint32_t vm_ip = 0x0a4d0000 + target;
+  store_be32(ip + 12, request ? probe_ip : vm_ip);
+  store_be32(ip + 16, request ? vm_ip : probe_ip);
+  store_be16(ip + 10, checksum_fold(checksum_add(0, ip, 20)));
+  uint8_t* icmp = ip + 20;
+  icmp[0] = request ? 8 : 0;
+  store_be16(icmp + 4, static_cast<uint16_t>(flow));
+  store_be16(icmp + 6, static_cast<uint16_t>(seq));
+  ProbeTrailer t;
+  t.generation = 3;
+  t.flow_id = flow;
+  t.seq = seq;
+  t.tx_ns = tx_ns;
+  encode_trailer(t, icmp + 8);
+  store_be16(icmp + 2, checksum_fold(checksum_add(0, icmp, 8 + kTrailerSize)));
+  return f;
+}
+
+std::vector<uint8_t> rarp(uint32_t target) {
+  std::vector<uint8_t> f(60, 0);
+  const uint8_t mac[6] = {0x52, 0x54, 0, 0x77, 0, static_cast<uint8_t>(target)};
+  std::memset(f.data(), 0xff, 6);
+  std::memcpy(f.data() + 6, mac, 6);
+  store_be16(f.data() + 12, 0x8035);
+  uint8_t* a = f.data() + 14;
+  store_be16(a, 1);
+  store_be16(a + 2, 0x0800);
+  a[4] = 6;
+  a[5] = 4;
+  store_be16(a + 6, 3);
+  std::memcpy(a + 8, mac, 6);
+  std::memcpy(a + 18, mac, 6);
+  return f;
+}
+
+// One flow per target; probes lost in [lose_from, lose_to) per target; a RARP per outage.
+struct Scenario {
+  struct Outage {
+    uint32_t target;
+    uint32_t first_lost;
+    uint32_t last_lost;
+    uint64_t announce_after_first_ns;
+  };
+  std::vector<Outage> outages;
+  uint32_t probes = 3000;
+  uint32_t targets = 2;
+};
+
+void feed(Analyzer* a, const Scenario& s) {
+  struct Timed {
+    uint64_t ts;
+    std::vector<uint8_t> frame;
+  };
+  std::vector<Timed> frames;
+  for (uint32_t t = 1; t <= s.targets; ++t) {
+    for (uint32_t seq = 0; seq < s.probes; ++seq) {
+      const uint64_t tx = kStart + seq * kInterval + t * 1000;
+      frames.push_back({tx, echo(true, 10 + t, t, seq, tx)});
+      bool lost = false;
+      for (const auto& o : s.outages) {
+        lost |= o.target == t && seq >= o.first_lost && seq <= o.last_lost;
+      }
+      if (!lost) frames.push_back({tx + kRtt, echo(false, 10 + t, t, seq, tx)});
+    }
+  }
+  for (const auto& o : s.outages) {
+    frames.push_back(
+        {kStart + o.first_lost * kInterval + o.announce_after_first_ns, rarp(10 + o.target)});
+  }
+  std::stable_sort(frames.begin(), frames.end(),
+                   [](const Timed& x, const Timed& y) { return x.ts < y.ts; });
+  for (const auto& f : frames) {
+    a->on_frame(f.ts, f.frame.data(), static_cast<uint32_t>(f.frame.size()),
+                static_cast<uint32_t>(f.frame.size()));
+  }
+  a->finish();
+}
+
+v1::JournalRecord migration(const std::string& name, const std::string& ip, uint32_t iteration,
+                            uint64_t requested, uint64_t completed) {
+  v1::JournalRecord r;
+  auto* m = r.mutable_migration();
+  m->set_instance_name(name);
+  m->set_ip(ip);
+  m->set_iteration(iteration);
+  m->set_source_host("hostA");
+  m->set_dest_host("hostB");
+  m->set_requested_ns(requested);
+  m->set_completed_ns(completed);
+  m->set_outcome(v1::MIGRATION_OUTCOME_COMPLETED);
+  return r;
+}
+
+TEST(Tagging, GapsGoToTheirMigrationOthersAreUnattributed) {
+  Scenario s;
+  // vm-1 (10.77.0.11): 20 probes lost at 1.000 s during migration 1, and 5 at 2.500 s
+  // outside any window. vm-2: 50 probes lost at 1.200 s during migration 2.
+  s.outages = {
+      {1, 1000, 1019, 12'000'000}, {1, 2500, 2504, 1'000'000}, {2, 1200, 1249, 30'000'000}};
+  AnalyzerOptions opt;
+  Analyzer a(opt);
+  feed(&a, s);
+
+  JournalContents j;
+  auto target = [&](const std::string& name, const std::string& ip) {
+    v1::JournalRecord r;
+    r.mutable_target()->set_name(name);
+    r.mutable_target()->set_ip(ip);
+    j.records.push_back(r);
+  };
+  target("vm-1", "10.77.0.11");
+  target("vm-2", "10.77.0.12");
+  j.records.push_back(migration("vm-1", "10.77.0.11", 1, kStart + 900'000'000, 0));
+  // The same migration again, now completed: the newest record wins.
+  j.records.push_back(
+      migration("vm-1", "10.77.0.11", 1, kStart + 900'000'000, kStart + 1'100'000'000));
+  j.records.push_back(
+      migration("vm-2", "10.77.0.12", 1, kStart + 1'150'000'000, kStart + 1'400'000'000));
+  ReportInputs in;
+  in.journal = &j;
+  in.settle_ns = 500'000'000;
+  const v1::Report r = build_report(a, in);
+
+  ASSERT_EQ(r.migrations_size(), 2);
+  EXPECT_EQ(r.migrations_completed(), 2U);
+  ASSERT_EQ(r.targets_size(), 2);
+  const auto& vm1 = r.targets(0);
+  EXPECT_EQ(vm1.name(), "vm-1");
+  ASSERT_EQ(vm1.migrations_size(), 1);
+  EXPECT_EQ(vm1.migrations(0).gaps(), 1U);
+  EXPECT_EQ(vm1.migrations(0).lost(), 20U);
+  // 20 lost probes at 1 ms: the estimate is tx(b) - tx(a) - 1 ms = 20 ms exactly.
+  EXPECT_EQ(vm1.migrations(0).union_ns(), 20'000'000U);
+  EXPECT_EQ(vm1.migrations(0).lower_bound_ns(), 19'000'000U);
+  EXPECT_EQ(vm1.migrations(0).upper_bound_ns(), 21'000'000U);
+  EXPECT_EQ(vm1.migrations(0).announce_ns(), kStart + 1000 * kInterval + 1000 + 12'000'000);
+  const auto& vm2 = r.targets(1);
+  ASSERT_EQ(vm2.migrations_size(), 1);
+  EXPECT_EQ(vm2.migrations(0).union_ns(), 50'000'000U);
+  EXPECT_EQ(vm2.migrations(0).number(), 2U);
+
+  ASSERT_EQ(r.unattributed_gaps_size(), 1);
+  EXPECT_EQ(r.unattributed_gaps(0).target(), "vm-1");
+  EXPECT_EQ(r.unattributed_gaps(0).lost(), 5U);
+  EXPECT_EQ(r.unattributed_gaps(0).migration_number(), 0U);
+
+  // The announce splits the gap: the estimated outage starts half an interval after
+  // tx(a), i.e. 0.5 ms before the first lost probe was sent.
+  const auto& gap = vm1.flows(0).gaps(0);
+  ASSERT_TRUE(gap.has_announce());
+  EXPECT_EQ(gap.migration_number(), 1U);
+  EXPECT_EQ(gap.before_announce_ns(), 12'500'000U);
+  EXPECT_EQ(gap.after_announce_ns(), 20'000'000U - 12'500'000U);
+
+  EXPECT_EQ(r.downtime().count(), 2U);
+  EXPECT_EQ(r.downtime().max_ns(), 50'000'000U);
+  EXPECT_EQ(r.downtime().median_ns(), 35'000'000U);
+}
+
+TEST(Tagging, WithoutJournalEveryGapIsUnattributedAndNoneIsDropped) {
+  Scenario s;
+  s.outages = {{1, 100, 104, 0}, {2, 200, 200, 0}};
+  Analyzer a(AnalyzerOptions{});
+  feed(&a, s);
+  const v1::Report r = build_report(a, ReportInputs{});
+  EXPECT_EQ(r.unattributed_gaps_size(), 2);
+  EXPECT_EQ(r.migrations_size(), 0);
+  // A single lost probe at 1 ms is 1 ms of estimated downtime: at the default threshold
+  // of 1 ms it counts as an outage; the report says which.
+  EXPECT_EQ(r.targets(1).flows(0).gaps(0).lost(), 1U);
+}
+
+TEST(DowntimeStats, NearestRankPercentiles) {
+  std::vector<uint64_t> v;
+  for (uint64_t i = 1; i <= 100; ++i) v.push_back(i * 1000);
+  const auto s = downtime_stats(v);
+  EXPECT_EQ(s.count(), 100U);
+  EXPECT_EQ(s.min_ns(), 1000U);
+  EXPECT_EQ(s.max_ns(), 100'000U);
+  EXPECT_EQ(s.p95_ns(), 95'000U);
+  EXPECT_EQ(s.median_ns(), 50'500U);
+  EXPECT_EQ(s.mean_ns(), 50'500U);
+  EXPECT_EQ(downtime_stats({}).count(), 0U);
+  EXPECT_EQ(downtime_stats({7}).p95_ns(), 7U);
+}
+
+}  // namespace
+}  // namespace migprobe::analysis
