@@ -100,7 +100,8 @@ void feed(Analyzer* a, const Scenario& s) {
   }
   for (const auto& o : s.outages) {
     frames.push_back(
-        {kStart + o.first_lost * kInterval + o.announce_after_first_ns, rarp(10 + o.target)});
+        {kStart + o.first_lost * kInterval + o.target * 1000 + o.announce_after_first_ns,
+         rarp(10 + o.target)});
   }
   std::stable_sort(frames.begin(), frames.end(),
                    [](const Timed& x, const Timed& y) { return x.ts < y.ts; });
