@@ -2,9 +2,9 @@
 // migrations each (outage and RARP inside [requested, completed]), one outage outside
 // every migration, and the journal that tells the analyzer about the migrations.
 
-#include <fstream>
+#include <filesystem>
 
-#include "google/protobuf/util/delimited_message_util.h"
+#include "analysis/journal.h"
 #include "migprobe/v1/journal.pb.h"
 #include "pcaps/gen/scenario.h"
 
@@ -43,18 +43,20 @@ const char* host(uint32_t iteration, bool dest) {
 }
 
 std::string write_journal(const std::string& path, const std::vector<ProbeFlow>& flows) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  auto put = [&](const v1::JournalRecord& r) {
-    return google::protobuf::util::SerializeDelimitedToOstream(r, &out);
-  };
+  // The writer appends: start from an empty file so that regenerating gives the same bytes.
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  v1::JournalHeader h;
+  h.set_format_version(analysis::kJournalFormatVersion);
+  h.set_writer("migprobe-pcapgen");
+  h.set_created_ns(kBaseNs);
+  h.set_campaign("pcaps-migrations");
+  h.set_run_generation(1);
+  analysis::JournalWriter journal;
+  if (auto err = journal.open(path, h); !err.empty()) return err;
+  auto put = [&](const v1::JournalRecord& r) { return journal.append(r); };
   v1::JournalRecord rec;
-  v1::JournalHeader* h = rec.mutable_header();
-  h->set_format_version(1);
-  h->set_writer("migprobe-pcapgen");
-  h->set_created_ns(kBaseNs);
-  h->set_campaign("pcaps-migrations");
-  h->set_run_generation(1);
-  bool ok = put(rec);
+  bool ok = true;
   for (int vm = 1; vm <= 3; ++vm) {
     rec.Clear();
     v1::Target* t = rec.mutable_target();
@@ -98,8 +100,7 @@ std::string write_journal(const std::string& path, const std::vector<ProbeFlow>&
     m->set_outcome(v1::MIGRATION_OUTCOME_COMPLETED);
     ok = ok && put(rec);
   }
-  out.close();
-  if (!ok || !out) return "cannot write " + path;
+  if (!journal.close() || !ok) return "cannot write " + path;
   return {};
 }
 
