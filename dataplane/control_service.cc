@@ -1,0 +1,152 @@
+#include "dataplane/control_service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "dataplane/probe_control.h"
+#include "migprobe/v1/dataplane.grpc.pb.h"
+
+namespace migprobe::dataplane {
+
+namespace {
+
+// Converts a proto Target to the dataplane's; error message or "".
+std::string from_proto(const v1::Target& t, TargetParams* out) {
+  const analysis::IpAddress ip = analysis::IpAddress::parse(t.ip());
+  if (ip.family != 4) return "target '" + t.name() + "': ip '" + t.ip() + "' is not IPv4";
+  out->ip = (uint32_t{ip.bytes[0]} << 24) | (uint32_t{ip.bytes[1]} << 16) |
+            (uint32_t{ip.bytes[2]} << 8) | ip.bytes[3];
+  out->name = t.name().empty() ? t.ip() : t.name();
+  if (!t.mac().empty()) {
+    analysis::MacAddress mac;
+    if (!analysis::parse_mac(t.mac(), &mac)) return "target '" + out->name + "': bad mac";
+    out->mac = mac;
+  }
+  if (t.vlan() > 4094) return "target '" + out->name + "': vlan must be 0..4094";
+  out->vlan = static_cast<uint16_t>(t.vlan());
+  for (const v1::FlowSpec& f : t.flows()) {
+    FlowParams p;
+    if (f.kind() == v1::FLOW_KIND_ICMP_ECHO) {
+      p.kind = ProbeKind::kIcmpEcho;
+    } else if (f.kind() == v1::FLOW_KIND_UDP_REFLECT) {
+      p.kind = ProbeKind::kUdpReflect;
+    } else {
+      return "target '" + out->name + "': flow kind " + v1::FlowKind_Name(f.kind()) +
+             " is not supported by this dataplane";
+    }
+    p.interval_ns = f.interval_ns();
+    p.payload_bytes = f.payload_bytes();
+    if (f.dscp() > 63) return "target '" + out->name + "': dscp must be 0..63";
+    p.dscp = static_cast<uint8_t>(f.dscp());
+    if (f.port() > 65535) return "target '" + out->name + "': port must be 1..65535";
+    if (f.port() != 0) p.port = static_cast<uint16_t>(f.port());
+    const std::string why = validate_flow(p);
+    if (!why.empty()) return "target '" + out->name + "': " + why;
+    out->flows.push_back(p);
+  }
+  if (out->flows.empty()) return "target '" + out->name + "': no flows";
+  return "";
+}
+
+class Service final : public v1::Dataplane::Service {
+ public:
+  explicit Service(ProbeControl* c) : c_(c) {}
+  std::atomic<bool> stopping{false};
+
+  grpc::Status Configure(grpc::ServerContext*, const v1::ConfigureRequest* req,
+                         v1::ConfigureReply* reply) override {
+    std::vector<TargetParams> targets;
+    for (const auto& t : req->targets()) {
+      TargetParams p;
+      const std::string err = from_proto(t, &p);
+      if (!err.empty()) return {grpc::StatusCode::INVALID_ARGUMENT, err};
+      targets.push_back(p);
+    }
+    std::string err;
+    c_->call([&] { err = c_->configure(targets, req->replace(), reply); });
+    if (!err.empty()) return {grpc::StatusCode::RESOURCE_EXHAUSTED, err};
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RemoveTargets(grpc::ServerContext*, const v1::RemoveTargetsRequest* req,
+                             v1::RemoveTargetsReply* reply) override {
+    std::vector<std::string> names(req->targets().begin(), req->targets().end());
+    c_->call([&] { reply->set_removed(c_->remove_targets(names)); });
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Start(grpc::ServerContext*, const v1::StartRequest*, v1::StartReply* reply) override {
+    c_->call([&] { reply->set_generation(c_->start()); });
+    reply->set_started_ns(realtime_ns());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Stop(grpc::ServerContext*, const v1::StopRequest*, v1::StopReply* reply) override {
+    c_->call([&] { c_->stop(); });
+    reply->set_stopped_ns(realtime_ns());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetStats(grpc::ServerContext*, const v1::StatsRequest* req, v1::Stats* out) override {
+    c_->call([&] { c_->stats(req->per_flow(), out); });
+    return grpc::Status::OK;
+  }
+
+  grpc::Status StreamEvents(grpc::ServerContext* ctx, const v1::StreamEventsRequest*,
+                            grpc::ServerWriter<v1::Event>* writer) override {
+    std::shared_ptr<EventQueue> q;
+    c_->call([&] { q = c_->subscribe(); });
+    v1::Event e;
+    while (!ctx->IsCancelled() && !stopping.load()) {
+      if (q->pop(&e, 200)) {
+        if (!writer->Write(e)) break;
+      } else if (q->closed()) {
+        break;
+      }
+    }
+    q->close();
+    return grpc::Status::OK;
+  }
+
+ private:
+  ProbeControl* c_;
+};
+
+}  // namespace
+
+struct ControlServer::Impl {
+  std::unique_ptr<Service> service;
+  std::unique_ptr<grpc::Server> server;
+};
+
+ControlServer::ControlServer() = default;
+ControlServer::~ControlServer() { shutdown(); }
+
+std::string ControlServer::start(const std::string& path, ProbeControl* control) {
+  impl_ = std::make_unique<Impl>();
+  impl_->service = std::make_unique<Service>(control);
+  unlink(path.c_str());
+  // The socket is created 0600 (no window where others could connect).
+  const mode_t old = umask(0077);
+  grpc::ServerBuilder b;
+  b.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
+  b.RegisterService(impl_->service.get());
+  impl_->server = b.BuildAndStart();
+  umask(old);
+  if (!impl_->server) return "cannot serve the control API on unix:" + path;
+  chmod(path.c_str(), 0600);
+  return "";
+}
+
+void ControlServer::shutdown() {
+  if (impl_ && impl_->server) {
+    impl_->service->stopping = true;
+    impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    impl_->server.reset();
+  }
+}
+
+}  // namespace migprobe::dataplane

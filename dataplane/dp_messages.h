@@ -1,0 +1,156 @@
+#pragma once
+// What crosses between the control thread and the lcores: command and event records carried
+// by value in SPSC rte_rings, the counter tables of each core, and the snapshot buffers the
+// control thread hands to a core to copy its counters into. Plain structs, no DPDK.
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "analysis/drop_reason.h"
+#include "analysis/flow_tracker.h"
+#include "analysis/gap.h"
+#include "dataplane/probe_frame.h"
+#include "dataplane/tsc_clock.h"
+
+namespace migprobe::dataplane {
+
+// Drops the dataplane adds to analysis::DropReason (which covers malformed frames).
+// _(NAME, "description")
+#define MIGPROBE_FOREACH_DP_DROP(_)                                                 \
+  _(NOT_PROBE, "IP packet without a migprobe trailer (foreign traffic)")           \
+  _(NOT_A_REPLY, "probe request (not a reply) received")                           \
+  _(UNKNOWN_FLOW, "reply for a flow id that is not configured")                    \
+  _(WRONG_SOURCE, "reply from an address other than the flow's target")            \
+  _(WRONG_KIND, "reply of another kind than its flow (ICMP vs UDP)")               \
+  _(NOT_FOR_US, "IP packet or ARP request addressed to someone else")              \
+  _(OTHER_PROTOCOL, "frame of a protocol migprobe does not use")                   \
+  _(LATE_REPLY, "reply later than the reply timeout (the probe counts as lost)")
+
+enum class DpDrop : uint8_t {
+#define MIGPROBE_DP_DROP_ENUM(name, desc) k##name,
+  MIGPROBE_FOREACH_DP_DROP(MIGPROBE_DP_DROP_ENUM)
+#undef MIGPROBE_DP_DROP_ENUM
+      kCount
+};
+inline constexpr size_t kDpDropCount = static_cast<size_t>(DpDrop::kCount);
+
+// Counters of the TX core.
+#define MIGPROBE_FOREACH_TX_COUNTER(_)                                              \
+  _(probes_sent, "probes handed to the port")                                      \
+  _(bytes_sent, "bytes of probes handed to the port")                              \
+  _(skipped_slots, "probe slots skipped because the core was late (no catch-up)")  \
+  _(unresolved_slots, "probe slots not sent: target MAC not resolved yet")         \
+  _(port_full, "probes dropped because the port's TX queue stayed full")           \
+  _(no_mbuf, "probe slots lost for want of an mbuf")                               \
+  _(control_frames, "ARP frames sent")                                             \
+  _(capture_overflow, "sent frames the capture ring could not take")               \
+  _(sleeps, "times the core slept until the next deadline")
+
+// Counters of the RX core.
+#define MIGPROBE_FOREACH_RX_COUNTER(_)                                              \
+  _(packets, "frames received")                                                    \
+  _(replies, "valid replies matched to a flow")                                    \
+  _(requests, "probe requests seen (replay)")                                      \
+  _(arp, "ARP frames")                                                             \
+  _(garp, "gratuitous ARP announces")                                              \
+  _(rarp, "RARP announces")                                                        \
+  _(gaps, "gaps closed")                                                           \
+  _(outages_in_progress, "outage-in-progress events")                              \
+  _(events_dropped, "events the control ring could not take")                      \
+  _(frames_dropped, "ARP replies the TX ring could not take")                      \
+  _(capture_overflow, "received frames the capture ring could not take")           \
+  _(sleeps, "times the core slept while idle")
+
+struct TxCounters {
+#define MIGPROBE_COUNTER_FIELD(name, desc) uint64_t name = 0;
+  MIGPROBE_FOREACH_TX_COUNTER(MIGPROBE_COUNTER_FIELD)
+};
+struct RxCounters {
+  MIGPROBE_FOREACH_RX_COUNTER(MIGPROBE_COUNTER_FIELD)
+#undef MIGPROBE_COUNTER_FIELD
+  analysis::DropCounters parse_drops{};
+  std::array<uint64_t, kDpDropCount> dp_drops{};
+};
+
+// Per-flow figures of the TX core.
+struct TxFlowStats {
+  uint64_t sent = 0;
+  uint64_t skipped = 0;
+  uint64_t unresolved = 0;
+  uint32_t next_seq = 0;
+  uint64_t first_tx_ns = 0;
+  uint64_t last_tx_ns = 0;
+};
+
+// Filled by the TX core on request; done is set (release) when the copy is complete.
+struct TxSnapshot {
+  TxCounters totals;
+  std::vector<TxFlowStats> flows;  // sized by the control thread to the flow table
+  std::atomic<bool> done{false};
+};
+
+// Per-flow figures of the RX core.
+struct RxFlowStats {
+  bool active = false;
+  analysis::FlowCounters counters;
+};
+
+struct RxSnapshot {
+  RxCounters totals;
+  std::vector<RxFlowStats> flows;
+  std::atomic<bool> done{false};
+};
+
+// Control thread -> TX core (and RX core -> TX core for ARP replies).
+struct TxCommand {
+  enum Op : uint32_t { kAddFlow, kRemoveFlow, kSetDstMac, kSendFrame, kSetClock, kSnapshot, kQuit };
+  Op op = kAddFlow;
+  uint32_t flow_id = 0;
+  uint64_t interval_ns = 0;
+  uint8_t generation = 0;
+  bool resolved = false;
+  analysis::MacAddress mac{};
+  ProbeHeader header;  // kAddFlow; kSendFrame: the frame in header.bytes, frame_len bytes
+  TscCalibration clock;
+  TxSnapshot* snapshot = nullptr;
+  uint8_t pad_[8] = {};
+};
+
+// Control thread -> RX core.
+struct RxCommand {
+  enum Op : uint32_t { kAddFlow, kRemoveFlow, kSetClock, kSnapshot, kFinish, kQuit };
+  Op op = kAddFlow;
+  uint32_t flow_id = 0;
+  uint32_t peer_ip = 0;
+  uint8_t kind = 0;
+  uint8_t generation = 0;
+  uint8_t pad0_[2] = {};
+  uint64_t interval_ns = 0;
+  uint64_t end_ns = 0;  // kFinish
+  TscCalibration clock;
+  RxSnapshot* snapshot = nullptr;
+  // kFinish: last probe each flow sent (indexed by flow id), so a gap still open counts.
+  const std::vector<TxFlowStats>* sent = nullptr;
+};
+
+// RX core -> control thread.
+struct RxEvent {
+  enum Kind : uint32_t { kGap, kOutageInProgress, kArp, kRarp, kFinished };
+  Kind kind = kGap;
+  uint32_t flow_id = 0;
+  uint64_t ts_ns = 0;
+  analysis::Gap gap;  // kGap
+  // kOutageInProgress: send time of the newest answered probe.
+  uint64_t since_tx_ns = 0;
+  // kArp / kRarp
+  uint16_t arp_op = 0;
+  uint16_t vlan = 0;
+  uint32_t sender_ip = 0;
+  uint32_t target_ip = 0;
+  analysis::MacAddress sender_mac{};
+  bool garp = false;
+  uint8_t pad_[5] = {};
+};
+
+}  // namespace migprobe::dataplane

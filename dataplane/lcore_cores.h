@@ -1,0 +1,61 @@
+#pragma once
+// Entry points and set-up of the two fast-path cores. The TX core paces and sends probes
+// (tx_core.cc); the RX core validates and matches replies and detects gaps (rx_core.cc).
+// Each owns its state; the control thread reaches them only through the rings below.
+
+#include <cstdint>
+
+#include "analysis/flow_tracker.h"
+#include "analysis/packet.h"
+#include "dataplane/tsc_clock.h"
+
+struct rte_mempool;
+struct rte_ring;
+
+namespace migprobe::dataplane {
+
+// Everything the TX core is given at start; it owns the rest.
+struct TxCoreSetup {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+  rte_mempool* pool = nullptr;
+  rte_ring* commands = nullptr;  // control -> TX (TxCommand)
+  rte_ring* frames = nullptr;    // RX -> TX (TxCommand kSendFrame)
+  rte_ring* capture = nullptr;   // TX -> capture writer (mbuf pointers); null: no capture
+  uint32_t max_flows = 0;
+  bool idle_sleep = false;
+  TscCalibration clock;
+};
+
+// Everything the RX core is given at start.
+struct RxCoreSetup {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+  rte_ring* commands = nullptr;  // control -> RX (RxCommand)
+  rte_ring* events = nullptr;    // RX -> control (RxEvent)
+  rte_ring* frames = nullptr;    // RX -> TX (TxCommand kSendFrame)
+  rte_ring* capture = nullptr;   // RX -> capture writer; null: no capture
+  uint32_t max_flows = 0;
+  bool idle_sleep = false;
+  // Use the port's RX timestamp (ns since the epoch, as net_pcap gives when replaying)
+  // instead of the TSC; the dynamic field's offset and flag.
+  bool port_timestamps = false;
+  int timestamp_offset = -1;
+  uint64_t timestamp_flag = 0;
+  // Replay: flows are learned from the packets (requests and replies) instead of configured.
+  bool learn_flows = false;
+  bool verify_checksums = true;
+  uint32_t probe_ip = 0;
+  analysis::MacAddress probe_mac{};
+  analysis::TrackerConfig tracker;
+  TscCalibration clock;
+};
+
+// lcore entry points (rte_eal_remote_launch); arg is the setup, copied at start.
+int tx_core_main(void* arg);
+int rx_core_main(void* arg);
+
+// Bytes of private area per mbuf: the capture timestamp (ns).
+inline constexpr uint16_t kMbufPrivSize = 8;
+
+}  // namespace migprobe::dataplane

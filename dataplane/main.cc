@@ -1,0 +1,197 @@
+// migprobe-dp: the DPDK probe. EAL arguments before `--`, the app's after (see --help).
+// Start-up decides everything once (port, lcores, capture, timestamps, idle sleep), then the
+// main lcore becomes the control thread and two workers run the TX and RX cores.
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dataplane/capture_thread.h"
+#include "dataplane/control_service.h"
+#include "dataplane/dp_messages.h"
+#include "dataplane/lcore_cores.h"
+#include "dataplane/options.h"
+#include "dataplane/port_setup.h"
+#include "dataplane/probe_control.h"
+
+namespace dp = migprobe::dataplane;
+
+namespace {
+
+volatile int g_stop = 0;
+
+void on_signal(int) { g_stop = 1; }
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "migprobe-dp: %s\n", msg.c_str());
+  rte_eal_cleanup();
+  std::exit(1);
+}
+
+rte_ring* make_ring(const char* name, unsigned esize, unsigned count) {
+  rte_ring* r = rte_ring_create_elem(name, esize, count, static_cast<int>(rte_socket_id()),
+                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (r == nullptr) die(std::string("cannot create ring ") + name + ": " + rte_strerror(rte_errno));
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Split at `--`: the EAL's arguments before, ours after. Parse ours first so --help and
+  // option errors need no EAL.
+  int split = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      split = i;
+      break;
+    }
+  }
+  std::vector<char*> app_argv{argv[0]};
+  for (int i = split + 1; i < argc; ++i) app_argv.push_back(argv[i]);
+  if (split == argc) {
+    // No `--`: everything is ours (only useful for --help).
+    for (int i = 1; i < argc; ++i) app_argv.push_back(argv[i]);
+  }
+  std::string error;
+  bool help = false;
+  auto parsed = dp::parse_options(static_cast<int>(app_argv.size()), app_argv.data(), &error, &help);
+  if (help) {
+    std::printf("%s\n", error.c_str());
+    return 0;
+  }
+  if (!parsed) {
+    std::fprintf(stderr, "migprobe-dp: %s\n", error.c_str());
+    return 2;
+  }
+  dp::Options o = *parsed;
+
+  const int eal_argc = split == argc ? 1 : split;
+  const std::string huge = dp::check_hugepages(eal_argc, argv);
+  if (!huge.empty()) {
+    std::fprintf(stderr, "migprobe-dp: %s\n", huge.c_str());
+    return 1;
+  }
+  if (rte_eal_init(eal_argc, argv) < 0) {
+    std::fprintf(stderr, "migprobe-dp: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+    return 1;
+  }
+  std::string err = dp::check_lcores(&o);
+  if (!err.empty()) die(err);
+
+  rte_mempool* pool = nullptr;
+  dp::PortInfo port;
+  err = dp::setup_port(o, &pool, &port);
+  if (!err.empty()) die(err);
+
+  const bool idle_sleep = o.idle_sleep == dp::Options::IdleSleep::kOn ||
+                          (o.idle_sleep == dp::Options::IdleSleep::kAuto && port.is_virtual);
+  const dp::TscCalibration clock = dp::calibrate_initial(rte_get_tsc_hz());
+
+  dp::CoreRings rings;
+  rings.tx_commands = make_ring("mp_tx_cmd", sizeof(dp::TxCommand), 4096);
+  rings.rx_commands = make_ring("mp_rx_cmd", sizeof(dp::RxCommand), 4096);
+  rings.rx_events = make_ring("mp_rx_evt", sizeof(dp::RxEvent), 16384);
+  rte_ring* frames = make_ring("mp_rx_tx_frames", sizeof(dp::TxCommand), 256);
+  rte_ring* cap_tx = nullptr;
+  rte_ring* cap_rx = nullptr;
+  dp::CaptureThread capture;
+  if (!o.capture.empty()) {
+    cap_rx = rte_ring_create("mp_cap_rx", 8192, static_cast<int>(rte_socket_id()),
+                             RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (o.capture_tx && !o.replay) {
+      cap_tx = rte_ring_create("mp_cap_tx", 8192, static_cast<int>(rte_socket_id()),
+                               RING_F_SP_ENQ | RING_F_SC_DEQ);
+    }
+    if (cap_rx == nullptr || (o.capture_tx && !o.replay && cap_tx == nullptr)) {
+      die("cannot create the capture rings");
+    }
+    err = capture.start({o.capture, o.capture_max_bytes, o.capture_max_files, o.capture_flush_ns},
+                        cap_tx, cap_rx);
+    if (!err.empty()) die(err);
+  }
+
+  dp::TxCoreSetup tx;
+  tx.port = port.port_id;
+  tx.pool = pool;
+  tx.commands = rings.tx_commands;
+  tx.frames = frames;
+  tx.capture = cap_tx;
+  tx.max_flows = o.max_flows;
+  tx.idle_sleep = idle_sleep;
+  tx.clock = clock;
+  dp::RxCoreSetup rx;
+  rx.port = port.port_id;
+  rx.commands = rings.rx_commands;
+  rx.events = rings.rx_events;
+  rx.frames = frames;
+  rx.capture = cap_rx;
+  rx.max_flows = o.max_flows;
+  rx.idle_sleep = idle_sleep;
+  rx.port_timestamps = port.timestamps;
+  rx.timestamp_offset = port.timestamp_offset;
+  rx.timestamp_flag = port.timestamp_flag;
+  rx.learn_flows = o.replay;
+  rx.verify_checksums = o.verify_checksums;
+  rx.probe_ip = o.probe_ip;
+  rx.probe_mac = o.probe_mac ? *o.probe_mac : port.mac;
+  rx.tracker.reply_timeout_ns = o.reply_timeout_ns;
+  rx.tracker.outage_threshold_ns = o.outage_threshold_ns;
+  rx.clock = clock;
+
+  if (rte_eal_remote_launch(dp::rx_core_main, &rx, static_cast<unsigned>(o.rx_lcore)) != 0 ||
+      rte_eal_remote_launch(dp::tx_core_main, &tx, static_cast<unsigned>(o.tx_lcore)) != 0) {
+    die("cannot launch the TX/RX lcores");
+  }
+
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  if (!o.quiet) {
+    std::fprintf(stderr,
+                 "migprobe-dp: port %s (%s%s), probe %s, TX lcore %d, RX lcore %d, idle sleep %s, "
+                 "TSC %.3f MHz\n",
+                 port.name.c_str(), port.driver.c_str(), port.is_virtual ? ", virtual" : "",
+                 migprobe::analysis::IpAddress::v4(o.probe_ip).to_string().c_str(), o.tx_lcore,
+                 o.rx_lcore, idle_sleep ? "on" : "off", static_cast<double>(clock.hz) / 1e6);
+  }
+
+  {
+    dp::ProbeControl control(o, port, rings, clock, o.capture.empty() ? nullptr : &capture);
+    dp::ControlServer server;
+    if (!o.control_socket.empty()) {
+      err = server.start(o.control_socket, &control);
+      if (!err.empty()) {
+        g_stop = 1;
+        std::fprintf(stderr, "migprobe-dp: %s\n", err.c_str());
+      }
+    }
+    control.run(&g_stop);
+    server.shutdown();
+  }
+
+  dp::TxCommand tq;
+  tq.op = dp::TxCommand::kQuit;
+  rte_ring_sp_enqueue_elem(rings.tx_commands, &tq, sizeof(tq));
+  dp::RxCommand rq;
+  rq.op = dp::RxCommand::kQuit;
+  rte_ring_sp_enqueue_elem(rings.rx_commands, &rq, sizeof(rq));
+  rte_eal_mp_wait_lcore();
+  capture.stop();
+  if (!o.control_socket.empty()) unlink(o.control_socket.c_str());
+  rte_eth_dev_stop(port.port_id);
+  rte_eth_dev_close(port.port_id);
+  rte_eal_cleanup();
+  return 0;
+}

@@ -1,0 +1,109 @@
+#pragma once
+// TX pacing by absolute TSC deadlines. Each flow's deadline advances by its exact interval
+// (integer ticks plus a remainder carried like Bresenham's line), so there is no drift.
+// After a stall the missed slots are skipped and counted, never sent as a catch-up burst.
+// The TX core keeps its flows in a min-heap of deadlines.
+
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/tsc_clock.h"
+
+namespace migprobe::dataplane {
+
+// The deadline of one flow.
+struct FlowPace {
+  uint64_t deadline = 0;  // TSC
+  uint64_t step = 0;      // whole ticks per interval
+  uint64_t frac = 0;      // remaining ticks * 1e9 / hz ... kept as numerator over kDen
+  uint64_t acc = 0;       // carried fraction, < kDen
+
+  static constexpr uint64_t kDen = 1'000'000'000U;
+
+  // Interval interval_ns at hz ticks per second, first deadline at start.
+  void init(uint64_t interval_ns, uint64_t hz, uint64_t start) {
+    const u128 ticks_x_den = static_cast<u128>(interval_ns) * hz;
+    step = static_cast<uint64_t>(ticks_x_den / kDen);
+    frac = static_cast<uint64_t>(ticks_x_den % kDen);
+    acc = 0;
+    deadline = start;
+  }
+  // Moves the deadline one interval on.
+  void advance() {
+    deadline += step;
+    acc += frac;
+    if (acc >= kDen) {
+      acc -= kDen;
+      ++deadline;
+    }
+  }
+  // Called when the slot at deadline is taken at now (>= deadline): skips every slot that
+  // is already wholly past, so the probe goes out now for the newest due slot. Returns the
+  // number of slots skipped.
+  uint64_t skip_missed(uint64_t now) {
+    const uint64_t late = now - deadline;
+    if (late < step) return 0;
+    // Exact: slots k with deadline + k * (step + frac/kDen) <= now.
+    const u128 interval_x_den = static_cast<u128>(step) * kDen + frac;
+    const u128 late_x_den = static_cast<u128>(late) * kDen;
+    const uint64_t k = static_cast<uint64_t>((late_x_den + acc) / interval_x_den);
+    if (k == 0) return 0;
+    const u128 moved = static_cast<u128>(k) * frac + acc;
+    deadline += k * step + static_cast<uint64_t>(moved / kDen);
+    acc = static_cast<uint64_t>(moved % kDen);
+    return k;
+  }
+};
+
+// Min-heap of (deadline, flow). Entries of removed flows are dropped lazily: each carries
+// the flow's epoch, which removal bumps.
+class DeadlineHeap {
+ public:
+  struct Entry {
+    uint64_t deadline;
+    uint32_t flow;
+    uint32_t epoch;
+  };
+
+  void reserve(size_t n) { heap_.reserve(n); }
+  bool empty() const { return heap_.empty(); }
+  size_t size() const { return heap_.size(); }
+  const Entry& top() const { return heap_.front(); }
+
+  void push(Entry e) {
+    heap_.push_back(e);
+    size_t i = heap_.size() - 1;
+    while (i > 0) {
+      const size_t parent = (i - 1) / 2;
+      if (heap_[parent].deadline <= e.deadline) break;
+      heap_[i] = heap_[parent];
+      i = parent;
+    }
+    heap_[i] = e;
+  }
+  // Replaces the top with e (the common case: a flow sent and rescheduled).
+  void replace_top(Entry e) {
+    const size_t n = heap_.size();
+    size_t i = 0;
+    for (;;) {
+      size_t child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap_[child + 1].deadline < heap_[child].deadline) ++child;
+      if (heap_[child].deadline >= e.deadline) break;
+      heap_[i] = heap_[child];
+      i = child;
+    }
+    heap_[i] = e;
+  }
+  void pop() {
+    const Entry last = heap_.back();
+    heap_.pop_back();
+    if (!heap_.empty()) replace_top(last);
+  }
+  void clear() { heap_.clear(); }
+
+ private:
+  std::vector<Entry> heap_;
+};
+
+}  // namespace migprobe::dataplane

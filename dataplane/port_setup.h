@@ -1,0 +1,38 @@
+#pragma once
+// EAL-side set-up, once at start: hugepage check, port lookup or hot-plug, lcore checks,
+// mempool and queue configuration. Every refusal is one clear message.
+
+#include <cstdint>
+#include <string>
+
+#include "analysis/packet.h"
+#include "dataplane/options.h"
+
+struct rte_mempool;
+
+namespace migprobe::dataplane {
+
+// The port as set up.
+struct PortInfo {
+  uint16_t port_id = 0;
+  std::string name;
+  std::string driver;
+  analysis::MacAddress mac{};
+  bool is_virtual = false;
+  bool timestamps = false;
+  int timestamp_offset = -1;
+  uint64_t timestamp_flag = 0;
+};
+
+// Before rte_eal_init: refuses when no hugepages are free and the EAL arguments have
+// neither --no-huge nor --in-memory with -m... Returns an error message or "".
+std::string check_hugepages(int eal_argc, char** eal_argv);
+
+// After rte_eal_init: checks the TX/RX lcores (filling defaults); error message or "".
+std::string check_lcores(Options* o);
+
+// Finds (or hot-plugs) the port, creates the mempool, configures one RX and one TX queue
+// and starts it. Error message or "".
+std::string setup_port(const Options& o, rte_mempool** pool, PortInfo* out);
+
+}  // namespace migprobe::dataplane

@@ -1,0 +1,635 @@
+#include "dataplane/probe_control.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <thread>
+
+#include "analysis/drop_reason.h"
+
+namespace migprobe::dataplane {
+
+namespace an = migprobe::analysis;
+
+namespace {
+
+std::string ip_text(uint32_t ip) { return an::IpAddress::v4(ip).to_string(); }
+
+v1::FlowKind proto_kind(ProbeKind k) {
+  return k == ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT;
+}
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+}  // namespace
+
+void EventQueue::push(const v1::Event& e) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (closed_ || q_.size() > 100000) return;
+    q_.push_back(e);
+  }
+  cv_.notify_one();
+}
+
+bool EventQueue::pop(v1::Event* e, int timeout_ms) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), [&] { return closed_ || !q_.empty(); });
+  if (q_.empty()) return false;
+  *e = std::move(q_.front());
+  q_.pop_front();
+  return true;
+}
+
+void EventQueue::close() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool EventQueue::closed() {
+  std::lock_guard<std::mutex> l(mu_);
+  return closed_;
+}
+
+ProbeControl::ProbeControl(const Options& o, const PortInfo& port, const CoreRings& rings,
+                           const TscCalibration& clock, CaptureThread* capture)
+    : o_(o),
+      port_(port),
+      rings_(rings),
+      clock_(clock),
+      capture_(capture),
+      neighbours_(o.neighbour),
+      flows_(o.max_flows) {
+  self_.ip = o.probe_ip;
+  self_.mac = o.probe_mac ? *o.probe_mac : port.mac;
+  if (!o.events_path.empty()) events_file_.open(o.events_path, std::ios::app);
+  next_calibration_ns_ = realtime_ns() + o.calibration_interval_ns;
+}
+
+void ProbeControl::call(const std::function<void()>& fn) {
+  std::promise<void> done;
+  {
+    std::lock_guard<std::mutex> l(tasks_mu_);
+    tasks_.push_back([&] {
+      fn();
+      done.set_value();
+    });
+  }
+  done.get_future().wait();
+}
+
+void ProbeControl::run_tasks() {
+  std::deque<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> l(tasks_mu_);
+    tasks.swap(tasks_);
+  }
+  for (auto& t : tasks) t();
+}
+
+void ProbeControl::send_tx(const TxCommand& c) {
+  // The cores drain their rings every loop: a full ring only means a burst of commands.
+  while (rte_ring_sp_enqueue_elem(rings_.tx_commands, const_cast<TxCommand*>(&c), sizeof(c)) != 0) sleep_ms(1);
+}
+
+void ProbeControl::send_rx(const RxCommand& c) {
+  while (rte_ring_sp_enqueue_elem(rings_.rx_commands, const_cast<RxCommand*>(&c), sizeof(c)) != 0) sleep_ms(1);
+}
+
+std::string ProbeControl::target_name(uint32_t flow_id) const {
+  if (flow_id >= flows_.size() || !flows_[flow_id].used) return "";
+  return targets_[flows_[flow_id].target].params.name;
+}
+
+void ProbeControl::emit(const v1::Event& e) {
+  if (events_file_.is_open()) {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions opt;
+    opt.always_print_primitive_fields = true;
+    opt.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(e, &json, opt);
+    events_file_ << json << '\n';
+    events_file_.flush();
+  }
+  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+    if ((*it)->closed()) {
+      it = subscribers_.erase(it);
+    } else {
+      (*it)->push(e);
+      ++it;
+    }
+  }
+}
+
+std::shared_ptr<EventQueue> ProbeControl::subscribe() {
+  auto q = std::make_shared<EventQueue>();
+  subscribers_.push_back(q);
+  return q;
+}
+
+std::string ProbeControl::configure(const std::vector<TargetParams>& targets, bool replace,
+                                    v1::ConfigureReply* reply) {
+  size_t free_flows = 0;
+  for (const Flow& f : flows_) free_flows += f.used ? 0 : 1;
+  size_t wanted = 0;
+  for (const auto& t : targets) {
+    wanted += t.flows.size();
+    for (const auto& f : t.flows) {
+      const std::string why = validate_flow(f);
+      if (!why.empty()) return "target " + t.name + ": " + why;
+    }
+  }
+  if (replace) {
+    std::vector<std::string> names;
+    for (const auto& t : targets_) {
+      if (t.used) names.push_back(t.params.name);
+    }
+    remove_targets(names);
+    free_flows = flows_.size();
+  }
+  if (wanted > free_flows) {
+    return "not enough flow ids: " + std::to_string(wanted) + " wanted, " +
+           std::to_string(free_flows) + " free (--max-flows)";
+  }
+  const uint64_t now = realtime_ns();
+  for (const auto& tp : targets) {
+    Target t;
+    t.used = true;
+    t.params = tp;
+    const uint32_t tid = static_cast<uint32_t>(targets_.size());
+    uint32_t next = 0;
+    for (const auto& fp : tp.flows) {
+      while (flows_[next].used) ++next;
+      flows_[next] = Flow{true, tid, fp};
+      t.flow_ids.push_back(next);
+    }
+    targets_.push_back(t);
+    if (tp.mac) {
+      neighbours_.set_static(tp.ip, *tp.mac, now);
+    } else {
+      neighbours_.want(tp.ip, now);
+    }
+    if (running_) {
+      for (uint32_t id : t.flow_ids) add_flow_to_cores(id);
+    }
+    if (reply != nullptr) {
+      v1::Target* pt = reply->add_targets();
+      pt->set_name(tp.name);
+      pt->set_ip(ip_text(tp.ip));
+      if (tp.mac) pt->set_mac(an::mac_to_string(*tp.mac));
+      pt->set_vlan(tp.vlan);
+      for (size_t i = 0; i < tp.flows.size(); ++i) {
+        v1::FlowSpec* fs = pt->add_flows();
+        fs->set_flow_id(t.flow_ids[i]);
+        fs->set_kind(proto_kind(tp.flows[i].kind));
+        fs->set_interval_ns(tp.flows[i].interval_ns);
+        fs->set_payload_bytes(tp.flows[i].payload_bytes);
+        fs->set_dscp(tp.flows[i].dscp);
+        fs->set_port(tp.flows[i].port);
+        fs->set_reply_timeout_ns(o_.reply_timeout_ns);
+      }
+    }
+  }
+  return "";
+}
+
+uint32_t ProbeControl::remove_targets(const std::vector<std::string>& names) {
+  uint32_t removed = 0;
+  for (auto& t : targets_) {
+    if (!t.used) continue;
+    bool match = false;
+    for (const auto& n : names) match |= n == t.params.name || n == ip_text(t.params.ip);
+    if (!match) continue;
+    for (uint32_t id : t.flow_ids) {
+      if (running_) remove_flow_from_cores(id);
+      flows_[id] = Flow{};
+    }
+    neighbours_.forget(t.params.ip);
+    t.used = false;
+    ++removed;
+  }
+  return removed;
+}
+
+void ProbeControl::add_flow_to_cores(uint32_t id) {
+  const Flow& f = flows_[id];
+  const Target& t = targets_[f.target];
+  const Neighbour* n = neighbours_.find(t.params.ip);
+  const bool resolved = n != nullptr && n->resolved;
+  TxCommand c;
+  c.op = TxCommand::kAddFlow;
+  c.flow_id = id;
+  c.interval_ns = f.params.interval_ns;
+  c.generation = generation_;
+  c.resolved = resolved;
+  build_probe_header(self_, resolved ? n->mac : an::MacAddress{}, t.params.vlan ? t.params.vlan : o_.vlan,
+                     t.params.ip, f.params, id, &c.header);
+  RxCommand r;
+  r.op = RxCommand::kAddFlow;
+  r.flow_id = id;
+  r.peer_ip = t.params.ip;
+  r.kind = static_cast<uint8_t>(f.params.kind);
+  r.generation = generation_;
+  r.interval_ns = f.params.interval_ns;
+  // RX first, so the first reply finds its flow.
+  send_rx(r);
+  send_tx(c);
+}
+
+void ProbeControl::remove_flow_from_cores(uint32_t id) {
+  TxCommand c;
+  c.op = TxCommand::kRemoveFlow;
+  c.flow_id = id;
+  send_tx(c);
+  RxCommand r;
+  r.op = RxCommand::kRemoveFlow;
+  r.flow_id = id;
+  send_rx(r);
+}
+
+uint32_t ProbeControl::start() {
+  if (running_) return generation_;
+  ++generation_;
+  running_ = true;
+  run_started_ns_ = realtime_ns();
+  for (uint32_t id = 0; id < flows_.size(); ++id) {
+    if (flows_[id].used) add_flow_to_cores(id);
+  }
+  return generation_;
+}
+
+void ProbeControl::stop() {
+  if (!running_) return;
+  // Stop TX, wait out the reply timeout (replies still count), then settle every flow with
+  // the last probe it sent, so an outage still open at the end is reported.
+  for (uint32_t id = 0; id < flows_.size(); ++id) {
+    if (!flows_[id].used) continue;
+    TxCommand c;
+    c.op = TxCommand::kRemoveFlow;
+    c.flow_id = id;
+    send_tx(c);
+  }
+  const uint64_t until = realtime_ns() + o_.reply_timeout_ns + 2'000'000;
+  while (realtime_ns() < until) {
+    poll_events();
+    sleep_ms(1);
+  }
+  auto tx = std::make_unique<TxSnapshot>();
+  tx->flows.resize(flows_.size());
+  TxCommand c;
+  c.op = TxCommand::kSnapshot;
+  c.snapshot = tx.get();
+  send_tx(c);
+  while (!tx->done.load(std::memory_order_acquire)) sleep_ms(1);
+  finished_ = false;
+  RxCommand r;
+  r.op = RxCommand::kFinish;
+  r.end_ns = realtime_ns();
+  r.sent = &tx->flows;
+  send_rx(r);
+  while (!finished_) {
+    poll_events();
+    sleep_ms(1);
+  }
+  for (uint32_t id = 0; id < flows_.size(); ++id) {
+    if (!flows_[id].used) continue;
+    RxCommand rr;
+    rr.op = RxCommand::kRemoveFlow;
+    rr.flow_id = id;
+    send_rx(rr);
+  }
+  running_ = false;
+}
+
+void ProbeControl::on_event(const RxEvent& e) {
+  v1::Event ev;
+  switch (e.kind) {
+    case RxEvent::kGap: {
+      const an::Gap& g = e.gap;
+      v1::GapEvent* p = ev.mutable_gap();
+      p->set_flow_id(g.flow_id);
+      if (g.flow_id < flows_.size() && flows_[g.flow_id].used) {
+        p->set_flow_kind(proto_kind(flows_[g.flow_id].params.kind));
+      }
+      p->set_target(target_name(g.flow_id));
+      p->set_seq_before(g.seq_before);
+      p->set_seq_after(g.seq_after);
+      p->set_lost(g.lost);
+      p->set_tx_before_ns(g.tx_before_ns);
+      p->set_tx_after_ns(g.tx_after_ns);
+      p->set_estimate_ns(g.estimate_ns);
+      p->set_lower_bound_ns(g.lower_ns);
+      p->set_upper_bound_ns(g.upper_ns);
+      p->set_interval_ns(g.interval_ns);
+      p->set_outage(g.outage);
+      p->set_open_start(g.open_start);
+      p->set_open_end(g.open_end);
+      p->set_has_direction(g.has_direction);
+      p->set_forward_lost(g.forward_lost);
+      p->set_return_lost(g.return_lost);
+      // Switchover marker: an announce from the target's MAC inside the gap.
+      if (g.flow_id < flows_.size() && flows_[g.flow_id].used && !g.open_start && !g.open_end) {
+        const Neighbour* n = neighbours_.find(targets_[flows_[g.flow_id].target].params.ip);
+        const Announce* a = n == nullptr ? nullptr
+                                         : neighbours_.announce_between(n->mac, g.tx_before_ns,
+                                                                        g.rx_after_ns);
+        if (a != nullptr) {
+          p->set_has_announce(true);
+          p->set_announce_ns(a->seen_ns);
+          const uint64_t start = g.start_ns(), end = g.end_ns();
+          p->set_before_announce_ns(a->seen_ns > start ? a->seen_ns - start : 0);
+          p->set_after_announce_ns(end > a->seen_ns ? end - a->seen_ns : 0);
+        }
+      }
+      emit(ev);
+      break;
+    }
+    case RxEvent::kOutageInProgress: {
+      v1::OutageInProgressEvent* p = ev.mutable_outage_in_progress();
+      p->set_flow_id(e.flow_id);
+      p->set_target(target_name(e.flow_id));
+      if (e.flow_id < flows_.size() && flows_[e.flow_id].used) {
+        p->set_flow_kind(proto_kind(flows_[e.flow_id].params.kind));
+      }
+      p->set_detected_ns(e.ts_ns);
+      p->set_since_tx_ns(e.since_tx_ns);
+      emit(ev);
+      break;
+    }
+    case RxEvent::kRarp: {
+      neighbours_.on_announce(e.sender_mac, Announce{e.ts_ns, true, 0});
+      v1::AnnounceEvent* p = ev.mutable_announce();
+      p->set_seen_ns(e.ts_ns);
+      p->set_kind(v1::ANNOUNCE_KIND_RARP);
+      p->set_mac(an::mac_to_string(e.sender_mac));
+      p->set_vlan(e.vlan);
+      emit(ev);
+      break;
+    }
+    case RxEvent::kArp: {
+      const Neighbour* before = neighbours_.find(e.sender_ip);
+      const an::MacAddress previous = before != nullptr ? before->mac : an::MacAddress{};
+      const NeighbourChange change = neighbours_.on_arp(e.sender_ip, e.sender_mac, e.ts_ns);
+      if (e.garp) {
+        neighbours_.on_announce(e.sender_mac, Announce{e.ts_ns, false, e.sender_ip});
+        v1::Event a;
+        v1::AnnounceEvent* p = a.mutable_announce();
+        p->set_seen_ns(e.ts_ns);
+        p->set_kind(v1::ANNOUNCE_KIND_GARP);
+        p->set_mac(an::mac_to_string(e.sender_mac));
+        p->set_ip(ip_text(e.sender_ip));
+        p->set_vlan(e.vlan);
+        emit(a);
+      }
+      if (change != NeighbourChange::kNone) {
+        // Point the target's flows at the MAC: the TX core keeps sending meanwhile.
+        for (const auto& t : targets_) {
+          if (!t.used || t.params.ip != e.sender_ip || !running_) continue;
+          for (uint32_t id : t.flow_ids) {
+            TxCommand c;
+            c.op = TxCommand::kSetDstMac;
+            c.flow_id = id;
+            c.mac = e.sender_mac;
+            send_tx(c);
+          }
+        }
+        v1::NeighbourEvent* p = ev.mutable_neighbour();
+        p->set_seen_ns(e.ts_ns);
+        p->set_ip(ip_text(e.sender_ip));
+        p->set_mac(an::mac_to_string(e.sender_mac));
+        p->set_moved(change == NeighbourChange::kMoved);
+        if (change == NeighbourChange::kMoved) p->set_previous_mac(an::mac_to_string(previous));
+        emit(ev);
+      }
+      break;
+    }
+    case RxEvent::kFinished:
+      finished_ = true;
+      break;
+  }
+}
+
+void ProbeControl::poll_events() {
+  RxEvent e;
+  while (rte_ring_sc_dequeue_elem(rings_.rx_events, &e, sizeof(e)) == 0) on_event(e);
+}
+
+void ProbeControl::refresh_clock() {
+  clock_ = calibrate_refresh(clock_, &last_drift_ns_);
+  TxCommand c;
+  c.op = TxCommand::kSetClock;
+  c.clock = clock_;
+  send_tx(c);
+  RxCommand r;
+  r.op = RxCommand::kSetClock;
+  r.clock = clock_;
+  send_rx(r);
+  v1::Event ev;
+  v1::ClockCalibration* p = ev.mutable_clock();
+  p->set_taken_ns(clock_.ns0);
+  p->set_tsc_hz(clock_.hz);
+  p->set_drift_ns(last_drift_ns_);
+  p->set_uncertainty_ns(clock_.uncertainty_ns);
+  emit(ev);
+}
+
+void ProbeControl::tick(uint64_t now) {
+  std::vector<uint32_t> due;
+  neighbours_.due_requests(now, &due);
+  for (uint32_t ip : due) {
+    TxCommand c;
+    c.op = TxCommand::kSendFrame;
+    const an::MacAddress bcast{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    uint16_t vlan = o_.vlan;
+    for (const auto& t : targets_) {
+      if (t.used && t.params.ip == ip && t.params.vlan != 0) vlan = t.params.vlan;
+    }
+    c.header.frame_len = build_arp(c.header.bytes, kArpRequest, bcast, self_.mac, self_.ip,
+                                   an::MacAddress{}, ip, vlan);
+    send_tx(c);
+  }
+  if (now >= next_calibration_ns_) {
+    refresh_clock();
+    next_calibration_ns_ = now + o_.calibration_interval_ns;
+  }
+}
+
+void ProbeControl::snapshot(TxSnapshot* tx, RxSnapshot* rx) {
+  tx->flows.resize(flows_.size());
+  rx->flows.resize(flows_.size());
+  TxCommand c;
+  c.op = TxCommand::kSnapshot;
+  c.snapshot = tx;
+  send_tx(c);
+  RxCommand r;
+  r.op = RxCommand::kSnapshot;
+  r.snapshot = rx;
+  send_rx(r);
+  while (!tx->done.load(std::memory_order_acquire) || !rx->done.load(std::memory_order_acquire)) {
+    poll_events();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+void ProbeControl::stats(bool per_flow, v1::Stats* out) {
+  auto tx = std::make_unique<TxSnapshot>();
+  auto rx = std::make_unique<RxSnapshot>();
+  snapshot(tx.get(), rx.get());
+  out->set_taken_ns(realtime_ns());
+  out->set_running(running_);
+  out->set_generation(generation_);
+  out->set_run_started_ns(run_started_ns_);
+  rte_eth_stats ps{};
+  rte_eth_stats_get(port_.port_id, &ps);
+  v1::PortStats* p = out->mutable_port();
+  p->set_name(port_.name);
+  p->set_rx_packets(ps.ipackets);
+  p->set_tx_packets(ps.opackets);
+  p->set_rx_missed(ps.imissed);
+  p->set_rx_errors(ps.ierrors);
+  p->set_tx_errors(ps.oerrors);
+  p->set_rx_nombuf(ps.rx_nombuf);
+  auto counter = [](google::protobuf::RepeatedPtrField<v1::Counter>* f, const char* n,
+                    const char* d, uint64_t v) {
+    v1::Counter* c = f->Add();
+    c->set_name(n);
+    c->set_description(d);
+    c->set_value(v);
+  };
+#define MIGPROBE_TX_STAT(name, desc) counter(out->mutable_tx(), #name, desc, tx->totals.name);
+  MIGPROBE_FOREACH_TX_COUNTER(MIGPROBE_TX_STAT)
+#undef MIGPROBE_TX_STAT
+#define MIGPROBE_RX_STAT(name, desc) counter(out->mutable_rx(), #name, desc, rx->totals.name);
+  MIGPROBE_FOREACH_RX_COUNTER(MIGPROBE_RX_STAT)
+#undef MIGPROBE_RX_STAT
+  for (size_t i = 1; i < an::kDropReasonCount; ++i) {
+    const auto r = static_cast<an::DropReason>(i);
+    counter(out->mutable_drops(), std::string(an::drop_reason_name(r)).c_str(),
+            std::string(an::drop_reason_description(r)).c_str(), rx->totals.parse_drops[i]);
+  }
+#define MIGPROBE_DP_STAT(name, desc) \
+  counter(out->mutable_drops(), #name, desc, rx->totals.dp_drops[static_cast<size_t>(DpDrop::k##name)]);
+  MIGPROBE_FOREACH_DP_DROP(MIGPROBE_DP_STAT)
+#undef MIGPROBE_DP_STAT
+  if (capture_ != nullptr) {
+    const CaptureCounters& cc = capture_->counters();
+    counter(out->mutable_capture(), "frames", "frames written", cc.frames.load());
+    counter(out->mutable_capture(), "bytes", "frame bytes written", cc.bytes.load());
+    counter(out->mutable_capture(), "files", "capture files opened", cc.files.load());
+    counter(out->mutable_capture(), "write_errors", "failed writes", cc.write_errors.load());
+    counter(out->mutable_capture(), "overflow", "frames the capture rings could not take",
+            tx->totals.capture_overflow + rx->totals.capture_overflow);
+  }
+  v1::ClockCalibration* cl = out->mutable_clock();
+  cl->set_taken_ns(clock_.ns0);
+  cl->set_tsc_hz(clock_.hz);
+  cl->set_drift_ns(last_drift_ns_);
+  cl->set_uncertainty_ns(clock_.uncertainty_ns);
+  if (!per_flow) return;
+  for (uint32_t id = 0; id < flows_.size(); ++id) {
+    const bool seen = flows_[id].used || rx->flows[id].active || tx->flows[id].sent != 0;
+    if (!seen) continue;
+    v1::FlowStats* f = out->add_flows();
+    f->set_flow_id(id);
+    if (flows_[id].used) {
+      f->set_target(target_name(id));
+      f->set_kind(proto_kind(flows_[id].params.kind));
+      f->set_interval_ns(flows_[id].params.interval_ns);
+    }
+    f->set_sent(tx->flows[id].sent);
+    f->set_skipped_slots(tx->flows[id].skipped);
+    f->set_unresolved_slots(tx->flows[id].unresolved);
+    const an::FlowCounters& c = rx->flows[id].counters;
+    f->set_answered(c.answered);
+    f->set_lost(c.lost);
+    f->set_late(c.late);
+    f->set_duplicates(c.duplicates);
+    f->set_reordered(c.reordered);
+    f->set_rtt_min_ns(c.rtt_min_ns);
+    f->set_rtt_max_ns(c.rtt_max_ns);
+    f->set_rtt_mean_ns(c.rtt_samples ? c.rtt_sum_ns / c.rtt_samples : 0);
+  }
+}
+
+void ProbeControl::write_stats_file() {
+  v1::Stats s;
+  stats(true, &s);
+  std::string json;
+  google::protobuf::util::JsonPrintOptions opt;
+  opt.always_print_primitive_fields = true;
+  opt.preserve_proto_field_names = true;
+  opt.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(s, &json, opt);
+  if (!o_.stats_path.empty()) {
+    std::ofstream(o_.stats_path) << json << '\n';
+  }
+  if (!o_.quiet) {
+    uint64_t sent = 0, replies = 0;
+    for (const auto& c : s.tx()) sent += c.name() == "probes_sent" ? c.value() : 0;
+    for (const auto& c : s.rx()) replies += c.name() == "replies" ? c.value() : 0;
+    std::fprintf(stderr, "migprobe-dp: probes sent %llu, replies %llu\n",
+                 static_cast<unsigned long long>(sent), static_cast<unsigned long long>(replies));
+  }
+}
+
+void ProbeControl::shutdown() {
+  if (running_) {
+    stop();
+  } else if (o_.replay) {
+    finished_ = false;
+    RxCommand r;
+    r.op = RxCommand::kFinish;
+    r.end_ns = 0;
+    send_rx(r);
+    while (!finished_) {
+      poll_events();
+      sleep_ms(1);
+    }
+  }
+  poll_events();
+  write_stats_file();
+  for (auto& s : subscribers_) s->close();
+}
+
+void ProbeControl::run(volatile int* stop_signal) {
+  const uint64_t t0 = realtime_ns();
+  if (!o_.targets.empty()) {
+    std::string err = configure(o_.targets, false, nullptr);
+    if (!err.empty()) std::fprintf(stderr, "migprobe-dp: %s\n", err.c_str());
+    if (o_.autostart) start();
+  }
+  last_rx_change_ns_ = t0;
+  uint64_t next_idle_check = t0;
+  while (*stop_signal == 0) {
+    run_tasks();
+    poll_events();
+    const uint64_t now = realtime_ns();
+    tick(now);
+    if (o_.duration_ns != 0 && now - t0 >= o_.duration_ns) break;
+    if (o_.exit_after_idle_ns != 0 && now >= next_idle_check) {
+      next_idle_check = now + 20'000'000;
+      rte_eth_stats ps{};
+      rte_eth_stats_get(port_.port_id, &ps);
+      if (ps.ipackets != last_rx_packets_) {
+        last_rx_packets_ = ps.ipackets;
+        last_rx_change_ns_ = now;
+      } else if (now - last_rx_change_ns_ >= o_.exit_after_idle_ns) {
+        break;
+      }
+    }
+    sleep_ms(1);
+  }
+  run_tasks();
+  shutdown();
+}
+
+}  // namespace migprobe::dataplane

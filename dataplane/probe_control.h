@@ -1,0 +1,123 @@
+#pragma once
+// The control thread of migprobe-dp (the EAL main lcore): targets and flow ids, neighbour
+// resolution, clock calibration, events (gaps, outages in progress, announces, neighbour
+// changes), stats and the shutdown sequence. It reaches the lcores through SPSC rings only;
+// the gRPC threads reach it through its task queue.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dataplane/capture_thread.h"
+#include "dataplane/dp_messages.h"
+#include "dataplane/lcore_cores.h"
+#include "dataplane/neighbour_table.h"
+#include "dataplane/options.h"
+#include "dataplane/port_setup.h"
+#include "migprobe/v1/dataplane.pb.h"
+
+struct rte_ring;
+
+namespace migprobe::dataplane {
+
+// A stream of events for one subscriber (a gRPC StreamEvents call).
+class EventQueue {
+ public:
+  void push(const v1::Event& e);
+  // Waits up to timeout_ms for an event; false on timeout or when closed.
+  bool pop(v1::Event* e, int timeout_ms);
+  void close();
+  bool closed();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<v1::Event> q_;
+  bool closed_ = false;
+};
+
+// Rings between the control thread and the cores.
+struct CoreRings {
+  rte_ring* tx_commands = nullptr;
+  rte_ring* rx_commands = nullptr;
+  rte_ring* rx_events = nullptr;
+};
+
+class ProbeControl {
+ public:
+  ProbeControl(const Options& o, const PortInfo& port, const CoreRings& rings,
+               const TscCalibration& clock, CaptureThread* capture);
+
+  // Runs until a stop signal (or --duration-s / --exit-after-idle-ms), then shuts down:
+  // stop TX, drain RX for the reply timeout, settle every flow, final stats.
+  void run(volatile int* stop_signal);
+
+  // Called from other threads (gRPC): runs fn on the control thread and waits for it.
+  void call(const std::function<void()>& fn);
+
+  // Control API, on the control thread.
+  std::string configure(const std::vector<TargetParams>& targets, bool replace,
+                        v1::ConfigureReply* reply);
+  uint32_t remove_targets(const std::vector<std::string>& names);
+  uint32_t start();
+  void stop();
+  void stats(bool per_flow, v1::Stats* out);
+  std::shared_ptr<EventQueue> subscribe();
+
+ private:
+  struct Flow {
+    bool used = false;
+    uint32_t target = 0;
+    FlowParams params;
+  };
+  struct Target {
+    bool used = false;
+    TargetParams params;
+    std::vector<uint32_t> flow_ids;
+  };
+
+  void tick(uint64_t now);
+  void poll_events();
+  void on_event(const RxEvent& e);
+  void emit(const v1::Event& e);
+  void add_flow_to_cores(uint32_t flow_id);
+  void remove_flow_from_cores(uint32_t flow_id);
+  void send_tx(const TxCommand& c);
+  void send_rx(const RxCommand& c);
+  void refresh_clock();
+  void snapshot(TxSnapshot* tx, RxSnapshot* rx);
+  void shutdown();
+  void run_tasks();
+  void write_stats_file();
+  std::string target_name(uint32_t flow_id) const;
+
+  Options o_;
+  PortInfo port_;
+  CoreRings rings_;
+  TscCalibration clock_;
+  int64_t last_drift_ns_ = 0;
+  CaptureThread* capture_;
+  ProbeIdentity self_;
+  NeighbourTable neighbours_;
+  std::vector<Flow> flows_;
+  std::vector<Target> targets_;
+  bool running_ = false;
+  uint8_t generation_ = 0;
+  uint64_t run_started_ns_ = 0;
+  uint64_t next_calibration_ns_ = 0;
+  std::ofstream events_file_;
+  std::vector<std::shared_ptr<EventQueue>> subscribers_;
+  std::mutex tasks_mu_;
+  std::deque<std::function<void()>> tasks_;
+  uint64_t last_rx_packets_ = 0;
+  uint64_t last_rx_change_ns_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace migprobe::dataplane

@@ -1,0 +1,107 @@
+#pragma once
+// Probe and ARP frames, built without DPDK. A flow's headers are laid out once (when the flow
+// is added) into a ProbeHeader; per packet the TX core copies it, writes the trailer and
+// finishes the L4 checksum from a precomputed partial sum.
+
+#include <cstdint>
+#include <cstring>
+
+#include "analysis/packet.h"
+#include "analysis/probe_trailer.h"
+#include "dataplane/target_spec.h"
+
+namespace migprobe::dataplane {
+
+// Addresses of the probe itself.
+struct ProbeIdentity {
+  analysis::MacAddress mac{};
+  uint32_t ip = 0;  // host order
+};
+
+// The constant part of one flow's frames.
+struct ProbeHeader {
+  static constexpr uint16_t kMaxHeader = 64;
+  uint8_t bytes[kMaxHeader];
+  uint16_t hdr_len = 0;      // Ethernet (+VLAN) + IPv4 + ICMP/UDP header
+  uint16_t frame_len = 0;    // whole frame, at least 60 bytes (FCS excluded)
+  uint16_t l4_off = 0;
+  uint16_t payload_len = 0;  // L4 payload, trailer included
+  uint32_t l4_sum = 0;       // unfolded one's complement sum of the constant L4 parts
+  uint8_t kind = 0;          // ProbeKind
+  uint8_t pad_[3] = {};
+};
+
+// Lays out the headers of a flow from the probe to target ip (dst_mac may be zero while
+// unresolved). flow_id sets the ICMP identifier and the UDP source port.
+void build_probe_header(const ProbeIdentity& self, const analysis::MacAddress& dst_mac,
+                        uint16_t vlan, uint32_t dst_ip, const FlowParams& flow, uint32_t flow_id,
+                        ProbeHeader* out);
+
+// Sets the destination MAC of a laid-out header.
+inline void set_probe_dst_mac(ProbeHeader* h, const analysis::MacAddress& mac) {
+  std::memcpy(h->bytes, mac.data(), 6);
+}
+
+// One's complement sum of the 18 trailer bytes as 16-bit words.
+inline uint32_t trailer_sum(const uint8_t* t) {
+  uint32_t s = 0;
+  for (int i = 0; i < 18; i += 2) s += (uint32_t{t[i]} << 8) | t[i + 1];
+  return s;
+}
+
+inline uint16_t fold_sum(uint32_t s) {
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(s);
+}
+
+// Writes one probe into frame (frame_len bytes of room): headers, trailer, zero padding,
+// and the L4 checksum. The hot path of the TX core.
+inline void write_probe(const ProbeHeader& h, uint8_t* frame, uint8_t generation, uint32_t flow_id,
+                        uint32_t seq, uint64_t tx_ns) {
+  std::memcpy(frame, h.bytes, ProbeHeader::kMaxHeader);
+  uint8_t* t = frame + h.hdr_len;
+  if (h.frame_len > h.hdr_len + analysis::kTrailerSize) {
+    std::memset(t + analysis::kTrailerSize, 0, h.frame_len - h.hdr_len - analysis::kTrailerSize);
+  }
+  const uint32_t word = (uint32_t{analysis::kTrailerVersion} << 28) |
+                        (uint32_t{generation} << 20) | (flow_id & analysis::kMaxFlowId);
+  t[0] = 0x6d;
+  t[1] = 0x70;
+  t[2] = static_cast<uint8_t>(word >> 24);
+  t[3] = static_cast<uint8_t>(word >> 16);
+  t[4] = static_cast<uint8_t>(word >> 8);
+  t[5] = static_cast<uint8_t>(word);
+  t[6] = static_cast<uint8_t>(seq >> 24);
+  t[7] = static_cast<uint8_t>(seq >> 16);
+  t[8] = static_cast<uint8_t>(seq >> 8);
+  t[9] = static_cast<uint8_t>(seq);
+  for (int i = 0; i < 8; ++i) t[10 + i] = static_cast<uint8_t>(tx_ns >> (56 - 8 * i));
+  uint8_t* l4 = frame + h.l4_off;
+  uint32_t sum = h.l4_sum + trailer_sum(t);
+  if (h.kind == static_cast<uint8_t>(ProbeKind::kIcmpEcho)) {
+    const uint16_t seq16 = static_cast<uint16_t>(seq);
+    l4[6] = static_cast<uint8_t>(seq16 >> 8);
+    l4[7] = static_cast<uint8_t>(seq16);
+    sum += seq16;
+    const uint16_t c = static_cast<uint16_t>(~fold_sum(sum));
+    l4[2] = static_cast<uint8_t>(c >> 8);
+    l4[3] = static_cast<uint8_t>(c);
+  } else {
+    uint16_t c = static_cast<uint16_t>(~fold_sum(sum));
+    if (c == 0) c = 0xffff;
+    l4[6] = static_cast<uint8_t>(c >> 8);
+    l4[7] = static_cast<uint8_t>(c);
+  }
+}
+
+// ARP operations.
+inline constexpr uint16_t kArpRequest = 1;
+inline constexpr uint16_t kArpReply = 2;
+
+// Writes an ARP frame (padded to 60 bytes, plus 4 with a VLAN tag); returns its length.
+uint16_t build_arp(uint8_t* out, uint16_t op, const analysis::MacAddress& eth_dst,
+                   const analysis::MacAddress& sender_mac, uint32_t sender_ip,
+                   const analysis::MacAddress& target_mac, uint32_t target_ip, uint16_t vlan);
+
+}  // namespace migprobe::dataplane

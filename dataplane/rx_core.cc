@@ -1,0 +1,430 @@
+// The RX core: validates every frame, matches replies to flows through a flat array indexed
+// by flow id, feeds the flow trackers (the analysis library's, as offline), emits gap and
+// outage-in-progress events, and hands ARP/RARP to the control thread. Drops are counted by
+// reason in one table. Hot path: no allocation (but a tracker's rare gap list), no logging.
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+#include <sys/prctl.h>
+
+#include <ctime>
+#include <memory>
+#include <vector>
+
+#include "analysis/packet.h"
+#include "analysis/probe_trailer.h"
+#include "dataplane/dp_messages.h"
+#include "dataplane/lcore_cores.h"
+
+namespace migprobe::dataplane {
+namespace {
+
+namespace an = migprobe::analysis;
+
+constexpr unsigned kBurst = 32;
+// Flows checked for settled gaps and outages per loop, so 100k flows cost little per burst.
+constexpr uint32_t kScanPerLoop = 32;
+constexpr unsigned kEmptyPollsBeforeSleep = 64;
+constexpr long kIdleSleepNs = 20'000;
+
+// One flow as the RX core holds it: a slot of the flat array.
+struct alignas(64) RxFlow {
+  an::FlowTracker tracker;
+  uint64_t interval_ns = 0;
+  uint32_t peer_ip = 0;
+  uint8_t kind = 0;
+  uint8_t generation = 0;
+  bool active = false;
+  bool in_progress = false;
+};
+
+class alignas(64) RxCore {
+ public:
+  explicit RxCore(const RxCoreSetup& s) : s_(s), flows_(s.max_flows) {
+    active_.reserve(s.max_flows);
+    gaps_.reserve(64);
+    opt_.verify_checksums = s.verify_checksums;
+  }
+
+  template <bool kCapture>
+  void run();
+
+ private:
+  void process_commands();
+  void handle(const RxCommand& c);
+  void add_flow(uint32_t id, uint32_t peer, uint8_t kind, uint8_t generation, uint64_t interval);
+  void remove_flow(uint32_t id);
+  // Returns true when the frame is to be captured.
+  bool on_frame(rte_mbuf* m, uint64_t rx_ns);
+  bool on_probe(const an::ParsedPacket& p, uint64_t rx_ns);
+  bool on_arp(const an::ParsedPacket& p, uint64_t rx_ns);
+  void scan(uint64_t now_ns);
+  void post(const RxEvent& e);
+  void drop(DpDrop d) { ++counters_.dp_drops[static_cast<size_t>(d)]; }
+  uint64_t now_ns() const { return s_.port_timestamps ? replay_now_ns_ : s_.clock.to_ns(rte_rdtsc()); }
+
+  RxCoreSetup s_;
+  an::ParseOptions opt_;
+  std::vector<RxFlow> flows_;
+  std::vector<uint32_t> active_;
+  uint32_t cursor_ = 0;
+  std::vector<an::Gap> gaps_;
+  RxCounters counters_;
+  uint64_t replay_now_ns_ = 0;
+  bool quit_ = false;
+};
+
+void RxCore::post(const RxEvent& e) {
+  if (rte_ring_sp_enqueue_elem(s_.events, const_cast<RxEvent*>(&e), sizeof(e)) != 0) ++counters_.events_dropped;
+}
+
+void RxCore::add_flow(uint32_t id, uint32_t peer, uint8_t kind, uint8_t generation,
+                      uint64_t interval) {
+  if (id >= flows_.size()) return;
+  RxFlow& f = flows_[id];
+  if (!f.active) active_.push_back(id);
+  f.tracker = an::FlowTracker(id, interval);
+  f.interval_ns = interval;
+  f.peer_ip = peer;
+  f.kind = kind;
+  f.generation = generation;
+  f.active = true;
+  f.in_progress = false;
+}
+
+void RxCore::remove_flow(uint32_t id) {
+  if (id >= flows_.size() || !flows_[id].active) return;
+  flows_[id].active = false;
+  for (size_t i = 0; i < active_.size(); ++i) {
+    if (active_[i] == id) {
+      active_[i] = active_.back();
+      active_.pop_back();
+      break;
+    }
+  }
+}
+
+void RxCore::handle(const RxCommand& c) {
+  switch (c.op) {
+    case RxCommand::kAddFlow:
+      add_flow(c.flow_id, c.peer_ip, c.kind, c.generation, c.interval_ns);
+      break;
+    case RxCommand::kRemoveFlow: {
+      // Settle what the flow still holds before it goes.
+      if (c.flow_id < flows_.size() && flows_[c.flow_id].active) {
+        gaps_.clear();
+        flows_[c.flow_id].tracker.advance(s_.tracker, now_ns(), &gaps_);
+        for (const an::Gap& g : gaps_) {
+          RxEvent e;
+          e.kind = RxEvent::kGap;
+          e.flow_id = g.flow_id;
+          e.ts_ns = now_ns();
+          e.gap = g;
+          post(e);
+        }
+      }
+      remove_flow(c.flow_id);
+      break;
+    }
+    case RxCommand::kSetClock:
+      s_.clock = c.clock;
+      break;
+    case RxCommand::kSnapshot: {
+      RxSnapshot* snap = c.snapshot;
+      snap->totals = counters_;
+      const size_t n = std::min(snap->flows.size(), flows_.size());
+      for (size_t i = 0; i < n; ++i) {
+        snap->flows[i].active = flows_[i].active;
+        snap->flows[i].counters = flows_[i].tracker.counters();
+      }
+      snap->done.store(true, std::memory_order_release);
+      break;
+    }
+    case RxCommand::kFinish: {
+      const uint64_t end = c.end_ns != 0 ? c.end_ns : now_ns();
+      for (uint32_t id : active_) {
+        RxFlow& f = flows_[id];
+        if (c.sent != nullptr && id < c.sent->size() && (*c.sent)[id].sent != 0) {
+          f.tracker.on_request((*c.sent)[id].next_seq - 1, (*c.sent)[id].last_tx_ns);
+        }
+        gaps_.clear();
+        f.tracker.finish(s_.tracker, end, &gaps_);
+        for (const an::Gap& g : gaps_) {
+          RxEvent e;
+          e.kind = RxEvent::kGap;
+          e.flow_id = id;
+          e.ts_ns = end;
+          e.gap = g;
+          post(e);
+          ++counters_.gaps;
+        }
+      }
+      RxEvent done;
+      done.kind = RxEvent::kFinished;
+      done.ts_ns = end;
+      post(done);
+      break;
+    }
+    case RxCommand::kQuit:
+      quit_ = true;
+      break;
+  }
+}
+
+void RxCore::process_commands() {
+  RxCommand c;
+  while (rte_ring_sc_dequeue_elem(s_.commands, &c, sizeof(c)) == 0) handle(c);
+}
+
+bool RxCore::on_arp(const an::ParsedPacket& p, uint64_t rx_ns) {
+  ++counters_.arp;
+  if (p.kind == an::PacketKind::kRarp) {
+    ++counters_.rarp;
+    RxEvent e;
+    e.kind = RxEvent::kRarp;
+    e.ts_ns = rx_ns;
+    e.arp_op = p.arp_op;
+    e.vlan = p.vlan;
+    e.sender_mac = p.src_mac;
+    post(e);
+    return true;
+  }
+  const bool garp = p.arp_sender_ip == p.arp_target_ip && p.arp_sender_ip != 0;
+  if (garp) ++counters_.garp;
+  if (p.arp_op == kArpRequest && p.arp_target_ip == s_.probe_ip && !garp) {
+    // Answer for the probe's own address right here: the guest must be able to reply.
+    TxCommand c;
+    c.op = TxCommand::kSendFrame;
+    c.header.frame_len = build_arp(c.header.bytes, kArpReply, p.arp_sender_mac, s_.probe_mac,
+                                   s_.probe_ip, p.arp_sender_mac, p.arp_sender_ip, p.vlan);
+    if (rte_ring_sp_enqueue_elem(s_.frames, &c, sizeof(c)) != 0) ++counters_.frames_dropped;
+  } else if (!garp && p.arp_op == kArpRequest) {
+    drop(DpDrop::kNOT_FOR_US);
+    return false;
+  }
+  RxEvent e;
+  e.kind = RxEvent::kArp;
+  e.ts_ns = rx_ns;
+  e.arp_op = p.arp_op;
+  e.vlan = p.vlan;
+  e.sender_ip = p.arp_sender_ip;
+  e.target_ip = p.arp_target_ip;
+  e.sender_mac = p.arp_sender_mac;
+  e.garp = garp;
+  post(e);
+  return true;
+}
+
+bool RxCore::on_probe(const an::ParsedPacket& p, uint64_t rx_ns) {
+  an::ProbeTrailer t;
+  switch (an::decode_trailer(p.payload, p.payload_len, &t)) {
+    case an::TrailerError::kNone:
+      break;
+    case an::TrailerError::kNoMagic:
+      drop(DpDrop::kNOT_PROBE);
+      return false;
+    case an::TrailerError::kTooShort:
+      ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kTRUNCATED_TRAILER)];
+      return false;
+    case an::TrailerError::kBadVersion:
+      ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kBAD_TRAILER_VERSION)];
+      return false;
+  }
+  const bool is_icmp = p.kind == an::PacketKind::kIcmpEchoReply ||
+                       p.kind == an::PacketKind::kIcmpEchoRequest;
+  const bool is_request = p.kind == an::PacketKind::kIcmpEchoRequest ||
+                          (p.kind == an::PacketKind::kUdp && !t.reflected);
+  const uint8_t kind = static_cast<uint8_t>(is_icmp ? ProbeKind::kIcmpEcho : ProbeKind::kUdpReflect);
+  const uint32_t src = (uint32_t{p.src_ip.bytes[0]} << 24) | (uint32_t{p.src_ip.bytes[1]} << 16) |
+                       (uint32_t{p.src_ip.bytes[2]} << 8) | p.src_ip.bytes[3];
+  const uint32_t dst = (uint32_t{p.dst_ip.bytes[0]} << 24) | (uint32_t{p.dst_ip.bytes[1]} << 16) |
+                       (uint32_t{p.dst_ip.bytes[2]} << 8) | p.dst_ip.bytes[3];
+  if (unlikely(t.flow_id >= flows_.size())) {
+    ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kBAD_FLOW_ID)];
+    return false;
+  }
+  RxFlow& f = flows_[t.flow_id];
+  if (unlikely(!f.active)) {
+    if (!s_.learn_flows) {
+      drop(DpDrop::kUNKNOWN_FLOW);
+      return false;
+    }
+    // Replay: the first packet of a flow defines it, interval measured from the probes.
+    add_flow(t.flow_id, is_request ? dst : src, kind, t.generation, 0);
+  }
+  if (unlikely(t.generation != f.generation)) {
+    ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kSTALE_GENERATION)];
+    return false;
+  }
+  if (unlikely(kind != f.kind)) {
+    drop(DpDrop::kWRONG_KIND);
+    return false;
+  }
+  if (is_request) {
+    if (!s_.learn_flows || dst != f.peer_ip) {
+      drop(DpDrop::kNOT_A_REPLY);
+      return false;
+    }
+    ++counters_.requests;
+    f.tracker.on_request(t.seq, t.tx_ns);
+    return true;
+  }
+  if (unlikely(src != f.peer_ip)) {
+    drop(DpDrop::kWRONG_SOURCE);
+    return false;
+  }
+  if (unlikely(!s_.learn_flows && dst != s_.probe_ip)) {
+    drop(DpDrop::kNOT_FOR_US);
+    return false;
+  }
+  if (unlikely(t.tx_ns > rx_ns)) {
+    ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kTIMESTAMP_AHEAD)];
+    return false;
+  }
+  if (unlikely(rx_ns - t.tx_ns > s_.tracker.reply_timeout_ns)) drop(DpDrop::kLATE_REPLY);
+  f.tracker.on_reply(s_.tracker, t.seq, t.tx_ns, rx_ns, t.has_reflector_count, t.reflector_count);
+  f.in_progress = false;
+  ++counters_.replies;
+  return true;
+}
+
+bool RxCore::on_frame(rte_mbuf* m, uint64_t rx_ns) {
+  an::ParsedPacket p;
+  const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+  const an::DropReason r = an::parse_frame(opt_, data, m->data_len, m->pkt_len, &p);
+  if (unlikely(r != an::DropReason::kNone)) {
+    ++counters_.parse_drops[static_cast<size_t>(r)];
+    return false;
+  }
+  switch (p.kind) {
+    case an::PacketKind::kIcmpEchoReply:
+    case an::PacketKind::kIcmpEchoRequest:
+    case an::PacketKind::kUdp:
+      return on_probe(p, rx_ns);
+    case an::PacketKind::kArp:
+    case an::PacketKind::kRarp:
+      return on_arp(p, rx_ns);
+    default:
+      drop(DpDrop::kOTHER_PROTOCOL);
+      return false;
+  }
+}
+
+void RxCore::scan(uint64_t now) {
+  const uint32_t n = static_cast<uint32_t>(active_.size());
+  if (n == 0) return;
+  const uint32_t count = n < kScanPerLoop ? n : kScanPerLoop;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (cursor_ >= n) cursor_ = 0;
+    const uint32_t id = active_[cursor_++];
+    RxFlow& f = flows_[id];
+    if (f.tracker.has_pending()) {
+      gaps_.clear();
+      f.tracker.advance(s_.tracker, now, &gaps_);
+      for (const an::Gap& g : gaps_) {
+        RxEvent e;
+        e.kind = RxEvent::kGap;
+        e.flow_id = id;
+        e.ts_ns = now;
+        e.gap = g;
+        post(e);
+        ++counters_.gaps;
+      }
+    }
+    // An outage is in progress when no reply has come for the threshold past the interval
+    // and the worst round trip seen so far.
+    const uint64_t newest = f.tracker.newest_answered_tx_ns();
+    if (!f.in_progress && newest != 0) {
+      const uint64_t rtt = f.tracker.counters().rtt_max_ns;
+      const uint64_t allowance = f.tracker.interval_ns() + s_.tracker.outage_threshold_ns +
+                                 (rtt < s_.tracker.reply_timeout_ns ? rtt : s_.tracker.reply_timeout_ns);
+      if (now > newest + allowance) {
+        f.in_progress = true;
+        RxEvent e;
+        e.kind = RxEvent::kOutageInProgress;
+        e.flow_id = id;
+        e.ts_ns = now;
+        e.since_tx_ns = newest;
+        post(e);
+        ++counters_.outages_in_progress;
+      }
+    }
+  }
+}
+
+template <bool kCapture>
+void RxCore::run() {
+  rte_mbuf* pkts[kBurst];
+  rte_mbuf* keep[kBurst];
+  unsigned empty_polls = 0;
+  while (!quit_) {
+    if (unlikely(!rte_ring_empty(s_.commands))) process_commands();
+    const uint16_t n = rte_eth_rx_burst(s_.port, s_.queue, pkts, kBurst);
+    uint64_t now;
+    if (n != 0) {
+      empty_polls = 0;
+      counters_.packets += n;
+      const uint64_t burst_ns = s_.clock.to_ns(rte_rdtsc());
+      unsigned kept = 0;
+      for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        uint64_t rx_ns = burst_ns;
+        if (s_.port_timestamps && (m->ol_flags & s_.timestamp_flag) != 0) {
+          rx_ns = *RTE_MBUF_DYNFIELD(m, s_.timestamp_offset, rte_mbuf_timestamp_t*);
+          if (rx_ns > replay_now_ns_) replay_now_ns_ = rx_ns;
+        }
+        const bool capture = on_frame(m, rx_ns);
+        if constexpr (kCapture) {
+          if (capture) {
+            *static_cast<uint64_t*>(rte_mbuf_to_priv(m)) = rx_ns;
+            keep[kept++] = m;
+            continue;
+          }
+        }
+        rte_pktmbuf_free(m);
+      }
+      if constexpr (kCapture) {
+        if (kept != 0) {
+          const unsigned q =
+              rte_ring_sp_enqueue_burst(s_.capture, reinterpret_cast<void**>(keep), kept, nullptr);
+          if (unlikely(q < kept)) {
+            counters_.capture_overflow += kept - q;
+            rte_pktmbuf_free_bulk(keep + q, kept - q);
+          }
+        }
+      }
+      now = s_.port_timestamps ? replay_now_ns_ : burst_ns;
+    } else {
+      now = now_ns();
+      if (s_.idle_sleep && ++empty_polls > kEmptyPollsBeforeSleep) {
+        // Replies are stamped on wake-up, so an idle sleep delays RX timestamps by at most
+        // this much; gap estimates use TX timestamps and do not move.
+        timespec ts{0, kIdleSleepNs};
+        nanosleep(&ts, nullptr);
+        ++counters_.sleeps;
+      }
+    }
+    scan(now);
+  }
+}
+
+}  // namespace
+
+int rx_core_main(void* arg) {
+  const RxCoreSetup setup = *static_cast<const RxCoreSetup*>(arg);
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  auto core = std::make_unique<RxCore>(setup);
+  if (setup.capture != nullptr) {
+    core->run<true>();
+  } else {
+    core->run<false>();
+  }
+  return 0;
+}
+
+}  // namespace migprobe::dataplane
