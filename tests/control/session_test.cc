@@ -1,0 +1,219 @@
+// The Keystone session over real HTTP: token use and refresh, 401 handling, retries only
+// for calls that are safe to repeat, and no credential in any returned text.
+#include "control/session.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "control/curl_transport.h"
+#include "sample_cloud.h"
+
+namespace migprobe::control {
+namespace {
+
+using testing::ReceivedRequest;
+using testing::Reply;
+using testing::TestHttpServer;
+
+constexpr const char* kAuthPath = "/identity/v3/auth/tokens";
+constexpr const char* kComputeBase = "/v2.1/a6944d763bf64ee6a275f1263fae0352";
+
+// A cloud whose Keystone issues token-1, token-2, ... and whose compute answers with
+// compute(request) once the token checks out.
+class SessionTest : public ::testing::Test {
+ protected:
+  std::function<Reply(const ReceivedRequest&)> compute;
+  std::atomic<int> tokens_issued{0};
+  TestHttpServer server{[this](const ReceivedRequest& r) {
+    if (r.path() == kAuthPath) {
+      return testing::keystone_token_reply(server.base_url(),
+                                           "token-" + std::to_string(++tokens_issued));
+    }
+    return compute(r);
+  }};
+  CurlTransport transport;
+};
+
+TEST_F(SessionTest, SendsTokenToCatalogEndpoint) {
+  compute = [](const ReceivedRequest&) {
+    return Reply{200, "{}", {{"x-openstack-request-id", "req-1"}}};
+  };
+  Session session(transport, testing::sample_password_config(server.base_url()),
+                  testing::test_session_options());
+  auto r = session.call({"compute", "GET", "/servers/detail", "", {}, true});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->request_id, "req-1");
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(nlohmann::json::parse(requests[0].body),
+            testing::sample_json("keystone/auth/requests/project-name-password.json"));
+  EXPECT_EQ(requests[1].target, std::string(kComputeBase) + "/servers/detail");
+  EXPECT_EQ(requests[1].headers["x-auth-token"], "token-1");
+  EXPECT_EQ(session.project_id(), "a6944d763bf64ee6a275f1263fae0352");
+}
+
+TEST_F(SessionTest, ReusesTokenThenRefreshesBeforeExpiry) {
+  compute = [](const ReceivedRequest&) { return Reply{200, "{}"}; };
+  auto now = testing::sample_issued_at();
+  SessionOptions options = testing::test_session_options();
+  options.now = [&now] { return now; };
+  Session session(transport, testing::sample_password_config(server.base_url()), options);
+  ASSERT_TRUE(session.call({"compute", "GET", "/a", "", {}, true}).ok());
+  ASSERT_TRUE(session.call({"compute", "GET", "/b", "", {}, true}).ok());
+  EXPECT_EQ(session.auth_count(), 1);
+  // The sample token expires one hour after issue; 59 minutes later is inside the margin.
+  now += std::chrono::minutes(59);
+  ASSERT_TRUE(session.call({"compute", "GET", "/c", "", {}, true}).ok());
+  // (The new sample token expires at the same instant, so it is renewed as well.)
+  EXPECT_GE(session.auth_count(), 2);
+  EXPECT_NE(server.requests().back().headers["x-auth-token"], "token-1");
+}
+
+TEST_F(SessionTest, ReauthenticatesOnceAfter401) {
+  std::atomic<int> calls{0};
+  compute = [&](const ReceivedRequest& r) {
+    ++calls;
+    if (r.headers.at("x-auth-token") == "token-1") {
+      return Reply{401, R"({"error": {"code": 401, "message": "The request you have made )"
+                        R"(requires authentication.", "title": "Unauthorized"}})"};
+    }
+    return Reply{200, "{}"};
+  };
+  Session session(transport, testing::sample_password_config(server.base_url()),
+                  testing::test_session_options());
+  // A POST is sent again after a 401 too: the first one was refused, not carried out.
+  auto r = session.call({"compute", "POST", "/servers/x/action", "{}", {}, false});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(session.auth_count(), 2);
+}
+
+TEST_F(SessionTest, PersistentUnauthorizedIsReportedAfterOneRetry) {
+  std::atomic<int> calls{0};
+  compute = [&](const ReceivedRequest&) {
+    ++calls;
+    return Reply{401, R"({"error": {"code": 401, "message": "nope", "title": "Unauthorized"}})"};
+  };
+  Session session(transport, testing::sample_password_config(server.base_url()),
+                  testing::test_session_options());
+  auto r = session.call({"compute", "GET", "/servers", "", {}, true});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().http_status, 401);
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_F(SessionTest, RetriesGetAfter500) {
+  std::atomic<int> calls{0};
+  compute = [&](const ReceivedRequest&) {
+    if (++calls == 1) return Reply{500, R"({"computeFault": {"code": 500, "message": "boom"}})"};
+    return Reply{200, R"({"ok": true})"};
+  };
+  Session session(transport, testing::sample_password_config(server.base_url()),
+                  testing::test_session_options());
+  auto r = session.call({"compute", "GET", "/servers/detail", "", {}, true});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_F(SessionTest, DoesNotRetryPostAfter500) {
+  std::atomic<int> calls{0};
+  compute = [&](const ReceivedRequest&) {
+    ++calls;
+    return Reply{500,
+                 R"({"computeFault": {"code": 500, "message": "Unexpected API Error."}})",
+                 {{"x-openstack-request-id", "req-500"}}};
+  };
+  Session session(transport, testing::sample_password_config(server.base_url()),
+                  testing::test_session_options());
+  auto r = session.call({"compute", "POST", "/servers/x/action", "{}", {}, false});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(r.error().kind, ErrorKind::kHttp);
+  EXPECT_EQ(r.error().http_status, 500);
+  EXPECT_EQ(r.error().request_id, "req-500");
+  EXPECT_NE(r.error().message.find("Unexpected API Error."), std::string::npos);
+}
+
+TEST_F(SessionTest, GivesUpAfterMaxAttempts) {
+  std::atomic<int> calls{0};
+  compute = [&](const ReceivedRequest&) {
+    ++calls;
+    return Reply{503, "Service Unavailable"};
+  };
+  SessionOptions options = testing::test_session_options();
+  std::vector<std::chrono::milliseconds> waits;
+  options.sleep = [&](std::chrono::milliseconds d) { waits.push_back(d); };
+  options.retry.max_attempts = 3;
+  options.retry.initial_delay = std::chrono::milliseconds(100);
+  Session session(transport, testing::sample_password_config(server.base_url()), options);
+  auto r = session.call({"compute", "GET", "/servers", "", {}, true});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(calls, 3);
+  ASSERT_EQ(waits.size(), 2u);
+  EXPECT_EQ(waits[0].count(), 100);
+  EXPECT_EQ(waits[1].count(), 200);
+}
+
+TEST(SessionConnection, RetriesConnectionErrorsForGetOnly) {
+  // A port that was just free: nothing listens there.
+  std::string dead_url;
+  {
+    TestHttpServer gone([](const ReceivedRequest&) { return Reply{}; });
+    dead_url = gone.base_url();
+  }
+  CurlTransport transport;
+  SessionOptions options = testing::test_session_options();
+  int sleeps = 0;
+  options.sleep = [&](std::chrono::milliseconds) { ++sleeps; };
+  Session session(transport, testing::sample_password_config(dead_url), options);
+  auto r = session.call({"compute", "GET", "/servers", "", {}, true});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kTransport);
+  EXPECT_EQ(sleeps, options.retry.max_attempts - 1);
+}
+
+TEST(SessionSecrets, FailedAuthNeverReturnsPasswordOrSecret) {
+  // A hostile Keystone that echoes the request body in its error message.
+  TestHttpServer server([](const ReceivedRequest& r) {
+    nlohmann::json error = {{"error", {{"code", 401}, {"message", "bad: " + r.body}}}};
+    return Reply{401, error.dump(), {{"x-openstack-request-id", "req-" + r.body.substr(0, 80)}}};
+  });
+  CurlTransport transport;
+  CloudConfig password = testing::sample_password_config(server.base_url());
+  CloudConfig appcred;
+  appcred.auth_url = server.base_url();
+  appcred.application_credential_id = "423f19a4ac1e4f48bbb4180756e6eb6c";
+  appcred.application_credential_secret = testing::kTestSecret;
+  for (const CloudConfig& config : {password, appcred}) {
+    Session session(transport, config, testing::test_session_options());
+    Status s = session.authenticate();
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().http_status, 401);
+    for (const std::string& text :
+         {s.error().to_string(), s.error().message, s.error().request_id}) {
+      EXPECT_EQ(text.find(testing::kTestPassword), std::string::npos) << text;
+      EXPECT_EQ(text.find(testing::kTestSecret), std::string::npos) << text;
+    }
+    auto call = session.call({"compute", "GET", "/servers", "", {}, true});
+    ASSERT_FALSE(call.ok());
+    EXPECT_EQ(call.error().to_string().find(testing::kTestPassword), std::string::npos);
+    EXPECT_EQ(call.error().to_string().find(testing::kTestSecret), std::string::npos);
+  }
+}
+
+TEST(SessionSecrets, IncompleteConfigErrorsNameNoSecret) {
+  CurlTransport transport;
+  CloudConfig c;
+  c.auth_url = "http://127.0.0.1:9";
+  c.password = testing::kTestPassword;
+  Session session(transport, c, testing::test_session_options());
+  Status s = session.authenticate();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kConfig);
+  EXPECT_EQ(s.error().to_string().find(testing::kTestPassword), std::string::npos);
+}
+
+}  // namespace
+}  // namespace migprobe::control
