@@ -20,7 +20,9 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 void usage(const char* argv0) {
   std::fprintf(stderr,
@@ -103,12 +105,12 @@ int main(int argc, char** argv) {
   }
 
   // No SA_RESTART: a signal interrupts the blocking recvfrom.
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  if (!quiet) std::fprintf(stderr, "migprobe-reflector: listening on %s port %ld\n",
-                           bind_addr.c_str(), port);
+  if (!quiet)
+    std::fprintf(stderr, "migprobe-reflector: listening on %s port %ld\n", bind_addr.c_str(), port);
 
   migprobe::reflector::Reflection reflection;
   alignas(8) uint8_t in[2048];
@@ -143,11 +145,10 @@ int main(int argc, char** argv) {
   }
   const auto& c = reflection.counters();
   if (!quiet) {
-    std::fprintf(stderr,
-                 "migprobe-reflector: replied %llu, not probes %llu, malformed %llu, flows %zu\n",
-                 static_cast<unsigned long long>(c.replied),
-                 static_cast<unsigned long long>(c.not_probe),
-                 static_cast<unsigned long long>(c.malformed), reflection.flows());
+    std::fprintf(
+        stderr, "migprobe-reflector: replied %llu, not probes %llu, malformed %llu, flows %zu\n",
+        static_cast<unsigned long long>(c.replied), static_cast<unsigned long long>(c.not_probe),
+        static_cast<unsigned long long>(c.malformed), reflection.flows());
   }
   close(fd);
   return 0;
