@@ -42,6 +42,7 @@ struct RxCoreSetup {
   bool port_timestamps = false;
   int timestamp_offset = -1;
   uint64_t timestamp_flag = 0;
+  uint32_t timestamp_scale = 1;
   // Replay: flows are learned from the packets (requests and replies) instead of configured.
   bool learn_flows = false;
   bool verify_checksums = true;

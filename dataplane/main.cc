@@ -140,6 +140,7 @@ int main(int argc, char** argv) {
   rx.port_timestamps = port.timestamps;
   rx.timestamp_offset = port.timestamp_offset;
   rx.timestamp_flag = port.timestamp_flag;
+  rx.timestamp_scale = port.timestamp_scale;
   rx.learn_flows = o.replay;
   rx.verify_checksums = o.verify_checksums;
   rx.probe_ip = o.probe_ip;

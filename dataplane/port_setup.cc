@@ -116,15 +116,20 @@ std::string setup_port(const Options& o, rte_mempool** pool, PortInfo* out) {
 
   rte_eth_conf conf{};
   if (o.port_timestamps) {
-    if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) == 0) {
+    // net_pcap stamps every mbuf with the file's timestamp without advertising the offload.
+    const bool stamps_always = out->driver == "net_pcap";
+    if (stamps_always) {
+      // Nothing to enable; the dynamic field is registered below.
+    } else if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) == 0) {
       return "--rx-timestamp port: port '" + name + "' (" + out->driver +
              ") does not offer RX timestamps";
     }
-    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+    if (!stamps_always) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
     if (rte_mbuf_dyn_rx_timestamp_register(&out->timestamp_offset, &out->timestamp_flag) != 0) {
       return "cannot register the mbuf timestamp field";
     }
     out->timestamps = true;
+    if (stamps_always) out->timestamp_scale = 1000;
   }
   int rc = rte_eth_dev_configure(pid, 1, 1, &conf);
   if (rc != 0) return "port '" + name + "': configure failed: " + rte_strerror(-rc);

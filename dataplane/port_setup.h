@@ -22,6 +22,8 @@ struct PortInfo {
   bool timestamps = false;
   int timestamp_offset = -1;
   uint64_t timestamp_flag = 0;
+  // RX timestamps are ns times this (net_pcap gives microseconds since the epoch).
+  uint32_t timestamp_scale = 1;
 };
 
 // Before rte_eal_init: refuses when no hugepages are free and the EAL arguments have

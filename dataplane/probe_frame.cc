@@ -48,7 +48,7 @@ void build_probe_header(const ProbeIdentity& self, const an::MacAddress& dst_mac
   ip[9] = flow.kind == ProbeKind::kIcmpEcho ? 1 : 17;
   an::store_be32(ip + 12, self.ip);
   an::store_be32(ip + 16, dst_ip);
-  an::store_be16(ip + 10, static_cast<uint16_t>(~an::checksum_fold(an::checksum_add(0, ip, 20))));
+  an::store_be16(ip + 10, an::checksum_fold(an::checksum_add(0, ip, 20)));  // fold complements
 
   uint8_t* l4 = h.bytes + h.l4_off;
   if (flow.kind == ProbeKind::kIcmpEcho) {

@@ -375,7 +375,8 @@ void RxCore::run() {
         rte_mbuf* m = pkts[i];
         uint64_t rx_ns = burst_ns;
         if (s_.port_timestamps && (m->ol_flags & s_.timestamp_flag) != 0) {
-          rx_ns = *RTE_MBUF_DYNFIELD(m, s_.timestamp_offset, rte_mbuf_timestamp_t*);
+          rx_ns = *RTE_MBUF_DYNFIELD(m, s_.timestamp_offset, rte_mbuf_timestamp_t*) *
+                  s_.timestamp_scale;
           if (rx_ns > replay_now_ns_) replay_now_ns_ = rx_ns;
         }
         const bool capture = on_frame(m, rx_ns);

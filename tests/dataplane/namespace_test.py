@@ -1,0 +1,336 @@
+#!/usr/bin/python3
+"""Integration test of migprobe-dp in network namespaces it creates itself.
+
+migprobe-dp runs on net_af_packet over a veth into a lab bridge (namespace mpt-lab) with
+four "VM" namespaces (kernel answers ICMP, migprobe-reflector answers UDP), all in
+10.78.0.0/24. Outages of known length are injected per VM with nftables drop rules, added
+and removed in-process through libnftables from a thread that lives in the VM's namespace;
+both edges are timestamped before and after the call, so the truth is an interval. Checks:
+  - every injected outage shows as one gap per flow, its estimate within one probe interval
+    + 1 ms of the injected length (>= 20 outages, 5 ms .. 2 s);
+  - a one-way outage (replies dropped) is reported as return loss on the UDP flow;
+  - replay: the capture fed back through net_pcap into migprobe-dp gives the same gaps, and
+    so does migprobe-analyze when it is built.
+Everything named mpt*, deleted on exit, also on failure. Needs root.
+
+usage: namespace_test.py BUILD_DIR [WORK_DIR]
+"""
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+PREFIX = "mpt"
+NET = "10.78.0"
+PROBE_IP = f"{NET}.1"
+VMS = 4
+INTERVAL_MS = 1.0
+INTERVAL_NS = int(INTERVAL_MS * 1e6)
+REPLY_TIMEOUT_MS = 200
+# 24 outages, 5 ms to 2 s, spread over the VMs (6 each), injected in parallel per VM.
+DURATIONS_MS = [5, 7, 10, 14, 20, 28, 40, 55, 75, 100, 140, 200,
+                260, 330, 420, 520, 650, 800, 1000, 1200, 1400, 1600, 1800, 2000]
+PAUSE_S = 0.4
+ONE_WAY_MS = 300
+CLONE_NEWNET = 0x40000000
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def sh(*args, check=True, ns=None):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    return subprocess.run(cmd, check=check, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+
+
+def cleanup():
+    for i in range(1, VMS + 1):
+        sh("ip", "netns", "del", f"{PREFIX}-vm{i}", check=False)
+    sh("ip", "netns", "del", f"{PREFIX}-lab", check=False)
+    sh("ip", "link", "del", f"{PREFIX}-dp", check=False)
+
+
+def setup(reflector):
+    cleanup()
+    sh("ip", "netns", "add", f"{PREFIX}-lab")
+    sh("ip", "link", "add", "mpt-br", "type", "bridge", ns=f"{PREFIX}-lab")
+    sh("ip", "link", "set", "mpt-br", "up", ns=f"{PREFIX}-lab")
+    sh("ip", "link", "add", f"{PREFIX}-dp", "type", "veth", "peer", "name", f"{PREFIX}-dpb")
+    sh("sysctl", "-qw", f"net.ipv6.conf.{PREFIX}-dp.disable_ipv6=1", check=False)
+    sh("ip", "link", "set", f"{PREFIX}-dpb", "netns", f"{PREFIX}-lab")
+    sh("ip", "link", "set", f"{PREFIX}-dpb", "master", "mpt-br", "up", ns=f"{PREFIX}-lab")
+    sh("ip", "link", "set", f"{PREFIX}-dp", "up")
+    procs = []
+    for i in range(1, VMS + 1):
+        ns = f"{PREFIX}-vm{i}"
+        sh("ip", "netns", "add", ns)
+        sh("ip", "link", "add", f"{PREFIX}-v{i}", "type", "veth", "peer", "name", f"{PREFIX}-v{i}b")
+        sh("ip", "link", "set", f"{PREFIX}-v{i}b", "netns", f"{PREFIX}-lab")
+        sh("ip", "link", "set", f"{PREFIX}-v{i}b", "master", "mpt-br", "up", ns=f"{PREFIX}-lab")
+        sh("ip", "link", "set", f"{PREFIX}-v{i}", "netns", ns)
+        sh("ip", "link", "set", f"{PREFIX}-v{i}", "name", "eth0", ns=ns)
+        sh("ip", "addr", "add", f"{NET}.{10 + i}/24", "dev", "eth0", ns=ns)
+        sh("ip", "link", "set", "eth0", "up", ns=ns)
+        # A veth leaves UDP checksums to an offload that never happens: have the guest
+        # kernel fill them, as a real NIC would, so the probe can verify them.
+        sh("ethtool", "-K", "eth0", "tx", "off", ns=ns)
+        sh("ip", "link", "set", "lo", "up", ns=ns)
+        sh("nft", "add table inet mpt; add chain inet mpt in { type filter hook input priority 0; };"
+           " add chain inet mpt out { type filter hook output priority 0; }", ns=ns)
+        procs.append(subprocess.Popen(["ip", "netns", "exec", ns, reflector, "--quiet"]))
+    return procs
+
+
+class Injector(threading.Thread):
+    """Lives in one VM namespace and adds/removes drop rules through libnftables."""
+
+    def __init__(self, vm, outages, one_way_ms=None):
+        super().__init__()
+        self.vm, self.outages, self.one_way_ms = vm, outages, one_way_ms
+        self.records = []
+        self.error = None
+
+    def nft(self, ctx, lib, cmd):
+        before = time.time_ns()
+        rc = lib.nft_run_cmd_from_buffer(ctx, cmd.encode())
+        after = time.time_ns()
+        if rc != 0:
+            raise RuntimeError(f"nft '{cmd}' failed in vm{self.vm}")
+        return before, after
+
+    def run(self):
+        try:
+            fd = os.open(f"/var/run/netns/{PREFIX}-vm{self.vm}", os.O_RDONLY)
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+            os.close(fd)
+            lib = ctypes.CDLL("libnftables.so.1")
+            lib.nft_ctx_new.restype = ctypes.c_void_p
+            lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+            lib.nft_ctx_buffer_output.argtypes = [ctypes.c_void_p]
+            lib.nft_ctx_buffer_error.argtypes = [ctypes.c_void_p]
+            ctx = lib.nft_ctx_new(0)
+            lib.nft_ctx_buffer_output(ctx)
+            lib.nft_ctx_buffer_error(ctx)
+            self.nft(ctx, lib, "list table inet mpt")  # warm the socket and caches
+            plan = [("both", d) for d in self.outages]
+            if self.one_way_ms:
+                plan.append(("return", self.one_way_ms))
+            for kind, ms in plan:
+                time.sleep(PAUSE_S)
+                chain = "in" if kind == "both" else "out"
+                rule = (f"add rule inet mpt {chain} drop" if kind == "both"
+                        else f"add rule inet mpt out ip daddr {PROBE_IP} drop")
+                s0, s1 = self.nft(ctx, lib, rule)
+                time.sleep(ms / 1000.0)
+                e0, e1 = self.nft(ctx, lib, f"flush chain inet mpt {chain}")
+                self.records.append({"vm": self.vm, "kind": kind, "ms": ms,
+                                     "start": (s0, s1), "end": (e0, e1)})
+        except Exception as e:  # reported by the main thread
+            self.error = e
+
+
+def dp_cmd(build, extra_eal, app):
+    return ([f"{build}/dataplane/migprobe-dp", "--no-huge", "-m", "256",
+             "--lcores", "0@0,1@1,2@0", "--file-prefix", f"{PREFIX}{os.getpid()}",
+             "--log-level", "warning"] + extra_eal + ["--"] + app)
+
+
+def read_gaps(path):
+    gaps = []
+    with open(path) as f:
+        for line in f:
+            ev = json.loads(line)
+            if "gap" in ev:
+                g = ev["gap"]
+                for k in list(g):
+                    if k.endswith("_ns") or k in ("lost", "forward_lost", "return_lost",
+                                                 "seq_before", "seq_after", "flow_id"):
+                        g[k] = int(g[k])
+                gaps.append(g)
+    return gaps
+
+
+def main():
+    build = os.path.abspath(sys.argv[1])
+    work = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="mpt-")
+    os.makedirs(work, exist_ok=True)
+    reflector = f"{build}/dataplane/migprobe-reflector"
+    failures = []
+    dp = None
+    refl = []
+    t_start = time.time()
+    try:
+        refl = setup(reflector)
+        targets = []
+        for i in range(1, VMS + 1):
+            targets += ["--target", f"name=vm{i},{NET}.{10 + i},icmp={INTERVAL_MS}ms,"
+                                    f"udp={INTERVAL_MS}ms"]
+        events = f"{work}/live-events.jsonl"
+        capture = f"{work}/live.pcapng"
+        for p in (events, capture):
+            if os.path.exists(p):
+                os.remove(p)
+        dp = subprocess.Popen(dp_cmd(build, ["--vdev", f"net_af_packet0,iface={PREFIX}-dp"],
+                                     ["--port", "net_af_packet0", "--probe-ip", PROBE_IP,
+                                      "--reply-timeout-ms", str(REPLY_TIMEOUT_MS),
+                                      "--outage-threshold-ms", "2",
+                                      "--events", events, "--stats", f"{work}/live-stats.json",
+                                      "--capture", capture, "--quiet"] + targets))
+        time.sleep(2.5)  # ARP, first replies
+        if dp.poll() is not None:
+            raise RuntimeError("migprobe-dp exited early")
+        per_vm = [DURATIONS_MS[i::VMS] for i in range(VMS)]
+        injectors = [Injector(i + 1, per_vm[i], ONE_WAY_MS if i == VMS - 1 else None)
+                     for i in range(VMS)]
+        for t in injectors:
+            t.start()
+        for t in injectors:
+            t.join()
+            if t.error:
+                raise RuntimeError(f"injector vm{t.vm}: {t.error}")
+        time.sleep(1.0)
+        dp.send_signal(signal.SIGINT)
+        dp.wait(timeout=30)
+        records = [r for t in injectors for r in t.records]
+        gaps = read_gaps(events)
+        check_live(records, gaps, failures)
+        replay_gaps = replay(build, work, capture)
+        check_same(gaps, replay_gaps, "replay through net_pcap", failures)
+        analyze = analyze_gaps(build, work, capture)
+        if analyze is None:
+            print("SKIP migprobe-analyze comparison: migprobe-analyze not built")
+        else:
+            check_same(gaps, analyze, "migprobe-analyze", failures, strict_fields=False)
+    except Exception as e:
+        failures.append(f"error: {e}")
+    finally:
+        if dp and dp.poll() is None:
+            dp.kill()
+        for p in refl:
+            p.send_signal(signal.SIGTERM)
+        for p in refl:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        cleanup()
+    print(f"namespace test: {time.time() - t_start:.1f} s")
+    if failures:
+        for f in failures:
+            print("FAIL", f)
+        return 1
+    print("PASS")
+    return 0
+
+
+def check_live(records, gaps, failures):
+    tol = INTERVAL_NS + 1_000_000
+    both = [r for r in records if r["kind"] == "both"]
+    if len(both) < 20:
+        failures.append(f"only {len(both)} outages injected")
+    worst = 0
+    for r in records:
+        truth_lo = r["end"][0] - r["start"][1]
+        truth_hi = r["end"][1] - r["start"][0]
+        target = f"vm{r['vm']}"
+        kinds = ["FLOW_KIND_ICMP_ECHO", "FLOW_KIND_UDP_REFLECT"]
+        for kind in kinds:
+            matched = [g for g in gaps if g["target"] == target and g["flow_kind"] == kind
+                       and not g["open_end"] and g["tx_before_ns"] < r["end"][1]
+                       and g["tx_after_ns"] > r["start"][0] and g["lost"] > 0]
+            label = f"{target} {kind} {r['kind']} {r['ms']} ms"
+            if len(matched) != 1:
+                failures.append(f"{label}: {len(matched)} gaps (want 1): "
+                                f"{[(g['seq_before'], g['seq_after'], g['estimate_ns']) for g in matched]}")
+                continue
+            g = matched[0]
+            est = g["estimate_ns"]
+            err = 0 if truth_lo <= est <= truth_hi else min(abs(est - truth_lo), abs(est - truth_hi))
+            worst = max(worst, err)
+            print(f"  {label:45s} truth [{truth_lo / 1e6:9.3f}, {truth_hi / 1e6:9.3f}] ms"
+                  f"  estimate {est / 1e6:9.3f} ms  lost {g['lost']}"
+                  + (f"  fwd/ret {g['forward_lost']}/{g['return_lost']}" if g["has_direction"] else ""))
+            if err > tol:
+                failures.append(f"{label}: estimate {est / 1e6:.3f} ms outside truth "
+                                f"[{truth_lo / 1e6:.3f}, {truth_hi / 1e6:.3f}] +- {tol / 1e6:.3f} ms")
+            if r["kind"] == "return" and kind == "FLOW_KIND_UDP_REFLECT":
+                if not g["has_direction"] or g["return_lost"] < g["lost"] - 1 or g["forward_lost"] > 1:
+                    failures.append(f"{label}: not reported as return loss: {g}")
+            if r["kind"] == "both" and kind == "FLOW_KIND_UDP_REFLECT" and g["has_direction"]:
+                if g["forward_lost"] < g["lost"] - 1:
+                    failures.append(f"{label}: not reported as forward loss: {g}")
+    print(f"  worst error beyond the truth interval: {worst / 1e6:.3f} ms (allowed {tol / 1e6:.3f})")
+    matched_ids = set()
+    for g in gaps:
+        if g["lost"] > 0 and not any(g["tx_before_ns"] < r["end"][1] and g["tx_after_ns"] > r["start"][0]
+                                     for r in records):
+            print(f"  note: gap not from an injected outage: {g['target']} {g['flow_kind']} "
+                  f"lost {g['lost']} estimate {g['estimate_ns'] / 1e6:.3f} ms")
+        matched_ids.add(g["flow_id"])
+
+
+def replay(build, work, capture):
+    events = f"{work}/replay-events.jsonl"
+    if os.path.exists(events):
+        os.remove(events)
+    subprocess.run(dp_cmd(build, ["--vdev", f"net_pcap0,rx_pcap={capture}"],
+                          ["--port", "net_pcap0", "--probe-ip", PROBE_IP, "--replay",
+                           "--rx-timestamp", "port", "--reply-timeout-ms", str(REPLY_TIMEOUT_MS),
+                           "--outage-threshold-ms", "2", "--exit-after-idle-ms", "500",
+                           "--events", events, "--stats", f"{work}/replay-stats.json",
+                           "--quiet"]), check=True, timeout=120)
+    return read_gaps(events)
+
+
+def analyze_gaps(build, work, capture):
+    tool = shutil.which("migprobe-analyze") or f"{build}/analysis/migprobe-analyze"
+    if not os.path.exists(tool):
+        return None
+    out = f"{work}/analyze.json"
+    subprocess.run([tool, capture, "--json", out], check=True, stdout=subprocess.DEVNULL)
+    with open(out) as f:
+        report = json.load(f)
+    gaps = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            if "seq_before" in x and "seq_after" in x and "flow_id" in x:
+                gaps.append({k: (int(v) if isinstance(v, str) and v.isdigit() else v)
+                             for k, v in x.items()})
+            else:
+                for v in x.values():
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(report)
+    return gaps
+
+
+def closed_keys(gaps):
+    return {(int(g["flow_id"]), int(g["seq_before"]), int(g["seq_after"]), int(g["lost"]))
+            for g in gaps if not g.get("open_start") and not g.get("open_end")}
+
+
+def check_same(live, other, what, failures, strict_fields=True):
+    a, b = closed_keys(live), closed_keys(other)
+    if a != b:
+        failures.append(f"{what}: gaps differ: only live {sorted(a - b)[:10]}, "
+                        f"only {what} {sorted(b - a)[:10]}")
+    else:
+        print(f"  {what}: same {len(a)} gaps")
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces)")
+        sys.exit(77)
+    sys.exit(main())
