@@ -118,12 +118,15 @@ bool FlowTracker::fill_pending(const Edge& e) {
   for (size_t i = 0; i < pending_.size(); ++i) {
     PendingGap& g = pending_[i];
     if (!seq_after(e.seq, g.a.seq) || !seq_after(g.b.seq, e.seq)) continue;
-    const bool touches_a = e.seq == g.a.seq + 1 && !g.open_start;
+    // For an open start, a is the virtual probe before the first one sent: e touching it
+    // is the first probe, answered late, and the gap now starts at a real answered probe.
+    const bool touches_a = e.seq == g.a.seq + 1;
     const bool touches_b = e.seq + 1 == g.b.seq;
     if (touches_a && touches_b) {
       pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
     } else if (touches_a) {
       g.a = e;
+      g.open_start = false;
     } else if (touches_b) {
       g.b = e;
     } else {
