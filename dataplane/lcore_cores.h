@@ -24,6 +24,7 @@ struct TxCoreSetup {
   rte_ring* capture = nullptr;   // TX -> capture writer (mbuf pointers); null: no capture
   uint32_t max_flows = 0;
   bool idle_sleep = false;
+  int realtime_priority = 0;
   TscCalibration clock;
 };
 
@@ -46,6 +47,7 @@ struct RxCoreSetup {
   // Replay: flows are learned from the packets (requests and replies) instead of configured.
   bool learn_flows = false;
   bool verify_checksums = true;
+  int realtime_priority = 0;
   uint32_t probe_ip = 0;
   analysis::MacAddress probe_mac{};
   analysis::TrackerConfig tracker;
@@ -55,6 +57,10 @@ struct RxCoreSetup {
 // lcore entry points (rte_eal_remote_launch); arg is the setup, copied at start.
 int tx_core_main(void* arg);
 int rx_core_main(void* arg);
+
+// Puts the calling lcore under SCHED_FIFO at priority (0: leave it alone). On a shared
+// machine this keeps a sleeping core's wake-ups on time; it costs nothing while it sleeps.
+void set_realtime(int priority);
 
 // Bytes of private area per mbuf: the capture timestamp (ns).
 inline constexpr uint16_t kMbufPrivSize = 8;

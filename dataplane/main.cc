@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
   tx.capture = cap_tx;
   tx.max_flows = o.max_flows;
   tx.idle_sleep = idle_sleep;
+  tx.realtime_priority = o.realtime_priority;
   tx.clock = clock;
   dp::RxCoreSetup rx;
   rx.port = port.port_id;
@@ -137,6 +138,7 @@ int main(int argc, char** argv) {
   rx.capture = cap_rx;
   rx.max_flows = o.max_flows;
   rx.idle_sleep = idle_sleep;
+  rx.realtime_priority = o.realtime_priority;
   rx.port_timestamps = port.timestamps;
   rx.timestamp_offset = port.timestamp_offset;
   rx.timestamp_flag = port.timestamp_flag;
@@ -149,6 +151,9 @@ int main(int argc, char** argv) {
   rx.tracker.outage_threshold_ns = o.outage_threshold_ns;
   rx.clock = clock;
 
+  if (o.realtime_priority > 0 && !idle_sleep) {
+    die("--realtime needs idle sleep (--idle-sleep on): a spinning SCHED_FIFO core starves the machine");
+  }
   if (rte_eal_remote_launch(dp::rx_core_main, &rx, static_cast<unsigned>(o.rx_lcore)) != 0 ||
       rte_eal_remote_launch(dp::tx_core_main, &tx, static_cast<unsigned>(o.tx_lcore)) != 0) {
     die("cannot launch the TX/RX lcores");

@@ -88,6 +88,9 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
     ("arp-age-s", po::value<double>(&arp_age_s)->default_value(60),
      "re-probe a resolved neighbour after this long")
     ("no-verify-checksums", "do not verify IP/L4 checksums of received frames")
+    ("realtime", po::value<int>(&o.realtime_priority)->default_value(0),
+     "run the TX and RX lcores under SCHED_FIFO at this priority (1..99; 0: no). Use with "
+     "idle sleep on a shared machine: wake-ups stay on time")
     ("quiet,q", "no progress output");
 
   po::variables_map vm;
@@ -161,6 +164,7 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   o.neighbour.max_age_ns = static_cast<uint64_t>(arp_age_s * 1e9);
   o.verify_checksums = vm.count("no-verify-checksums") == 0;
   o.quiet = vm.count("quiet") != 0;
+  if (o.realtime_priority < 0 || o.realtime_priority > 99) return fail("--realtime must be 0..99");
 
   if (!targets_file.empty()) {
     std::ifstream in(targets_file);

@@ -46,6 +46,7 @@ struct Options {
   NeighbourConfig neighbour;
   bool verify_checksums = true;
   bool quiet = false;
+  int realtime_priority = 0;
 };
 
 // Parses the app arguments (argv[0] is the program name). Returns the options, or nullopt

@@ -419,6 +419,7 @@ void RxCore::run() {
 int rx_core_main(void* arg) {
   const RxCoreSetup setup = *static_cast<const RxCoreSetup*>(arg);
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  set_realtime(setup.realtime_priority);
   auto core = std::make_unique<RxCore>(setup);
   if (setup.capture != nullptr) {
     core->run<true>();

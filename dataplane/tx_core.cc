@@ -8,6 +8,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/prctl.h>
 
 #include <ctime>
@@ -244,10 +246,18 @@ void TxCore::run() {
 
 }  // namespace
 
+void set_realtime(int priority) {
+  if (priority <= 0) return;
+  sched_param sp{};
+  sp.sched_priority = priority;
+  pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+}
+
 int tx_core_main(void* arg) {
   const TxCoreSetup setup = *static_cast<const TxCoreSetup*>(arg);
   // Short sleeps must not be stretched by the default 50 us timer slack.
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  set_realtime(setup.realtime_priority);
   auto core = std::make_unique<TxCore>(setup);
   if (setup.capture != nullptr) {
     core->run<true>();

@@ -181,7 +181,7 @@ def main():
         dp = subprocess.Popen(dp_cmd(build, ["--vdev", f"net_af_packet0,iface={PREFIX}-dp"],
                                      ["--port", "net_af_packet0", "--probe-ip", PROBE_IP,
                                       "--reply-timeout-ms", str(REPLY_TIMEOUT_MS),
-                                      "--outage-threshold-ms", "2",
+                                      "--outage-threshold-ms", "2", "--realtime", "10",
                                       "--events", events, "--stats", f"{work}/live-stats.json",
                                       "--capture", capture, "--quiet"] + targets))
         time.sleep(2.5)  # ARP, first replies
@@ -295,7 +295,8 @@ def analyze_gaps(build, work, capture):
     if not os.path.exists(tool):
         return None
     out = f"{work}/analyze.json"
-    subprocess.run([tool, capture, "--json", out], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([tool, capture, "--json", out, "--reply-timeout", f"{REPLY_TIMEOUT_MS}ms",
+                    "--outage-threshold", "2ms"], check=True, stdout=subprocess.DEVNULL)
     with open(out) as f:
         report = json.load(f)
     gaps = []
