@@ -4,6 +4,7 @@
 // After a stall the missed slots are skipped and counted, never sent as a catch-up burst.
 // The TX core keeps its flows in a min-heap of deadlines.
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

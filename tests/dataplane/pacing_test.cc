@@ -1,0 +1,66 @@
+// TX pacing: exact deadlines without drift, skipped slots without catch-up, the heap.
+
+#include "dataplane/pacing.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace migprobe::dataplane {
+namespace {
+
+TEST(FlowPace, NoDriftWithFractionalInterval) {
+  FlowPace p;
+  // 3 pps at 2.5 GHz: 833,333,333.33 ticks per interval.
+  p.init(333'333'333, 2'500'000'000ULL, 1000);
+  for (int i = 0; i < 3'000'000; ++i) p.advance();
+  // 3e6 intervals of 333,333,333 ns = 999,999,999 s worth of ticks, exactly.
+  const uint64_t expect = 1000 + static_cast<uint64_t>(static_cast<u128>(3'000'000ULL) *
+                                                       333'333'333ULL * 2'500'000'000ULL /
+                                                       1'000'000'000ULL);
+  EXPECT_EQ(p.deadline, expect);
+}
+
+TEST(FlowPace, SkipsMissedSlotsWithoutCatchUp) {
+  FlowPace p;
+  p.init(1'000'000, 1'000'000'000, 0);  // 1 ms at 1 GHz: 1e6 ticks
+  EXPECT_EQ(p.skip_missed(500'000), 0U);  // late but within the slot
+  EXPECT_EQ(p.deadline, 0U);
+  // 10.5 intervals late: slots 0..9 are gone, slot 10 goes out now.
+  EXPECT_EQ(p.skip_missed(10'500'000), 10U);
+  EXPECT_EQ(p.deadline, 10'000'000U);
+  p.advance();
+  EXPECT_EQ(p.deadline, 11'000'000U);
+  EXPECT_GT(p.deadline, 10'500'000U);  // the next one is in the future: no burst
+}
+
+TEST(FlowPace, SkipKeepsFractionExact) {
+  FlowPace a, b;
+  a.init(333'333, 3'000'000'007ULL, 0);
+  b = a;
+  const uint64_t k = a.skip_missed(a.step * 1000 + 5);
+  for (uint64_t i = 0; i < k; ++i) b.advance();
+  EXPECT_EQ(a.deadline, b.deadline);
+  EXPECT_EQ(a.acc, b.acc);
+}
+
+TEST(DeadlineHeap, PopsInDeadlineOrder) {
+  DeadlineHeap h;
+  std::mt19937_64 rng(7);
+  for (uint32_t i = 0; i < 1000; ++i) h.push({rng() % 100000, i, 0});
+  uint64_t last = 0;
+  size_t n = 0;
+  while (!h.empty()) {
+    EXPECT_GE(h.top().deadline, last);
+    last = h.top().deadline;
+    if (n % 3 == 0 && n < 600) {
+      h.replace_top({last + rng() % 1000, h.top().flow, 0});
+    } else {
+      h.pop();
+    }
+    ++n;
+  }
+}
+
+}  // namespace
+}  // namespace migprobe::dataplane
