@@ -227,7 +227,11 @@ v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
     }
   }
 
-  // Tagging: each gap goes to the migration of its target whose window it overlaps most.
+  // Tagging: a gap belongs to a migration of its target whose window
+  // [requested, completed + settle] it overlaps. When windows overlap (back-to-back
+  // migrations of one VM, each with its settle time), the cause is the newest migration
+  // requested before the gap began; a gap that began before any of them goes to the one it
+  // overlaps most.
   const std::vector<v1::MigrationEvent> migrations = merge_migrations(inputs.journal);
   auto target_of = [&](const v1::MigrationEvent& m) -> int {
     for (size_t i = 0; i < targets.size(); ++i) {
@@ -243,7 +247,9 @@ v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
   std::vector<int> migration_target(migrations.size());
   for (size_t m = 0; m < migrations.size(); ++m) migration_target[m] = target_of(migrations[m]);
   for (TaggedGap& g : gaps) {
-    uint64_t best = 0;
+    uint64_t best_overlap = 0;
+    uint64_t newest_request = 0;
+    int by_request = -1;
     for (size_t m = 0; m < migrations.size(); ++m) {
       if (migration_target[m] != static_cast<int>(g.target)) continue;
       const uint64_t w0 = migrations[m].requested_ns();
@@ -251,11 +257,17 @@ v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
       // A gap of zero estimated length still belongs where it sits.
       const uint64_t ov = std::max<uint64_t>(overlap(g.start, std::max(g.end, g.start + 1), w0, w1),
                                              g.start >= w0 && g.start <= w1 ? 1 : 0);
-      if (ov > best) {
-        best = ov;
+      if (ov == 0) continue;
+      if (w0 <= g.start && (by_request < 0 || w0 >= newest_request)) {
+        newest_request = w0;
+        by_request = static_cast<int>(m);
+      }
+      if (ov > best_overlap) {
+        best_overlap = ov;
         g.migration = static_cast<int>(m);
       }
     }
+    if (by_request >= 0) g.migration = by_request;
     const auto number = static_cast<uint32_t>(g.migration + 1);
     g.event.set_migration_number(number);
     targets[g.target].report.mutable_flows(g.flow)->mutable_gaps(g.index)->set_migration_number(

@@ -98,10 +98,15 @@ void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t o
   const auto& mig = m.migration();
   std::string figure = "no gap seen";
   if (m.gaps() > 0) {
-    figure = "downtime " + format_ms(m.union_ns());
+    // The union over all flows is the VM's downtime; the longest single gap carries the
+    // bounds, since each flow's bounds hold only for that flow.
+    figure = "downtime " + format_ms(m.union_ns()) + " (" + std::to_string(m.gaps()) +
+             (m.gaps() == 1 ? " gap" : " gaps");
     if (m.upper_bound_ns() > 0) {
-      figure += " [" + format_ms(m.lower_bound_ns()) + ", " + format_ms(m.upper_bound_ns()) + "]";
+      figure += "; longest within [" + format_ms(m.lower_bound_ns()) + ", " +
+                format_ms(m.upper_bound_ns()) + "]";
     }
+    figure += ")";
   }
   line(out, "  migration #%u  iteration %u  %s -> %s  %s  %s  lost %u", m.number(), mig.iteration(),
        mig.source_host().c_str(), mig.dest_host().c_str(), outcome_label(mig.outcome()).c_str(),

@@ -193,6 +193,31 @@ TEST(Tagging, GapsGoToTheirMigrationOthersAreUnattributed) {
   EXPECT_EQ(r.downtime().median_ns(), 35'000'000U);
 }
 
+TEST(Tagging, BackToBackMigrationsEachGetTheirOwnGap) {
+  Scenario s;
+  // vm-1 migrates at 1.0 s and back at 1.5 s; each settle window (1 s) reaches over the
+  // next migration, yet each gap belongs to the migration requested just before it.
+  s.outages = {{1, 1050, 1059, 1'000'000}, {1, 1560, 1574, 1'000'000}};
+  s.targets = 1;
+  Analyzer a(AnalyzerOptions{});
+  feed(&a, s);
+  JournalContents j;
+  j.records.push_back(
+      migration("vm-1", "10.77.0.11", 1, kStart + 1'000'000'000, kStart + 1'100'000'000));
+  j.records.push_back(
+      migration("vm-1", "10.77.0.11", 2, kStart + 1'500'000'000, kStart + 1'600'000'000));
+  ReportInputs in;
+  in.journal = &j;
+  in.settle_ns = 1'000'000'000;
+  const v1::Report r = build_report(a, in);
+  ASSERT_EQ(r.targets(0).migrations_size(), 2);
+  EXPECT_EQ(r.targets(0).migrations(0).lost(), 10U);
+  EXPECT_EQ(r.targets(0).migrations(0).union_ns(), 10'000'000U);
+  EXPECT_EQ(r.targets(0).migrations(1).lost(), 15U);
+  EXPECT_EQ(r.targets(0).migrations(1).union_ns(), 15'000'000U);
+  EXPECT_EQ(r.unattributed_gaps_size(), 0);
+}
+
 TEST(Tagging, WithoutJournalEveryGapIsUnattributedAndNoneIsDropped) {
   Scenario s;
   s.outages = {{1, 100, 104, 0}, {2, 200, 200, 0}};
