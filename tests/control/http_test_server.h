@@ -33,6 +33,9 @@ struct ReceivedRequest {
 
 // A reply to send.
 struct Reply {
+  // Extra header name and value pairs.
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+
   Reply() = default;
   // status, body and extra headers.
   Reply(int status_code, std::string reply_body,

@@ -1,0 +1,95 @@
+#pragma once
+// The Nova (compute) client of migprobe-control: microversion negotiation, finding the
+// servers on a host, live migration and its follow-up (progress, force complete, abort),
+// the migration history, instance actions and diagnostics. Every call returns the
+// x-openstack-request-id of its response; errors carry Nova's own message.
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control/microversion.h"
+#include "control/nova_requests.h"
+#include "control/nova_types.h"
+#include "control/result.h"
+#include "control/session.h"
+
+namespace migprobe::control {
+
+// A value with the request id of the response that carried it (the last page's for a
+// paginated list).
+template <typename T>
+struct Traced {
+  T value;
+  std::string request_id;
+};
+
+// Client tuning.
+struct NovaOptions {
+  // The highest microversion to ask for; the server's maximum caps it.
+  Microversion max_microversion = kClientMaxMicroversion;
+  // Catalog service type of Nova.
+  std::string service_type = "compute";
+  // Page size for paginated lists (os-migrations 2.59+); 0 leaves it to Nova.
+  int page_size = 0;
+};
+
+// Talks to Nova through an authenticated session. Thread-safe.
+class NovaClient {
+ public:
+  // session must outlive the client.
+  explicit NovaClient(Session& session, NovaOptions options = {});
+
+  // Reads the compute endpoint's version document and picks the microversion. Done
+  // lazily by every other call; call it first to fail early.
+  Result<Microversion> negotiate();
+
+  // The servers whose compute host is host (GET /servers/detail?host=H&all_tenants=1),
+  // every page.
+  Result<Traced<std::vector<Server>>> servers_on_host(const std::string& host);
+  // The hypervisors matching hostname with their servers, the way `nova
+  // host-evacuate-live` lists what to move (os-hypervisors/{h}/servers before 2.53,
+  // ?hypervisor_hostname_pattern=h&with_servers=true from 2.53).
+  Result<Traced<std::vector<Hypervisor>>> hypervisor_servers(const std::string& hostname);
+  // One server.
+  Result<Traced<Server>> server(const std::string& server_id);
+
+  // POST os-migrateLive; Nova answers 202 with no body. Never retried.
+  Result<Traced<Done>> live_migrate(const std::string& server_id,
+                                    const LiveMigrateOptions& options);
+  // The in-progress migrations of a server (2.23+).
+  Result<Traced<std::vector<ServerMigration>>> server_migrations(const std::string& server_id);
+  // One in-progress migration, with its memory and disk progress (2.23+).
+  Result<Traced<ServerMigration>> server_migration(const std::string& server_id,
+                                                   int64_t migration_id);
+  // Asks a running live migration to finish now (pauses the guest; 2.22+). Never retried.
+  Result<Traced<Done>> force_complete(const std::string& server_id, int64_t migration_id);
+  // Aborts a live migration (2.24+).
+  Result<Traced<Done>> abort_migration(const std::string& server_id, int64_t migration_id);
+
+  // GET /os-migrations with filter; from 2.59, every page is fetched (marker/limit and
+  // the migrations_links next link).
+  Result<Traced<std::vector<Migration>>> migrations(const MigrationFilter& filter);
+  // The actions of a server, newest first; every page from 2.58.
+  Result<Traced<std::vector<InstanceAction>>> instance_actions(const std::string& server_id);
+  // One action with its events; request_id is the one of the call that started it.
+  Result<Traced<InstanceAction>> instance_action(const std::string& server_id,
+                                                 const std::string& request_id);
+  // A server's diagnostics in the 2.48 shape (2.48+).
+  Result<Traced<ServerDiagnostics>> diagnostics(const std::string& server_id);
+
+ private:
+  // A call at the negotiated microversion.
+  Result<HttpResponse> send(const std::string& method, const std::string& path,
+                            const std::string& body = {}, bool idempotent = true);
+  // Fails with kUnsupported when the negotiated version is below minimum.
+  Result<Microversion> require(Microversion minimum, const char* what);
+
+  Session& session_;
+  const NovaOptions options_;
+  std::mutex mutex_;
+  std::optional<Microversion> version_;
+};
+
+}  // namespace migprobe::control

@@ -1,0 +1,81 @@
+// Compute API request bodies per microversion.
+#include "control/nova_requests.h"
+
+#include <cctype>
+#include <cstdio>
+#include <sstream>
+
+namespace migprobe::control {
+
+Result<nlohmann::json> live_migrate_body(const LiveMigrateOptions& options, Microversion v) {
+  using Block = LiveMigrateOptions::BlockMigration;
+  nlohmann::json body;
+  body["host"] = options.host.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.host);
+  if (v < Microversion{2, 25}) {
+    // No "auto" yet: the old default was a shared-storage migration.
+    body["block_migration"] = options.block_migration == Block::kYes;
+    body["disk_over_commit"] = options.disk_over_commit;
+  } else if (options.block_migration == Block::kAuto) {
+    body["block_migration"] = "auto";
+  } else {
+    body["block_migration"] = options.block_migration == Block::kYes;
+  }
+  const bool force_exists = v >= Microversion{2, 30} && v < Microversion{2, 68};
+  if (options.force && !force_exists) {
+    return make_error(
+        ErrorKind::kUnsupported,
+        "live migration 'force' needs microversion 2.30 to 2.67, using " + v.to_string());
+  }
+  if (force_exists && !options.host.empty()) body["force"] = options.force;
+  return nlohmann::json{{"os-migrateLive", body}};
+}
+
+nlohmann::json force_complete_body() {
+  return nlohmann::json{{"force_complete", nullptr}};
+}
+
+std::string url_encode(const std::string& value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string query_value(const std::string& query, const std::string& name) {
+  std::stringstream params(query);
+  std::string pair;
+  while (std::getline(params, pair, '&')) {
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string::npos ? "" : pair.substr(eq + 1);
+  }
+  return {};
+}
+
+std::string migrations_query(const MigrationFilter& f, Microversion v) {
+  std::string q;
+  auto add = [&q](const char* name, const std::string& value) {
+    if (value.empty()) return;
+    q += (q.empty() ? "" : "&") + std::string(name) + "=" + url_encode(value);
+  };
+  add("instance_uuid", f.instance_uuid);
+  add("migration_type", f.migration_type);
+  add("source_compute", f.source_compute);
+  add("host", f.host);
+  add("status", f.status);
+  if (v >= Microversion{2, 59}) {
+    add("changes-since", f.changes_since);
+    if (f.limit > 0) add("limit", std::to_string(f.limit));
+    // The marker may come from a next link, already encoded.
+    if (!f.marker.empty()) q += (q.empty() ? "" : "&") + std::string("marker=") + f.marker;
+  }
+  return q;
+}
+
+}  // namespace migprobe::control
