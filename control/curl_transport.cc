@@ -56,6 +56,13 @@ std::string HttpResponse::header(const std::string& name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
+TransportOptions transport_options_for(const CloudConfig& cloud) {
+  TransportOptions options;
+  options.verify_tls = !cloud.insecure;
+  options.ca_bundle = cloud.cacert;
+  return options;
+}
+
 CurlTransport::CurlTransport(TransportOptions options) : options_(std::move(options)) {
   global_init();
 }

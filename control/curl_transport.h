@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "control/cloud_config.h"
 #include "control/http_transport.h"
 
 namespace migprobe::control {
@@ -22,6 +23,10 @@ struct TransportOptions {
   // Sent as User-Agent.
   std::string user_agent = "migprobe-control/0.1";
 };
+
+// The TLS options a cloud asks for: its CA bundle (cacert / OS_CACERT), and verification
+// off only when it says insecure (verify: false / OS_INSECURE).
+TransportOptions transport_options_for(const CloudConfig& cloud);
 
 // One libcurl easy handle per call; safe to use from several threads.
 class CurlTransport : public HttpTransport {
