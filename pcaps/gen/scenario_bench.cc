@@ -15,7 +15,7 @@ std::string write_bench(const GenOptions& opt) {
   constexpr uint32_t kFlows = 2 * kTargets;
   constexpr uint64_t kInterval = 100 * kUs;
   // Two frames per answered probe; a margin covers the probes the outages drop.
-  const auto count = static_cast<uint32_t>(opt.bench_frames / (2 * kFlows) + 1000);
+  const auto count = static_cast<uint32_t>(opt.bench_frames / (2 * kFlows) + 600);
   struct Plan {
     int target;
     uint64_t start_ms;
