@@ -156,22 +156,41 @@ TEST_F(SessionTest, GivesUpAfterMaxAttempts) {
   EXPECT_EQ(waits[1].count(), 200);
 }
 
-TEST(SessionConnection, RetriesConnectionErrorsForGetOnly) {
+TEST_F(SessionTest, RetriesConnectionErrorsForGetOnly) {
   // A port that was just free: nothing listens there.
   std::string dead_url;
   {
     TestHttpServer gone([](const ReceivedRequest&) { return Reply{}; });
     dead_url = gone.base_url();
   }
-  CurlTransport transport;
   SessionOptions options = testing::test_session_options();
   int sleeps = 0;
   options.sleep = [&](std::chrono::milliseconds) { ++sleeps; };
-  Session session(transport, testing::sample_password_config(dead_url), options);
-  auto r = session.call({"compute", "GET", "/servers", "", {}, true});
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().kind, ErrorKind::kTransport);
+  Session session(transport, testing::sample_password_config(server.base_url()), options);
+  auto get = session.call({"compute", "GET", dead_url + "/servers", "", {}, true});
+  ASSERT_FALSE(get.ok());
+  EXPECT_EQ(get.error().kind, ErrorKind::kTransport);
   EXPECT_EQ(sleeps, options.retry.max_attempts - 1);
+  sleeps = 0;
+  auto post = session.call({"compute", "POST", dead_url + "/servers/x/action", "{}", {}, false});
+  ASSERT_FALSE(post.ok());
+  EXPECT_EQ(post.error().kind, ErrorKind::kTransport);
+  EXPECT_EQ(sleeps, 0);
+}
+
+TEST(SessionConnection, KeystoneUnreachableIsTransportError) {
+  std::string dead_url;
+  {
+    TestHttpServer gone([](const ReceivedRequest&) { return Reply{}; });
+    dead_url = gone.base_url();
+  }
+  CurlTransport transport;
+  Session session(transport, testing::sample_password_config(dead_url),
+                  testing::test_session_options());
+  Status s = session.authenticate();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kTransport);
+  EXPECT_EQ(s.error().to_string().find(testing::kTestPassword), std::string::npos);
 }
 
 TEST(SessionSecrets, FailedAuthNeverReturnsPasswordOrSecret) {
