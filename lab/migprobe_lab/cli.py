@@ -111,6 +111,11 @@ def build_parser():
     c.add_argument("--foreground", action="store_true", help="do not detach")
     c.add_argument("--faults", metavar="FILE", help="fault plan (JSON, see README)")
     c.add_argument("--stop", action="store_true", help="stop a background cloud")
+    c.add_argument("--downtime-limit-ms", type=int,
+                   help="QEMU downtime-limit for the migrations it carries out")
+    c.add_argument("--postcopy", action="store_true", help="carry migrations out in post-copy")
+    c.add_argument("--outage-ms", type=float, default=200.0,
+                   help="namespace guests: outage length of a migration (default 200)")
 
     pg = sub.add_parser("ping", help="ICMP echo every 1 ms from the kernel-probe namespace",
                         description="Needs `up --kernel-probe`. Prints JSON: sent, received, "
