@@ -317,11 +317,22 @@ class Migration:
                 if left <= 0:
                     break
                 time.sleep(min(left, 0.01))
+            cancelled = self._abort.is_set()
+            if cancelled:
+                # Aborted mid-outage: the guest comes back on its source port.
+                netlink.rename_link(rtnl, new, old)
+                new = old
             t2 = time.time_ns()
             rtnl.set_link_up(new, True)
             t3 = time.time_ns()
         finally:
             rtnl.close()
+        if cancelled:
+            rec.update({"stop_ns": t0, "resume_ns": t3, "completed_ns": t3,
+                        "outage_edges_ns": {"down_before": t0, "down_after": t1,
+                                            "up_before": t2, "up_after": t3}})
+            self._finish(rec, "cancelled", "cancelled on request")
+            return
         self._set_host(self.dest_host)
         th, sent = rarp.announce(config.guest_netns(guest["index"]), "eth0", guest["mac"])
         th.join(2.0)

@@ -332,13 +332,22 @@ def register(router, world, ident):
             raise ApiError(404, f"No hypervisor matching '{pattern}' could be found.")
         return out
 
+    def _hv_page(req, detail):
+        hvs = _hypervisors(req, detail)
+        extra = {}
+        if req.microversion >= (2, 33):
+            hvs, extra = _page(hvs, req, "hypervisors", lambda h: str(h["id"]),
+                               "os-hypervisors/detail" if detail else "os-hypervisors",
+                               "hypervisors_links")
+        return 200, dict({"hypervisors": hvs}, **extra)
+
     @router.add("GET", r"/compute/v2\.1/os-hypervisors", "nova")
     def hypervisors(req):
-        return 200, {"hypervisors": _hypervisors(req, False)}
+        return _hv_page(req, False)
 
     @router.add("GET", r"/compute/v2\.1/os-hypervisors/detail", "nova")
     def hypervisors_detail(req):
-        return 200, {"hypervisors": _hypervisors(req, True)}
+        return _hv_page(req, True)
 
     @router.add("GET", r"/compute/v2\.1/os-hypervisors/(?P<pattern>[^/]+)/servers", "nova")
     def hypervisor_servers(req, pattern):
