@@ -1,4 +1,4 @@
-"""A 1 ms ICMP echo probe for tests: the kernel-probe namespace's view of a guest.
+"""A 1 ms ICMP echo probe for tests (SIGINT stops it early and still prints results): the kernel-probe namespace's view of a guest.
 
 Not the product's probe (that is migprobe-dp on DPDK); it lets lab tests check that each
 migration's pause is visible on the wire. Output (JSON): counts, and every gap between
@@ -57,14 +57,19 @@ def ping(ip, seconds, interval_ms, gap_ms):
     start_ns = time.time_ns()
     t0 = time.monotonic()
     n = int(seconds * 1000 / interval_ms)
-    for i in range(n):
-        delay = t0 + i * interval_ms / 1000 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        try:
-            sock.sendto(_echo(ident, i & 0xFFFF), (ip, 0))
-        except OSError:
-            pass
+    sent = 0
+    try:
+        for i in range(n):
+            delay = t0 + i * interval_ms / 1000 - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                sock.sendto(_echo(ident, i & 0xFFFF), (ip, 0))
+            except OSError:
+                pass
+            sent += 1
+    except KeyboardInterrupt:
+        pass  # SIGINT ends the run early; the results so far are still printed
     end_ns = time.time_ns()
     time.sleep(0.3)
     stop.set()
@@ -75,7 +80,7 @@ def ping(ip, seconds, interval_ms, gap_ms):
         if prev is not None and (t - prev) / 1e6 > gap_ms:
             gaps.append({"from_ns": prev, "to_ns": t, "ms": (t - prev) / 1e6})
         prev = t
-    return {"ip": ip, "sent": n, "received": len(replies), "interval_ms": interval_ms,
+    return {"ip": ip, "sent": sent, "received": len(replies), "interval_ms": interval_ms,
             "start_ns": start_ns, "end_ns": end_ns, "gap_ms": gap_ms, "gaps": gaps}
 
 
