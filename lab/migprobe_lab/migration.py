@@ -62,6 +62,7 @@ class Migration:
         self._abort = threading.Event()
         self._force = threading.Event()
         self._forced_pause = False
+        self._interrupted = False
         self._lock = threading.Lock()
         self.done = threading.Event()
 
@@ -106,6 +107,8 @@ class Migration:
                 else:
                     self._run_netns(lab, guest, rec)
                 self.record = truth.append(rec)
+                if self._interrupted:
+                    raise KeyboardInterrupt
                 return self.record
         except BaseException as e:
             if self.status not in FINAL:
@@ -179,6 +182,15 @@ class Migration:
                 self._complete_qemu(qs, qd, rec)
         except (QmpError, OSError) as e:
             status, err = "failed", f"QMP: {e}"
+        except KeyboardInterrupt:
+            # Ctrl-C: cancel, put everything back, journal it, then let it propagate.
+            self._interrupted = True
+            status, err = "cancelled", "interrupted (SIGINT/SIGTERM)"
+            try:
+                if qs:
+                    qs.cmd("migrate_cancel", timeout=2.0)
+            except (QmpError, OSError):
+                pass
         if status == "completed":
             for q in (qs, qd):
                 q.close()
