@@ -148,6 +148,11 @@ def _dispatch(args):
     if args.command == "up":
         if args.on is None:
             args.on = args.hosts[0]
+        if args.reflector:
+            args.reflector = os.path.abspath(args.reflector)
+            if not os.access(args.reflector, os.X_OK):
+                raise LabError(f"--reflector {args.reflector}: not an executable file "
+                               "(build it: cmake --build build --target migprobe-reflector)")
         l = lab.up(args)
         print(f"lab up: mode {l['mode']}, {len(l['guests'])} guests on {args.on}, "
               f"state {config.state_dir()}")
