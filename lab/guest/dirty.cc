@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const long pages = megabytes * 1024 * 1024 / kPageBytes;
-  void* mem = mmap(nullptr, pages * kPageBytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mem =
+      mmap(nullptr, pages * kPageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) {
     std::perror("migprobe-lab-dirty: mmap");
     return 1;

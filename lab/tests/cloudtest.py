@@ -33,7 +33,7 @@ class CloudTestCase(LabTestCase):
         try:
             cls.lab("up", "--mode", "netns", "--guests", str(cls.guests))
             from migprobe_lab.cloud import service
-            from migprobe_lab.cloud.http import Server, make_handler
+            from migprobe_lab.cloud.rest import Server, make_handler
             router, cls.faults, cls.calls, cls.world = service.build(
                 None, {"outage_ms": 30.0})
             cls.httpd = Server(("127.0.0.1", 0), make_handler(router, cls.faults, cls.calls))

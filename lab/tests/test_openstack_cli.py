@@ -3,7 +3,6 @@ cloud with ordinary OS_* variables: list servers with hosts, live-migrate one wi
 --wait, list migrations and server events."""
 
 import json
-import os
 import shutil
 import subprocess
 import unittest

@@ -1,7 +1,7 @@
 """The smallest Glance v2 the OpenStack client needs to list servers: the lab's one
 guest image (the kernel + busybox initramfs), listed and shown."""
 
-from .http import ApiError
+from .rest import ApiError
 from .keystone import PROJECT_ID
 from .nova_views import IMAGE_ID
 

@@ -8,7 +8,7 @@ import os
 import threading
 import time
 
-from .http import ApiError
+from .rest import ApiError
 
 KEYSTONE_VERSION = "v3.14"
 PROJECT_ID = "6f70656e737461636b20342065766572"  # the id Nova's samples use

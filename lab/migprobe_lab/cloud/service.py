@@ -10,7 +10,7 @@ from .. import config, state, truth
 from ..proc import LabError, alive, read_pid, spawn, stop_pidfile
 from . import glance, keystone, nova
 from .faults import FaultPlanError, Faults
-from .http import ApiError, Router, Server, make_handler
+from .rest import ApiError, Router, Server, make_handler
 from .world import World
 
 USERNAME = "admin"

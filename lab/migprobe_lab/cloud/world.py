@@ -6,10 +6,10 @@ import threading
 import time
 import uuid
 
-from .. import config, state
+from .. import state
 from ..migration import Migration, Parameters
 from ..proc import LabError
-from .http import ApiError
+from .rest import ApiError
 from .keystone import PROJECT_ID
 
 IN_PROGRESS = ("accepted", "queued", "preparing", "running", "post-migrating")
