@@ -28,7 +28,8 @@ NETNS_RE = re.compile(r"^(mp-kprobe|mp-vm[0-9]{1,2})$")
 
 DEFAULT_HOSTS = ("hostA", "hostB")
 GUEST_REFLECTOR_PORT = 7077
-QEMU_BIN = "qemu-system-x86_64"
+# Overridable for a custom QEMU build (and by tests, to simulate a QEMU that cannot boot).
+QEMU_BIN = os.environ.get("MIGPROBE_LAB_QEMU", "qemu-system-x86_64")
 
 
 def state_dir() -> str:

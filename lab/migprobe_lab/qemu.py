@@ -165,6 +165,8 @@ def probe_accel(lab_image):
                 pass
             time.sleep(0.1)
         stop_pid(pid, pidf)
+    else:
+        return "tcg"  # QEMU itself failed: nothing learned about KVM, cache nothing
     with open(cache, "w") as f:
         f.write(f"{key} {result}\n")
     return result

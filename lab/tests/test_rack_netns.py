@@ -7,7 +7,7 @@ import threading
 import time
 import unittest
 
-from labtest import LabTestCase
+from labtest import CLI, PYTHON, LabTestCase
 
 
 class NetnsRackTest(LabTestCase):
@@ -64,6 +64,18 @@ class NetnsRackTest(LabTestCase):
         cp = subprocess.run(["ip", "netns", "exec", "mp-kprobe", "busybox", "nc", "-w", "2",
                              "10.77.0.12", "7"], input="echo-me\n", capture_output=True, text=True)
         self.assertIn("echo-me", cp.stdout)
+
+    def test_auto_falls_back_when_qemu_cannot_run(self):
+        for qemu in ("/nonexistent/qemu-system-x86_64", "/bin/false"):
+            with self.subTest(qemu=qemu):
+                env = dict(self.env, MIGPROBE_LAB_QEMU=qemu)
+                cp = subprocess.run([PYTHON, CLI, "up", "--guests", "2"], env=env,
+                                    capture_output=True, text=True, timeout=120)
+                self.assertEqual(cp.returncode, 0, cp.stderr)
+                self.assertIn("namespace guests", cp.stderr)
+                self.assertEqual(self.status()["mode"], "netns")
+                self.lab("down")
+                self.assertNothingLeft()
 
 
 if __name__ == "__main__":
