@@ -90,8 +90,9 @@ def build_parser():
     m.add_argument("--outage-ms", type=float, default=200.0,
                    help="namespace guests only: outage length (default 200)")
     m.add_argument("--timeout", type=float, default=300.0, help="cancel after this many seconds")
-    m.add_argument("--inject-failure", choices=("dest-crash",),
-                   help="make the migration fail for real (destination QEMU killed mid-way)")
+    m.add_argument("--inject-failure", choices=("dest-crash", "dest-start"),
+                   help="dest-crash: kill the destination QEMU mid-way (a real failure); "
+                   "dest-start: fail as if the destination QEMU did not start")
 
     s = sub.add_parser("status", help="show the lab")
     s.add_argument("--json", action="store_true", help="machine-readable output")

@@ -33,7 +33,8 @@ class Parameters:
         self.postcopy = postcopy
         self.outage_ms = outage_ms
         self.timeout_s = timeout_s
-        # None, or "dest-crash": the destination QEMU is killed mid-migration (a real failure).
+        # None; "dest-crash": the destination QEMU is killed mid-migration (a real failure);
+        # "dest-start": the destination is reported as failing to start.
         self.inject_failure = inject_failure
 
     def as_dict(self):
@@ -143,6 +144,8 @@ class Migration:
         rec["migration_port"] = port
         rack.add_tap(dst_tap)
         try:
+            if self.params.inject_failure == "dest-start":
+                raise LabError("injected failure: the destination QEMU was not started")
             qemu.start(lab, guest, dst, dst_tap, incoming_port=port)
         except LabError as e:
             rack.del_link(dst_tap)
@@ -167,6 +170,13 @@ class Migration:
                 p["max-bandwidth"] = int(self.params.bandwidth_mibps * 1024 * 1024)
             if p:
                 qs.cmd("migrate-set-parameters", **p)
+            # What QEMU will really use, read back (defaults included).
+            eff = qs.cmd("query-migrate-parameters") or {}
+            rec["qemu_parameters"] = {
+                "downtime_limit_ms": eff.get("downtime-limit"),
+                "max_bandwidth_bytes_per_s": eff.get("max-bandwidth"),
+                "capabilities": sorted(c["capability"] for c in qs.cmd("query-migrate-capabilities")
+                                       if c["state"])}
             qs.events.clear()
             qd.events.clear()
             rec["started_ns"] = time.time_ns()

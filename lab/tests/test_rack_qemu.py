@@ -69,8 +69,25 @@ class QemuRackTest(LabTestCase):
         self.assertFalse(rack.link_exists("mpA1"))
         self.assertGreater(self.ping("10.77.0.11", 0.3)["received"], 250)
 
+        cp = self.lab("migrate", "vm1", "--to", "hostA", "--inject-failure", "dest-start", check=False)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("destination did not start", json.loads(cp.stdout)["error"])
+        self.assertFalse(rack.link_exists("mpA1"))
+
+        # Parameters reach QEMU and are recorded.
+        rec = json.loads(self.lab("migrate", "vm2", "--to", "hostB", "--bandwidth", "200",
+                                  "--auto-converge", "--downtime-limit-ms", "50").stdout)
+        self.assertEqual(rec["status"], "completed")
+        self.assertEqual((rec["parameters"]["bandwidth_mibps"], rec["parameters"]["auto_converge"],
+                          rec["parameters"]["downtime_limit_ms"]), (200.0, True, 50))
+        q = rec["qemu_parameters"]
+        self.assertEqual((q["downtime_limit_ms"], q["max_bandwidth_bytes_per_s"]), (50, 200 * 2**20))
+        self.assertIn("auto-converge", q["capabilities"])
+        self.assertIn("events", q["capabilities"])
+
         truth = [json.loads(l) for l in self.lab("truth").stdout.splitlines()]
-        self.assertEqual([r["status"] for r in truth][-2:], ["completed", "failed"])
+        self.assertEqual([r["status"] for r in truth][-4:],
+                         ["completed", "failed", "failed", "completed"])
         self.lab("down")
         self.assertNothingLeft()
 
