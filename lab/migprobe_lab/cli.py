@@ -115,6 +115,8 @@ def build_parser():
     c.add_argument("--downtime-limit-ms", type=int,
                    help="QEMU downtime-limit for the migrations it carries out")
     c.add_argument("--postcopy", action="store_true", help="carry migrations out in post-copy")
+    c.add_argument("--bandwidth", type=float, metavar="MIB_PER_S",
+                   help="QEMU max-bandwidth for the migrations it carries out")
     c.add_argument("--outage-ms", type=float, default=200.0,
                    help="namespace guests: outage length of a migration (default 200)")
 

@@ -26,16 +26,18 @@ class Reply:
 
 class CloudTestCase(LabTestCase):
     guests = 3
+    up_args = ("--mode", "netns")
+    migration_params = {"outage_ms": 30.0}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         try:
-            cls.lab("up", "--mode", "netns", "--guests", str(cls.guests))
+            cls.lab("up", *cls.up_args, "--guests", str(cls.guests))
             from migprobe_lab.cloud import service
             from migprobe_lab.cloud.rest import Server, make_handler
             router, cls.faults, cls.calls, cls.world = service.build(
-                None, {"outage_ms": 30.0})
+                None, dict(cls.migration_params))
             cls.httpd = Server(("127.0.0.1", 0), make_handler(router, cls.faults, cls.calls))
             cls.url = f"http://127.0.0.1:{cls.httpd.server_address[1]}"
             cls.thread = threading.Thread(target=cls.httpd.serve_forever, daemon=True)

@@ -113,7 +113,7 @@ def main(args):
         raise LabError("no lab is up: run `migprobe-lab up` first")
     plan = _load_plan(args.faults)
     params = {"downtime_limit_ms": args.downtime_limit_ms, "postcopy": args.postcopy,
-              "outage_ms": args.outage_ms}
+              "outage_ms": args.outage_ms, "bandwidth_mibps": args.bandwidth}
     if args.foreground:
         return serve(args.port, plan, params, urlfile)
     pid = read_pid(pidfile)
@@ -130,6 +130,8 @@ def main(args):
         argv += ["--downtime-limit-ms", str(args.downtime_limit_ms)]
     if args.postcopy:
         argv.append("--postcopy")
+    if args.bandwidth is not None:
+        argv += ["--bandwidth", str(args.bandwidth)]
     if args.faults:
         argv += ["--faults", os.path.abspath(args.faults)]
     pid = spawn(argv, pidfile, state.path("cloud.log"))
