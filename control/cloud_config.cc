@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -51,13 +52,18 @@ std::vector<std::string> clouds_yaml_search_path(const EnvLookup& env) {
 }
 
 Result<CloudConfig> load_cloud_from_file(const std::string& path, const std::string& name) {
+  CloudConfig c;
+  if (Status s = overlay_cloud_from_file(path, name, c); !s.ok()) return s.error();
+  return c;
+}
+
+Status overlay_cloud_from_file(const std::string& path, const std::string& name, CloudConfig& c) {
   try {
     YAML::Node root = YAML::LoadFile(path);
     YAML::Node cloud = root["clouds"][name];
     if (!cloud || !cloud.IsMap()) {
       return make_error(ErrorKind::kConfig, path + ": no cloud named '" + name + "'");
     }
-    CloudConfig c;
     YAML::Node auth = cloud["auth"];
     if (auth && auth.IsMap()) {
       read_key(auth, "auth_url", c.auth_url);
@@ -83,9 +89,9 @@ Result<CloudConfig> load_cloud_from_file(const std::string& path, const std::str
     read_key(cloud, "cacert", c.cacert);
     std::string verify;
     read_key(cloud, "verify", verify);
-    if (!verify.empty() && !truthy(verify)) c.insecure = true;
+    if (!verify.empty()) c.insecure = !truthy(verify);
     if (c.interface.empty()) c.interface = "public";
-    return c;
+    return Done{};
   } catch (const YAML::BadFile&) {
     return make_error(ErrorKind::kConfig, path + ": cannot be read");
   } catch (const YAML::Exception& e) {
@@ -93,6 +99,19 @@ Result<CloudConfig> load_cloud_from_file(const std::string& path, const std::str
     return make_error(ErrorKind::kConfig, path + ": not valid clouds.yaml (line " +
                                               std::to_string(e.mark.line + 1) + ")");
   }
+}
+
+std::vector<std::string> secure_yaml_search_path(const EnvLookup& env,
+                                                 const std::vector<std::string>& clouds_path) {
+  std::vector<std::string> out;
+  if (auto f = env("OS_CLIENT_SECURE_FILE")) out.push_back(*f);
+  for (const std::string& p : clouds_path) {
+    std::filesystem::path secure = std::filesystem::path(p).parent_path() / "secure.yaml";
+    if (std::find(out.begin(), out.end(), secure.string()) == out.end()) {
+      out.push_back(secure.string());
+    }
+  }
+  return out;
 }
 
 Result<CloudConfig> load_cloud_from_env(const EnvLookup& env) {
@@ -145,6 +164,12 @@ Result<CloudConfig> resolve_cloud(const std::string& os_cloud, const EnvLookup& 
     if (!config.ok()) {
       return make_error(ErrorKind::kConfig,
                         "cloud '" + name + "' not found" + (tried.empty() ? "" : ": " + tried));
+    }
+    // secure.yaml (the secrets kept apart) overlays the first file that has the cloud.
+    for (const std::string& path : secure_yaml_search_path(env, search_path)) {
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec)) continue;
+      if (overlay_cloud_from_file(path, name, *config).ok()) break;
     }
     if (auto v = env("OS_CACERT")) config->cacert = *v;
     if (auto v = env("OS_INSECURE")) config->insecure = truthy(*v);

@@ -59,11 +59,22 @@ std::vector<std::string> clouds_yaml_search_path(const EnvLookup& env);
 // value.
 Result<CloudConfig> load_cloud_from_file(const std::string& path, const std::string& name);
 
+// Sets the fields that cloud `name` in path defines, leaving the others as they are (how
+// secure.yaml completes clouds.yaml).
+Status overlay_cloud_from_file(const std::string& path, const std::string& name,
+                               CloudConfig& config);
+
+// Where openstacksdk looks for secure.yaml: $OS_CLIENT_SECURE_FILE, then secure.yaml in
+// each folder of clouds_path.
+std::vector<std::string> secure_yaml_search_path(const EnvLookup& env,
+                                                 const std::vector<std::string>& clouds_path);
+
 // Builds a CloudConfig from the OS_* variables alone.
 Result<CloudConfig> load_cloud_from_env(const EnvLookup& env);
 
 // The CLI's rule: os_cloud (the --os-cloud flag) or else OS_CLOUD names a cloud, read from
-// the first clouds.yaml in search_path that has it; with neither, the OS_* variables.
+// the first clouds.yaml in search_path that has it, completed by the first secure.yaml that
+// has it; with neither, the OS_* variables.
 // OS_CACERT and OS_INSECURE, when set, apply on top of a named cloud too.
 Result<CloudConfig> resolve_cloud(const std::string& os_cloud, const EnvLookup& env,
                                   const std::vector<std::string>& search_path);

@@ -148,6 +148,31 @@ TEST(CloudConfig, OsCloudFlagBeatsVariableAndFirstFileWins) {
   EXPECT_EQ(variable->auth_url, "https://other");
 }
 
+TEST(CloudConfig, SecureYamlCompletesCloudsYaml) {
+  ScratchDir dir;
+  std::string clouds = dir.write("etc/clouds.yaml", R"(clouds:
+  lab:
+    auth: {auth_url: "https://k", username: admin, user_domain_name: Default,
+           project_name: admin, project_domain_name: Default}
+    region_name: RegionOne
+)");
+  dir.write("etc/secure.yaml", R"(clouds:
+  lab:
+    auth: {password: from-secure}
+)");
+  auto c = resolve_cloud("lab", env_of({}), {clouds});
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->password, "from-secure");
+  EXPECT_EQ(c->username, "admin");
+  EXPECT_EQ(c->region_name, "RegionOne");
+  auto path = secure_yaml_search_path(env_of({{"OS_CLIENT_SECURE_FILE", "/s.yaml"}}),
+                                      {"clouds.yaml", "/etc/openstack/clouds.yaml"});
+  ASSERT_EQ(path.size(), 3u);
+  EXPECT_EQ(path[0], "/s.yaml");
+  EXPECT_EQ(path[1], "secure.yaml");
+  EXPECT_EQ(path[2], "/etc/openstack/secure.yaml");
+}
+
 TEST(CloudConfig, UnknownCloudAndBadYamlNameNoSecret) {
   ScratchDir dir;
   std::string good = dir.write("clouds.yaml", kCloudsYaml);
