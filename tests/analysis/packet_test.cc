@@ -111,7 +111,8 @@ TEST(PacketTest, EthernetPaddingIsNotPayload) {
 
 TEST(PacketTest, Tcp) {
   ParsedPacket p;
-  ASSERT_EQ(parse(tcp_segment({'h', 'i'}, 0x18), &p), DropReason::kNone);
+  const Frame f = tcp_segment({'h', 'i'}, 0x18);  // p.payload points into it
+  ASSERT_EQ(parse(f, &p), DropReason::kNone);
   EXPECT_EQ(p.kind, PacketKind::kTcp);
   EXPECT_EQ(p.src_port, 40000);
   EXPECT_EQ(p.dst_port, 7);
