@@ -10,8 +10,11 @@ import urllib.request
 
 from labtest import LabTestCase
 
-REFERENCE = os.environ.get("MIGPROBE_API_SAMPLES",
-                           "/work/shared/reference/openstack-api-samples")
+# The samples live in shared/, beside the repository (as CI clones it).
+REFERENCE = os.environ.get(
+    "MIGPROBE_API_SAMPLES",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
+                 "reference", "openstack-api-samples"))
 
 
 def sample(rel):
