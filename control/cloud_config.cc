@@ -10,6 +10,7 @@
 namespace migprobe::control {
 namespace {
 
+// How openstacksdk reads a boolean given as text.
 bool truthy(const std::string& v) {
   return v == "1" || v == "true" || v == "True" || v == "TRUE" || v == "yes" || v == "on";
 }

@@ -38,6 +38,7 @@ class CurlTransport : public HttpTransport {
   const TransportOptions& options() const { return options_; }
 
  private:
+  // Fixed at construction.
   TransportOptions options_;
 };
 

@@ -27,6 +27,7 @@ json user_ref(const CloudConfig& c) {
   return user;
 }
 
+// "publicURL" (the v2 spelling) -> "public"; "" -> "public".
 std::string normalize_interface(std::string interface) {
   const std::string suffix = "URL";
   if (interface.size() > suffix.size() &&

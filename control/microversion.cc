@@ -7,6 +7,7 @@
 namespace migprobe::control {
 namespace {
 
+// One entry of a version document.
 Result<ComputeVersion> read_version(const nlohmann::json& v) {
   if (!v.is_object()) return make_error(ErrorKind::kParse, "version entry is not an object");
   ComputeVersion out;

@@ -30,6 +30,8 @@ std::string origin(const std::string& url) {
   return url.substr(0, url.find('/', scheme + 3));
 }
 
+// A parsed body with the request id of its response; a parse error gets the status and
+// request id of the response too.
 template <typename T>
 Result<Traced<T>> traced(Result<T> parsed, const HttpResponse& response) {
   if (!parsed.ok()) {

@@ -88,7 +88,9 @@ class NovaClient {
 
   Session& session_;
   const NovaOptions options_;
+  // Guards version_.
   std::mutex mutex_;
+  // The negotiated microversion, none until negotiate() succeeds.
   std::optional<Microversion> version_;
 };
 

@@ -59,6 +59,7 @@ Result<T> with_member(const std::string& body, const char* key, Read read) {
   }
 }
 
+// One server object.
 Server read_server(const json& s) {
   Server out;
   out.id = text(s, "id");
@@ -85,6 +86,7 @@ Server read_server(const json& s) {
   return out;
 }
 
+// One migration object of /servers/{id}/migrations.
 ServerMigration read_server_migration(const json& m) {
   ServerMigration out;
   out.id = number<int64_t>(m, "id");
@@ -107,6 +109,7 @@ ServerMigration read_server_migration(const json& m) {
   return out;
 }
 
+// One migration object of /os-migrations.
 Migration read_migration(const json& m) {
   Migration out;
   out.id = number<int64_t>(m, "id");
@@ -126,6 +129,7 @@ Migration read_migration(const json& m) {
   return out;
 }
 
+// One instance action, with its events when present.
 InstanceAction read_action(const json& a) {
   InstanceAction out;
   out.action = text(a, "action");
@@ -146,6 +150,8 @@ InstanceAction read_action(const json& a) {
   return out;
 }
 
+// Every element of list read with read; throws (caught in with_member) when list is not
+// an array.
 template <typename T, typename Read>
 std::vector<T> read_array(const json& list, Read read) {
   std::vector<T> out;

@@ -62,6 +62,7 @@ class [[nodiscard]] Result {
   const Error& error() const { return std::get<1>(state_); }
 
  private:
+  // The value (index 0) or the error (index 1).
   std::variant<T, Error> state_;
 };
 

@@ -9,6 +9,7 @@
 namespace migprobe::control {
 namespace {
 
+// True for a full http(s) URL rather than a path under an endpoint.
 bool is_absolute(const std::string& url) {
   return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
 }

@@ -85,13 +85,17 @@ class Session {
  private:
   // Returns a fresh token id, authenticating when needed. Caller holds no lock.
   Result<std::string> fresh_token();
+  // Sends request; when idempotent, again after a 5xx or no answer, with backoff.
   Result<HttpResponse> send_with_retries(const HttpRequest& request, bool idempotent);
+  // error with every credential replaced by "***".
   Error scrubbed(Error error) const;
 
   HttpTransport& transport_;
   const CloudConfig config_;
   const SessionOptions options_;
+  // Guards token_ and auth_count_; held while authenticating so only one thread does it.
   mutable std::mutex mutex_;
+  // The current token, none before the first authentication or after invalidate().
   std::optional<Token> token_;
   int auth_count_ = 0;
 };

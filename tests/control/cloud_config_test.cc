@@ -11,6 +11,7 @@
 namespace migprobe::control {
 namespace {
 
+// An environment made of vars only.
 EnvLookup env_of(std::map<std::string, std::string> vars) {
   return [vars](const std::string& name) -> std::optional<std::string> {
     auto it = vars.find(name);
@@ -29,6 +30,7 @@ class ScratchDir {
     std::filesystem::create_directories(path_);
   }
   ~ScratchDir() { std::filesystem::remove_all(path_); }
+  // Writes text to name under the directory (creating folders); returns the full path.
   std::string write(const std::string& name, const std::string& text) const {
     std::filesystem::path p = path_ / name;
     std::filesystem::create_directories(p.parent_path());

@@ -16,18 +16,21 @@
 namespace migprobe::control::testing {
 namespace {
 
+// s in lower case.
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
+// s without surrounding blanks.
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return {};
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
+// The reason phrase of an HTTP status line.
 const char* reason(int status) {
   switch (status) {
     case 200:
@@ -55,6 +58,7 @@ const char* reason(int status) {
   }
 }
 
+// Sends all of data, giving up when the peer has gone.
 void write_all(int fd, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {

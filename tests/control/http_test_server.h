@@ -64,13 +64,17 @@ class TestHttpServer {
   std::vector<ReceivedRequest> requests() const;
 
  private:
+  // The accept loop of the server thread.
   void serve();
+  // Reads one request from fd, records it, and writes the handler's reply.
   void handle(int fd);
 
   Handler handler_;
   int listen_fd_ = -1;
   int port_ = 0;
+  // Set by the destructor to end serve().
   std::atomic<bool> stop_{false};
+  // Guards requests_.
   mutable std::mutex mutex_;
   std::vector<ReceivedRequest> requests_;
   std::thread thread_;

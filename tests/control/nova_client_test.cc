@@ -29,6 +29,7 @@ class FakeNova : public ::testing::Test {
   std::function<bool(const ReceivedRequest&, Reply&)> special;
   std::atomic<int> action_calls{0};
 
+  // The answer of the fake cloud to r.
   Reply route(const ReceivedRequest& r) {
     const std::string path = r.path();
     if (path == "/identity/v3/auth/tokens") {
@@ -106,6 +107,7 @@ class FakeNova : public ::testing::Test {
     return out;
   }
 
+  // A client of the fake cloud that asks for at most max.
   NovaClient client(Microversion max = kClientMaxMicroversion) {
     return NovaClient(session, NovaOptions{max, "compute", 0});
   }

@@ -29,6 +29,7 @@ std::vector<std::string> samples_named(const std::string& folder, const std::str
   return out;
 }
 
+// j[key] as a string, "" when absent or null.
 std::string str(const json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
@@ -95,6 +96,7 @@ TEST(NovaParse, HypervisorsWithServersEverySample) {
   EXPECT_EQ(v253->at(0).id, "b1e43b5f-eec1-44e0-9f10-7b4945c0226d");
 }
 
+// Checks every field of a parsed server migration against the sample object.
 void expect_server_migration(const ServerMigration& got, const json& m, const std::string& path) {
   EXPECT_EQ(got.id, m["id"].get<int64_t>()) << path;
   EXPECT_EQ(got.uuid, str(m, "uuid")) << path;
