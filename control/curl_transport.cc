@@ -117,7 +117,9 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
   if (rc != CURLE_OK) {
     // The error buffer names the host and the failure, never the request body.
     std::string what = error_text[0] != '\0' ? error_text : curl_easy_strerror(rc);
-    return make_error(ErrorKind::kTransport, request.method + " failed: " + what);
+    // The URL without its query: enough to say where, nothing a caller put in parameters.
+    std::string where = request.url.substr(0, request.url.find('?'));
+    return make_error(ErrorKind::kTransport, request.method + " " + where + ": " + what);
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
   response.request_id = response.header("x-openstack-request-id");

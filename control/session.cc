@@ -118,11 +118,7 @@ Result<HttpResponse> Session::call_url(const std::string& url, const ServiceCall
     HttpRequest sent = request;
     sent.headers.emplace_back("X-Auth-Token", *token);
     Result<HttpResponse> response = send_with_retries(sent, call.idempotent);
-    if (!response.ok()) {
-      Error e = response.error();
-      e.message = call.method + " " + call.service_type + ": " + e.message;
-      return scrubbed(std::move(e));
-    }
+    if (!response.ok()) return scrubbed(response.error());
     if (response->status == 401 && pass == 0) {
       invalidate();
       continue;

@@ -69,6 +69,7 @@ TEST(CurlTransport, ConnectionRefusedIsTransportError) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kTransport);
   EXPECT_EQ(r.error().message.find("devstacker"), std::string::npos);
+  EXPECT_EQ(r.error().message.rfind("POST " + url + "/: ", 0), 0u) << r.error().message;
 }
 
 TEST(CurlTransport, VerifiesTlsUnlessTheCloudSaysInsecure) {
