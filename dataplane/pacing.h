@@ -49,7 +49,16 @@ struct FlowPace {
     // 18 s at up to 18 GHz) one hardware division does, not a 128-bit library call.
     constexpr uint64_t kFits = UINT64_MAX / kDen - 1;
     if (late < kFits && step < kFits) {
-      const uint64_t k = (late * kDen + acc) / (step * kDen + frac);
+      // A few slots late is the usual case: count them by subtraction, not by division.
+      const uint64_t late_x_den = late * kDen + acc;
+      const uint64_t interval_x_den = step * kDen + frac;
+      uint64_t k = 0;
+      uint64_t rest = late_x_den;
+      while (rest >= interval_x_den && k < 4) {
+        rest -= interval_x_den;
+        ++k;
+      }
+      if (rest >= interval_x_den) k = late_x_den / interval_x_den;
       if (k == 0) return 0;
       const uint64_t moved = k * frac + acc;
       deadline += k * step + moved / kDen;
