@@ -115,10 +115,9 @@ std::vector<std::string> secure_yaml_search_path(const EnvLookup& env,
   return out;
 }
 
-Result<CloudConfig> load_cloud_from_env(const EnvLookup& env) {
-  CloudConfig c;
+void overlay_cloud_from_env(const EnvLookup& env, CloudConfig& c) {
   auto get = [&](const char* name, std::string& out) {
-    if (auto v = env(name)) out = *v;
+    if (auto v = env(name); v && !v->empty()) out = *v;
   };
   get("OS_AUTH_URL", c.auth_url);
   get("OS_AUTH_TYPE", c.auth_type);
@@ -139,8 +138,12 @@ Result<CloudConfig> load_cloud_from_env(const EnvLookup& env) {
   get("OS_CACERT", c.cacert);
   std::string insecure;
   get("OS_INSECURE", insecure);
-  c.insecure = truthy(insecure);
-  if (c.interface.empty()) c.interface = "public";
+  if (!insecure.empty()) c.insecure = truthy(insecure);
+}
+
+Result<CloudConfig> load_cloud_from_env(const EnvLookup& env) {
+  CloudConfig c;
+  overlay_cloud_from_env(env, c);
   return c;
 }
 
@@ -172,8 +175,8 @@ Result<CloudConfig> resolve_cloud(const std::string& os_cloud, const EnvLookup& 
       if (!std::filesystem::exists(path, ec)) continue;
       if (overlay_cloud_from_file(path, name, *config).ok()) break;
     }
-    if (auto v = env("OS_CACERT")) config->cacert = *v;
-    if (auto v = env("OS_INSECURE")) config->insecure = truthy(*v);
+    // The CLI takes OS_* variables as option defaults, and options beat clouds.yaml.
+    overlay_cloud_from_env(env, *config);
   }
   if (Status s = validate_cloud(*config); !s.ok()) return s.error();
   return config;

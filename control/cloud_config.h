@@ -69,13 +69,16 @@ Status overlay_cloud_from_file(const std::string& path, const std::string& name,
 std::vector<std::string> secure_yaml_search_path(const EnvLookup& env,
                                                  const std::vector<std::string>& clouds_path);
 
+// Sets the fields whose OS_* variable is set and not empty.
+void overlay_cloud_from_env(const EnvLookup& env, CloudConfig& config);
+
 // Builds a CloudConfig from the OS_* variables alone.
 Result<CloudConfig> load_cloud_from_env(const EnvLookup& env);
 
 // The CLI's rule: os_cloud (the --os-cloud flag) or else OS_CLOUD names a cloud, read from
 // the first clouds.yaml in search_path that has it, completed by the first secure.yaml that
-// has it; with neither, the OS_* variables.
-// OS_CACERT and OS_INSECURE, when set, apply on top of a named cloud too.
+// has it; with neither, the OS_* variables. As with the CLI, OS_* variables that are set
+// override a named cloud's values too (they are the defaults of its --os-* options).
 Result<CloudConfig> resolve_cloud(const std::string& os_cloud, const EnvLookup& env,
                                   const std::vector<std::string>& search_path);
 

@@ -145,6 +145,12 @@ TEST(CloudConfig, OsCloudFlagBeatsVariableAndFirstFileWins) {
   ASSERT_TRUE(flag.ok()) << flag.error().to_string();
   EXPECT_EQ(flag->auth_url, "https://keystone.lab:5000/v3");
   EXPECT_TRUE(flag->insecure);  // OS_INSECURE applies on top of the named cloud
+  auto overridden = resolve_cloud(
+      "lab", env_of({{"OS_REGION_NAME", "RegionNine"}, {"OS_PASSWORD", "env-pw"}}), search);
+  ASSERT_TRUE(overridden.ok());
+  EXPECT_EQ(overridden->region_name, "RegionNine");
+  EXPECT_EQ(overridden->password, "env-pw");
+  EXPECT_EQ(overridden->username, "admin");
   auto variable = resolve_cloud("", env, search);
   ASSERT_TRUE(variable.ok()) << variable.error().to_string();
   EXPECT_EQ(variable->auth_url, "https://other");
