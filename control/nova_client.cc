@@ -1,6 +1,7 @@
 // Nova calls.
 #include "control/nova_client.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
@@ -10,17 +11,20 @@ namespace migprobe::control {
 namespace {
 
 // The endpoint without a trailing project id: ".../v2.1/<project>" -> ".../v2.1". Nova
-// answers its version document at the version root.
-std::string version_root(const std::string& endpoint) {
+// answers its version document at the version root. The last segment is taken for a
+// project id when it is the token's project or 32 hex digits (Keystone's id format).
+std::string version_root(const std::string& endpoint, const std::string& project_id) {
   size_t slash = endpoint.find_last_of('/');
   size_t scheme = endpoint.find("://");
   if (slash == std::string::npos || scheme == std::string::npos || slash < scheme + 3) {
     return endpoint;
   }
   std::string last = endpoint.substr(slash + 1);
-  bool is_version =
-      last.size() >= 2 && last[0] == 'v' && std::isdigit(static_cast<unsigned char>(last[1]));
-  return is_version ? endpoint : endpoint.substr(0, slash);
+  bool hex_id = last.size() == 32 && std::all_of(last.begin(), last.end(), [](char c) {
+                  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                });
+  bool is_project = (!project_id.empty() && last == project_id) || hex_id;
+  return is_project ? endpoint.substr(0, slash) : endpoint;
 }
 
 // scheme://host:port of url.
@@ -56,7 +60,8 @@ Result<Microversion> NovaClient::negotiate() {
   ServiceCall call{options_.service_type, "GET", "", "", {}, true};
   // The versioned root first (".../v2.1/"), then the server root's version list.
   Result<ComputeVersion> found = make_error(ErrorKind::kParse, "");
-  for (const std::string& url : {version_root(*endpoint) + "/", origin(*endpoint) + "/"}) {
+  for (const std::string& url :
+       {version_root(*endpoint, session_.project_id()) + "/", origin(*endpoint) + "/"}) {
     Result<HttpResponse> response = session_.call_url(url, call);
     if (!response.ok()) {
       found = response.error();

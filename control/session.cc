@@ -71,6 +71,8 @@ Result<std::string> Session::fresh_token() {
 Result<std::string> Session::endpoint(const std::string& service_type) {
   if (Result<std::string> t = fresh_token(); !t.ok()) return t.error();
   std::lock_guard<std::mutex> lock(mutex_);
+  // Another thread may have invalidated the token in between.
+  if (!token_) return make_error(ErrorKind::kConfig, "token invalidated during lookup; retry");
   Result<std::string> url =
       find_endpoint(token_->catalog, service_type, config_.interface, config_.region_name);
   if (!url.ok()) return scrubbed(url.error());

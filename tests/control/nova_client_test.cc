@@ -303,3 +303,44 @@ TEST_F(FakeNova, RetriesGetButNeverLiveMigrate) {
 
 }  // namespace
 }  // namespace migprobe::control
+
+namespace migprobe::control {
+namespace {
+
+// A catalog whose compute endpoint has no project id, under a path prefix, and a Nova
+// that only answers the version list at the server root.
+TEST(NovaDiscovery, EndpointWithoutProjectIdAndVersionListFallback) {
+  testing::TestHttpServer server([&server](const testing::ReceivedRequest& r) {
+    const std::string path = r.path();
+    if (path == "/identity/v3/auth/tokens") {
+      std::string body = testing::sample_token_body(server.base_url());
+      const std::string old = server.base_url() + kProject;
+      for (size_t at = body.find(old); at != std::string::npos; at = body.find(old, at)) {
+        body.replace(at, old.size(), server.base_url() + "/compute/v2.1");
+      }
+      return testing::Reply{201, body, {{"X-Subject-Token", "t"}}};
+    }
+    if (path == "/") return testing::Reply{200, sample("nova/versions/versions-get-resp.json")};
+    if (path == "/compute/v2.1/servers/" + kServer + "/migrations") {
+      return testing::Reply{200, sample("nova/server-migrations/v2.80/migrations-index.json")};
+    }
+    return testing::Reply{404, R"({"itemNotFound": {"code": 404, "message": "no"}})"};
+  });
+  CurlTransport transport;
+  Session session(transport, testing::sample_password_config(server.base_url()),
+                  testing::test_session_options());
+  NovaClient nova(session);
+  auto v = nova.negotiate();
+  ASSERT_TRUE(v.ok()) << v.error().to_string();
+  EXPECT_EQ(*v, kClientMaxMicroversion);
+  auto requests = server.requests();
+  ASSERT_GE(requests.size(), 3u);
+  EXPECT_EQ(requests[1].path(), "/compute/v2.1/");  // the version root, kept whole
+  EXPECT_EQ(requests[2].path(), "/");               // then the server root's list
+  auto migrations = nova.server_migrations(kServer);
+  ASSERT_TRUE(migrations.ok()) << migrations.error().to_string();
+  EXPECT_EQ(migrations->value.size(), 1u);
+}
+
+}  // namespace
+}  // namespace migprobe::control
