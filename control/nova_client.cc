@@ -121,8 +121,8 @@ Result<Traced<std::vector<Server>>> NovaClient::servers_on_host(const std::strin
   }
 }
 
-Result<Traced<std::vector<Hypervisor>>> NovaClient::hypervisor_servers(
-    const std::string& hostname) {
+Result<Traced<std::vector<Hypervisor>>> NovaClient::hypervisor_servers(const std::string& hostname,
+                                                                       bool strict) {
   Result<Microversion> v = negotiate();
   if (!v.ok()) return v.error();
   std::string path = *v < Microversion{2, 53}
@@ -131,7 +131,12 @@ Result<Traced<std::vector<Hypervisor>>> NovaClient::hypervisor_servers(
                                "&with_servers=true";
   Result<HttpResponse> r = send("GET", path);
   if (!r.ok()) return r.error();
-  return traced(parse_hypervisors(r->body), *r);
+  auto found = traced(parse_hypervisors(r->body), *r);
+  if (found.ok() && strict) {
+    std::erase_if(found->value,
+                  [&](const Hypervisor& h) { return h.hypervisor_hostname != hostname; });
+  }
+  return found;
 }
 
 Result<Traced<Server>> NovaClient::server(const std::string& server_id) {

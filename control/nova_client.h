@@ -50,8 +50,11 @@ class NovaClient {
   Result<Traced<std::vector<Server>>> servers_on_host(const std::string& host);
   // The hypervisors matching hostname with their servers, the way `nova
   // host-evacuate-live` lists what to move (os-hypervisors/{h}/servers before 2.53,
-  // ?hypervisor_hostname_pattern=h&with_servers=true from 2.53).
-  Result<Traced<std::vector<Hypervisor>>> hypervisor_servers(const std::string& hostname);
+  // ?hypervisor_hostname_pattern=h&with_servers=true from 2.53). Nova matches a pattern
+  // ("compute1" also finds "compute10"); strict keeps only hypervisor_hostname == hostname,
+  // like host-evacuate-live --strict.
+  Result<Traced<std::vector<Hypervisor>>> hypervisor_servers(const std::string& hostname,
+                                                             bool strict = false);
   // One server.
   Result<Traced<Server>> server(const std::string& server_id);
 

@@ -151,6 +151,15 @@ TEST_F(FakeNova, HypervisorServersPerMicroversion) {
   EXPECT_EQ(modern->value.at(0).servers.size(), 2u);
   EXPECT_EQ(compute_requests().back().query("hypervisor_hostname_pattern"), "fake-mini");
   EXPECT_EQ(compute_requests().back().query("with_servers"), "true");
+  auto pattern = client().hypervisor_servers("fake");
+  ASSERT_TRUE(pattern.ok());
+  EXPECT_EQ(pattern->value.size(), 1u);
+  auto strict = client().hypervisor_servers("fake", true);
+  ASSERT_TRUE(strict.ok());
+  EXPECT_TRUE(strict->value.empty());
+  auto exact = client().hypervisor_servers("fake-mini", true);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->value.size(), 1u);
   auto old = client({2, 52}).hypervisor_servers("fake-mini");
   ASSERT_TRUE(old.ok()) << old.error().to_string();
   EXPECT_EQ(old->value.at(0).id, "1");

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "control/keystone_auth.h"
 
 namespace migprobe::control::testing {
