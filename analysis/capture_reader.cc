@@ -53,8 +53,13 @@ std::string CaptureReader::stop_message(const char* why) {
   struct stat st {};
   const long long size = stat(path_.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
   std::string msg = "capture " + path_ + " stopped after frame " + std::to_string(frames_);
+  if (format_ == "pcap") {
+    // 24-byte file header, then a 16-byte header per record.
+    msg += ", whose record ends at byte " + std::to_string(24 + 16 * frames_ + frame_bytes_);
+  }
   if (offset >= 0) {
-    msg += " at byte " + std::to_string(offset) + " of " + std::to_string(size);
+    msg +=
+        " (reading stopped at byte " + std::to_string(offset) + " of " + std::to_string(size) + ")";
   }
   msg += ": ";
   msg += why;

@@ -43,6 +43,8 @@ class CaptureReader {
   std::string format_;
   LinkType link_ = LinkType::kEthernet;
   uint64_t frames_ = 0;
+  // Captured bytes of the frames read: where the last whole record ends, for classic pcap.
+  uint64_t frame_bytes_ = 0;
 };
 
 template <typename OnFrame>
@@ -57,6 +59,7 @@ std::string CaptureReader::for_each(OnFrame&& on_frame) {
       const uint64_t ts = static_cast<uint64_t>(hdr->ts.tv_sec) * 1'000'000'000ULL +
                           static_cast<uint64_t>(hdr->ts.tv_usec);
       on_frame(ts, data, hdr->caplen, hdr->len);
+      frame_bytes_ += hdr->caplen;
       continue;
     }
     if (rc == PCAP_ERROR_BREAK) return {};

@@ -77,9 +77,14 @@ void render_gap(std::string* out, const v1::GapEvent& g, uint64_t origin, const 
     what = "downtime " + est + "  bounds [" + format_ms(g.lower_bound_ns()) + ", " +
            format_ms(g.upper_bound_ns()) + "]";
   }
-  const uint64_t at = g.open_start() ? g.tx_after_ns() - g.estimate_ns() : g.tx_before_ns();
-  line(out, "%sgap at %s  seq %u..%u  lost %u  %s  %s", indent, rel(at, origin).c_str(),
-       g.seq_before(), g.seq_after(), g.lost(), what.c_str(),
+  // An open-start gap has no probe a: it begins with its first unanswered probe.
+  const uint64_t at =
+      g.open_start() ? g.tx_after_ns() - g.estimate_ns() - g.interval_ns() : g.tx_before_ns();
+  // Sequence numbers of the answered probes around the gap; an open side has none.
+  const std::string before = g.open_start() ? "start" : std::to_string(g.seq_before());
+  const std::string after = g.open_end() ? "end" : std::to_string(g.seq_after());
+  line(out, "%sgap at %s  seq %s..%s  lost %u  %s  %s", indent, rel(at, origin).c_str(),
+       before.c_str(), after.c_str(), g.lost(), what.c_str(),
        g.outage() ? "OUTAGE" : "isolated loss");
   if (g.has_announce()) {
     line(out, "%s    switchover announce at %s: %s before it, %s after it", indent,

@@ -36,7 +36,7 @@ expect link-type 2 "unsupported link type 105" -- "$analyze" "$dir/wifi.pcap"
   printf '\x01\x00\x00\x00\x00\x00\x00\x00\x3c\x00\x00\x00\x3c\x00\x00\x00'
   head -c 20 /dev/zero
 } >"$dir/cut.pcap"
-expect truncated 3 "stopped after frame 3 at byte" -- "$analyze" "$dir/cut.pcap" --json "$dir/cut.json"
+expect truncated 3 "stopped after frame 3, whose record ends at byte 252" -- "$analyze" "$dir/cut.pcap" --json "$dir/cut.json"
 if ! grep -q '"packets": "3"' "$dir/cut.json" || ! grep -q 'truncated' "$dir/cut.json"; then
   echo "FAIL truncated: the report of the frames read was not written"; fail=1
 fi
