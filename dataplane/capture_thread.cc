@@ -13,7 +13,9 @@ namespace migprobe::dataplane {
 namespace {
 constexpr unsigned kBatch = 256;
 
-uint64_t ts_of(rte_mbuf* m) { return *static_cast<uint64_t*>(rte_mbuf_to_priv(m)); }
+uint64_t ts_of(rte_mbuf* m) {
+  return *static_cast<uint64_t*>(rte_mbuf_to_priv(m));
+}
 
 std::string numbered(const std::string& path, uint32_t i) {
   return i == 0 ? path : path + "." + std::to_string(i);
@@ -37,8 +39,8 @@ void CaptureThread::rotate() {
   if (index_ >= s_.max_files) {
     std::remove(numbered(s_.path, index_ - s_.max_files).c_str());
   }
-  if (!writer_.open(numbered(s_.path, index_), analysis::CaptureFormat::kPcapng, 65535,
-                    "migprobe-dp")
+  if (!writer_
+           .open(numbered(s_.path, index_), analysis::CaptureFormat::kPcapng, 65535, "migprobe-dp")
            .empty()) {
     ++counters_.write_errors;
   }
@@ -49,9 +51,11 @@ void CaptureThread::drain_once(bool* any) {
   rte_mbuf* a[kBatch];
   rte_mbuf* b[kBatch];
   const unsigned na =
-      tx_ != nullptr ? rte_ring_sc_dequeue_burst(tx_, reinterpret_cast<void**>(a), kBatch, nullptr) : 0;
+      tx_ != nullptr ? rte_ring_sc_dequeue_burst(tx_, reinterpret_cast<void**>(a), kBatch, nullptr)
+                     : 0;
   const unsigned nb =
-      rx_ != nullptr ? rte_ring_sc_dequeue_burst(rx_, reinterpret_cast<void**>(b), kBatch, nullptr) : 0;
+      rx_ != nullptr ? rte_ring_sc_dequeue_burst(rx_, reinterpret_cast<void**>(b), kBatch, nullptr)
+                     : 0;
   *any = na + nb != 0;
   // Each ring is in time order; merge them so the file is too (a request precedes its reply).
   unsigned i = 0, j = 0;

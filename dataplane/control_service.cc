@@ -78,7 +78,8 @@ class Service final : public v1::Dataplane::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Start(grpc::ServerContext*, const v1::StartRequest*, v1::StartReply* reply) override {
+  grpc::Status Start(grpc::ServerContext*, const v1::StartRequest*,
+                     v1::StartReply* reply) override {
     c_->call([&] { reply->set_generation(c_->start()); });
     reply->set_started_ns(realtime_ns());
     return grpc::Status::OK;
@@ -90,7 +91,8 @@ class Service final : public v1::Dataplane::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status GetStats(grpc::ServerContext*, const v1::StatsRequest* req, v1::Stats* out) override {
+  grpc::Status GetStats(grpc::ServerContext*, const v1::StatsRequest* req,
+                        v1::Stats* out) override {
     c_->call([&] { c_->stats(req->per_flow(), out); });
     return grpc::Status::OK;
   }
@@ -123,7 +125,9 @@ struct ControlServer::Impl {
 };
 
 ControlServer::ControlServer() = default;
-ControlServer::~ControlServer() { shutdown(); }
+ControlServer::~ControlServer() {
+  shutdown();
+}
 
 std::string ControlServer::start(const std::string& path, ProbeControl* control) {
   impl_ = std::make_unique<Impl>();

@@ -29,7 +29,9 @@ namespace {
 
 volatile int g_stop = 0;
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 [[noreturn]] void die(const std::string& msg) {
   std::fprintf(stderr, "migprobe-dp: %s\n", msg.c_str());
@@ -64,7 +66,8 @@ int main(int argc, char** argv) {
   }
   std::string error;
   bool help = false;
-  auto parsed = dp::parse_options(static_cast<int>(app_argv.size()), app_argv.data(), &error, &help);
+  auto parsed =
+      dp::parse_options(static_cast<int>(app_argv.size()), app_argv.data(), &error, &help);
   if (help) {
     std::printf("%s\n", error.c_str());
     return 0;
@@ -152,14 +155,15 @@ int main(int argc, char** argv) {
   rx.clock = clock;
 
   if (o.realtime_priority > 0 && !idle_sleep) {
-    die("--realtime needs idle sleep (--idle-sleep on): a spinning SCHED_FIFO core starves the machine");
+    die("--realtime needs idle sleep (--idle-sleep on): a spinning SCHED_FIFO core starves the "
+        "machine");
   }
   if (rte_eal_remote_launch(dp::rx_core_main, &rx, static_cast<unsigned>(o.rx_lcore)) != 0 ||
       rte_eal_remote_launch(dp::tx_core_main, &tx, static_cast<unsigned>(o.tx_lcore)) != 0) {
     die("cannot launch the TX/RX lcores");
   }
 
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);

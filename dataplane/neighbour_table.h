@@ -15,8 +15,8 @@ namespace migprobe::dataplane {
 
 // Resolution timing.
 struct NeighbourConfig {
-  uint64_t retry_ns = 200'000'000;    // between two requests for an unresolved address
-  uint32_t fast_tries = 5;            // then back off to slow_retry_ns
+  uint64_t retry_ns = 200'000'000;  // between two requests for an unresolved address
+  uint32_t fast_tries = 5;          // then back off to slow_retry_ns
   uint64_t slow_retry_ns = 2'000'000'000;
   uint64_t max_age_ns = 60'000'000'000;  // a resolved entry is re-probed after this
 };

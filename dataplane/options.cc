@@ -37,61 +37,59 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   uint32_t vlan = 0, rx_desc = 1024, tx_desc = 1024;
 
   po::options_description desc("migprobe-dp options");
-  desc.add_options()
-    ("help,h", "this help")
-    ("port", po::value<std::string>(&o.port)->required(),
-     "port: PCI address, ethdev name, or vdev devargs (net_af_packet0,iface=veth0)")
-    ("probe-ip", po::value<std::string>(&probe_ip)->required(), "the probe's IPv4 address")
-    ("probe-mac", po::value<std::string>(&probe_mac), "the probe's MAC (default: the port's)")
-    ("vlan", po::value<uint32_t>(&vlan)->default_value(0), "802.1Q tag of the probe (0: none)")
-    ("tx-lcore", po::value<int>(&o.tx_lcore)->default_value(-1),
-     "lcore that sends probes (default: first worker lcore)")
-    ("rx-lcore", po::value<int>(&o.rx_lcore)->default_value(-1),
-     "lcore that receives replies (default: second worker lcore)")
-    ("mbufs", po::value<uint32_t>(&o.mbufs)->default_value(16383), "mbufs in the pool")
-    ("mbuf-cache", po::value<uint32_t>(&o.mbuf_cache)->default_value(256), "per-lcore mbuf cache")
-    ("rx-desc", po::value<uint32_t>(&rx_desc)->default_value(1024), "RX descriptors")
-    ("tx-desc", po::value<uint32_t>(&tx_desc)->default_value(1024), "TX descriptors")
-    ("max-flows", po::value<uint32_t>(&o.max_flows)->default_value(4096),
-     "size of the flat flow tables (flow ids 0..N-1, at most 2^20)")
-    ("target", po::value<std::vector<std::string>>(&targets)->composing(),
-     "a target and its flows (repeatable; syntax above)")
-    ("targets-file", po::value<std::string>(&targets_file), "one target per line (# comments)")
-    ("reply-timeout-ms", po::value<double>(&reply_timeout_ms)->default_value(1000),
-     "a reply later than this counts as lost")
-    ("outage-threshold-ms", po::value<double>(&outage_threshold_ms)->default_value(1),
-     "gaps this long are outages (shorter: isolated loss); also the in-progress alarm")
-    ("capture", po::value<std::string>(&o.capture), "pcapng file for probes, replies, announces")
-    ("capture-max-mb", po::value<double>(&capture_max_mb)->default_value(1024),
-     "rotate the capture at this size (FILE, FILE.1, FILE.2, ...)")
-    ("capture-max-files", po::value<uint32_t>(&o.capture_max_files)->default_value(8),
-     "keep at most this many capture files (oldest deleted)")
-    ("capture-flush-ms", po::value<double>(&capture_flush_ms)->default_value(100),
-     "flush the capture this often (a crash loses at most this much)")
-    ("capture-rx-only", "capture received frames only (not the probes sent)")
-    ("control-socket", po::value<std::string>(&o.control_socket),
-     "serve the gRPC control API on this unix socket (mode 0600)")
-    ("events", po::value<std::string>(&o.events_path), "append events as JSON lines to this file")
-    ("stats", po::value<std::string>(&o.stats_path), "write the final stats as JSON here")
-    ("idle-sleep", po::value<std::string>(&idle_sleep)->default_value("auto"),
-     "on|off|auto: sleep instead of spinning when idle (auto: on for virtual devices)")
-    ("rx-timestamp", po::value<std::string>(&rx_timestamp)->default_value("tsc"),
-     "tsc|port: stamp replies with the TSC, or with the port's timestamps (net_pcap replay)")
-    ("replay", "replay a capture: learn flows from requests and replies, send nothing")
-    ("exit-after-idle-ms", po::value<double>(&exit_idle_ms)->default_value(0),
-     "stop when nothing was received for this long (replay)")
-    ("duration-s", po::value<double>(&duration_s)->default_value(0), "stop after this long")
-    ("no-autostart", "do not start sending until told to over the control API")
-    ("calibration-interval-s", po::value<double>(&calibration_s)->default_value(10),
-     "refresh the TSC to CLOCK_REALTIME calibration this often")
-    ("arp-retry-ms", po::value<double>(&arp_retry_ms)->default_value(200), "ARP retry interval")
-    ("arp-age-s", po::value<double>(&arp_age_s)->default_value(60),
-     "re-probe a resolved neighbour after this long")
-    ("no-verify-checksums", "do not verify IP/L4 checksums of received frames")
-    ("realtime", po::value<int>(&o.realtime_priority)->default_value(0),
-     "run the TX and RX lcores under SCHED_FIFO at this priority (1..99; 0: no). Use with "
-     "idle sleep on a shared machine: wake-ups stay on time")
-    ("quiet,q", "no progress output");
+  desc.add_options()("help,h", "this help")(
+      "port", po::value<std::string>(&o.port)->required(),
+      "port: PCI address, ethdev name, or vdev devargs (net_af_packet0,iface=veth0)")(
+      "probe-ip", po::value<std::string>(&probe_ip)->required(), "the probe's IPv4 address")(
+      "probe-mac", po::value<std::string>(&probe_mac), "the probe's MAC (default: the port's)")(
+      "vlan", po::value<uint32_t>(&vlan)->default_value(0), "802.1Q tag of the probe (0: none)")(
+      "tx-lcore", po::value<int>(&o.tx_lcore)->default_value(-1),
+      "lcore that sends probes (default: first worker lcore)")(
+      "rx-lcore", po::value<int>(&o.rx_lcore)->default_value(-1),
+      "lcore that receives replies (default: second worker lcore)")(
+      "mbufs", po::value<uint32_t>(&o.mbufs)->default_value(16383), "mbufs in the pool")(
+      "mbuf-cache", po::value<uint32_t>(&o.mbuf_cache)->default_value(256), "per-lcore mbuf cache")(
+      "rx-desc", po::value<uint32_t>(&rx_desc)->default_value(1024), "RX descriptors")(
+      "tx-desc", po::value<uint32_t>(&tx_desc)->default_value(1024), "TX descriptors")(
+      "max-flows", po::value<uint32_t>(&o.max_flows)->default_value(4096),
+      "size of the flat flow tables (flow ids 0..N-1, at most 2^20)")(
+      "target", po::value<std::vector<std::string>>(&targets)->composing(),
+      "a target and its flows (repeatable; syntax above)")(
+      "targets-file", po::value<std::string>(&targets_file), "one target per line (# comments)")(
+      "reply-timeout-ms", po::value<double>(&reply_timeout_ms)->default_value(1000),
+      "a reply later than this counts as lost")(
+      "outage-threshold-ms", po::value<double>(&outage_threshold_ms)->default_value(1),
+      "gaps this long are outages (shorter: isolated loss); also the in-progress alarm")(
+      "capture", po::value<std::string>(&o.capture), "pcapng file for probes, replies, announces")(
+      "capture-max-mb", po::value<double>(&capture_max_mb)->default_value(1024),
+      "rotate the capture at this size (FILE, FILE.1, FILE.2, ...)")(
+      "capture-max-files", po::value<uint32_t>(&o.capture_max_files)->default_value(8),
+      "keep at most this many capture files (oldest deleted)")(
+      "capture-flush-ms", po::value<double>(&capture_flush_ms)->default_value(100),
+      "flush the capture this often (a crash loses at most this much)")(
+      "capture-rx-only", "capture received frames only (not the probes sent)")(
+      "control-socket", po::value<std::string>(&o.control_socket),
+      "serve the gRPC control API on this unix socket (mode 0600)")(
+      "events", po::value<std::string>(&o.events_path), "append events as JSON lines to this file")(
+      "stats", po::value<std::string>(&o.stats_path), "write the final stats as JSON here")(
+      "idle-sleep", po::value<std::string>(&idle_sleep)->default_value("auto"),
+      "on|off|auto: sleep instead of spinning when idle (auto: on for virtual devices)")(
+      "rx-timestamp", po::value<std::string>(&rx_timestamp)->default_value("tsc"),
+      "tsc|port: stamp replies with the TSC, or with the port's timestamps (net_pcap replay)")(
+      "replay", "replay a capture: learn flows from requests and replies, send nothing")(
+      "exit-after-idle-ms", po::value<double>(&exit_idle_ms)->default_value(0),
+      "stop when nothing was received for this long (replay)")(
+      "duration-s", po::value<double>(&duration_s)->default_value(0), "stop after this long")(
+      "no-autostart", "do not start sending until told to over the control API")(
+      "calibration-interval-s", po::value<double>(&calibration_s)->default_value(10),
+      "refresh the TSC to CLOCK_REALTIME calibration this often")(
+      "arp-retry-ms", po::value<double>(&arp_retry_ms)->default_value(200), "ARP retry interval")(
+      "arp-age-s", po::value<double>(&arp_age_s)->default_value(60),
+      "re-probe a resolved neighbour after this long")(
+      "no-verify-checksums", "do not verify IP/L4 checksums of received frames")(
+      "realtime", po::value<int>(&o.realtime_priority)->default_value(0),
+      "run the TX and RX lcores under SCHED_FIFO at this priority (1..99; 0: no). Use with "
+      "idle sleep on a shared machine: wake-ups stay on time")("quiet,q", "no progress output");
 
   po::variables_map vm;
   try {
@@ -119,7 +117,8 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
                (uint32_t{ip.bytes[2]} << 8) | ip.bytes[3];
   if (!probe_mac.empty()) {
     analysis::MacAddress mac;
-    if (!analysis::parse_mac(probe_mac, &mac)) return fail("--probe-mac '" + probe_mac + "': not a MAC");
+    if (!analysis::parse_mac(probe_mac, &mac))
+      return fail("--probe-mac '" + probe_mac + "': not a MAC");
     o.probe_mac = mac;
   }
   if (vlan > 4094) return fail("--vlan must be 0..4094");
@@ -131,7 +130,8 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   o.tx_desc = static_cast<uint16_t>(tx_desc);
   if (o.max_flows == 0 || o.max_flows > (1U << 20)) return fail("--max-flows must be 1..1048576");
   if (o.mbufs < 1024) return fail("--mbufs must be at least 1024");
-  if (reply_timeout_ms <= 0 || reply_timeout_ms > 60000) return fail("--reply-timeout-ms must be in (0, 60000]");
+  if (reply_timeout_ms <= 0 || reply_timeout_ms > 60000)
+    return fail("--reply-timeout-ms must be in (0, 60000]");
   o.reply_timeout_ns = static_cast<uint64_t>(reply_timeout_ms * 1e6);
   if (outage_threshold_ms < 0) return fail("--outage-threshold-ms must be >= 0");
   o.outage_threshold_ns = static_cast<uint64_t>(outage_threshold_ms * 1e6);
@@ -175,7 +175,8 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
       ++n;
       const size_t hash = line.find('#');
       if (hash != std::string::npos) line.resize(hash);
-      while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.pop_back();
+      while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
+        line.pop_back();
       size_t b = line.find_first_not_of(" \t");
       if (b == std::string::npos) continue;
       line = line.substr(b);
@@ -197,7 +198,8 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
     return fail(std::to_string(flows) + " flows configured but --max-flows is " +
                 std::to_string(o.max_flows));
   }
-  if (o.replay && !o.targets.empty()) return fail("--replay sends nothing: drop the --target options");
+  if (o.replay && !o.targets.empty())
+    return fail("--replay sends nothing: drop the --target options");
   return o;
 }
 

@@ -1,5 +1,6 @@
 #include "dataplane/port_setup.h"
 
+#include <dirent.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_ethdev.h>
@@ -8,7 +9,6 @@
 #include <rte_mbuf_dyn.h>
 
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 
 #include "dataplane/lcore_cores.h"
@@ -57,8 +57,8 @@ std::string check_lcores(Options* o) {
   for (int l : {o->tx_lcore, o->rx_lcore}) {
     if (l >= RTE_MAX_LCORE || !rte_lcore_is_enabled(static_cast<unsigned>(l)) ||
         static_cast<unsigned>(l) == main_lcore) {
-      return "lcore " + std::to_string(l) + " is not available as a worker (enabled workers: " +
-             list() + ")";
+      return "lcore " + std::to_string(l) +
+             " is not available as a worker (enabled workers: " + list() + ")";
     }
   }
   if (o->tx_lcore == o->rx_lcore) return "--tx-lcore and --rx-lcore must differ";
@@ -76,7 +76,8 @@ std::string available_ports() {
   for (uint16_t pid = 0; pid < RTE_MAX_ETHPORTS; ++pid) {
     if (rte_eth_dev_is_valid_port(pid) == 0) continue;
     char name[RTE_ETH_NAME_MAX_LEN];
-    if (rte_eth_dev_get_name_by_port(pid, name) == 0) s += (s.empty() ? "" : ", ") + std::string(name);
+    if (rte_eth_dev_get_name_by_port(pid, name) == 0)
+      s += (s.empty() ? "" : ", ") + std::string(name);
   }
   return s.empty() ? "none" : s;
 }
@@ -111,7 +112,8 @@ std::string setup_port(const Options& o, rte_mempool** pool, PortInfo* out) {
                                   RTE_MBUF_DEFAULT_BUF_SIZE, socket);
   if (*pool == nullptr) {
     return "cannot create a pool of " + std::to_string(o.mbufs) +
-           " mbufs: " + rte_strerror(rte_errno) + " (lower --mbufs or give the EAL more memory, -m)";
+           " mbufs: " + rte_strerror(rte_errno) +
+           " (lower --mbufs or give the EAL more memory, -m)";
   }
 
   rte_eth_conf conf{};

@@ -19,13 +19,17 @@ namespace an = migprobe::analysis;
 
 namespace {
 
-std::string ip_text(uint32_t ip) { return an::IpAddress::v4(ip).to_string(); }
+std::string ip_text(uint32_t ip) {
+  return an::IpAddress::v4(ip).to_string();
+}
 
 v1::FlowKind proto_kind(ProbeKind k) {
   return k == ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT;
 }
 
-void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 }  // namespace
 
@@ -98,11 +102,13 @@ void ProbeControl::run_tasks() {
 
 void ProbeControl::send_tx(const TxCommand& c) {
   // The cores drain their rings every loop: a full ring only means a burst of commands.
-  while (rte_ring_sp_enqueue_elem(rings_.tx_commands, const_cast<TxCommand*>(&c), sizeof(c)) != 0) sleep_ms(1);
+  while (rte_ring_sp_enqueue_elem(rings_.tx_commands, const_cast<TxCommand*>(&c), sizeof(c)) != 0)
+    sleep_ms(1);
 }
 
 void ProbeControl::send_rx(const RxCommand& c) {
-  while (rte_ring_sp_enqueue_elem(rings_.rx_commands, const_cast<RxCommand*>(&c), sizeof(c)) != 0) sleep_ms(1);
+  while (rte_ring_sp_enqueue_elem(rings_.rx_commands, const_cast<RxCommand*>(&c), sizeof(c)) != 0)
+    sleep_ms(1);
 }
 
 std::string ProbeControl::target_name(uint32_t flow_id) const {
@@ -231,8 +237,8 @@ void ProbeControl::add_flow_to_cores(uint32_t id) {
   c.interval_ns = f.params.interval_ns;
   c.generation = generation_;
   c.resolved = resolved;
-  build_probe_header(self_, resolved ? n->mac : an::MacAddress{}, t.params.vlan ? t.params.vlan : o_.vlan,
-                     t.params.ip, f.params, id, &c.header);
+  build_probe_header(self_, resolved ? n->mac : an::MacAddress{},
+                     t.params.vlan ? t.params.vlan : o_.vlan, t.params.ip, f.params, id, &c.header);
   RxCommand r;
   r.op = RxCommand::kAddFlow;
   r.flow_id = id;
@@ -339,9 +345,9 @@ void ProbeControl::on_event(const RxEvent& e) {
       // Switchover marker: an announce from the target's MAC inside the gap.
       if (g.flow_id < flows_.size() && flows_[g.flow_id].used && !g.open_start && !g.open_end) {
         const Neighbour* n = neighbours_.find(targets_[flows_[g.flow_id].target].params.ip);
-        const Announce* a = n == nullptr ? nullptr
-                                         : neighbours_.announce_between(n->mac, g.tx_before_ns,
-                                                                        g.rx_after_ns);
+        const Announce* a =
+            n == nullptr ? nullptr
+                         : neighbours_.announce_between(n->mac, g.tx_before_ns, g.rx_after_ns);
         if (a != nullptr) {
           p->set_has_announce(true);
           p->set_announce_ns(a->seen_ns);
@@ -516,8 +522,9 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
     counter(out->mutable_drops(), std::string(an::drop_reason_name(r)).c_str(),
             std::string(an::drop_reason_description(r)).c_str(), rx->totals.parse_drops[i]);
   }
-#define MIGPROBE_DP_STAT(name, desc) \
-  counter(out->mutable_drops(), #name, desc, rx->totals.dp_drops[static_cast<size_t>(DpDrop::k##name)]);
+#define MIGPROBE_DP_STAT(name, desc)         \
+  counter(out->mutable_drops(), #name, desc, \
+          rx->totals.dp_drops[static_cast<size_t>(DpDrop::k##name)]);
   MIGPROBE_FOREACH_DP_DROP(MIGPROBE_DP_STAT)
 #undef MIGPROBE_DP_STAT
   if (capture_ != nullptr) {

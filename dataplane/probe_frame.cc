@@ -30,8 +30,8 @@ void build_probe_header(const ProbeIdentity& self, const an::MacAddress& dst_mac
   ProbeHeader& h = *out;
   std::memset(h.bytes, 0, sizeof(h.bytes));
   h.kind = static_cast<uint8_t>(flow.kind);
-  h.payload_len = static_cast<uint16_t>(
-      flow.payload_bytes < an::kTrailerSize ? an::kTrailerSize : flow.payload_bytes);
+  h.payload_len = static_cast<uint16_t>(flow.payload_bytes < an::kTrailerSize ? an::kTrailerSize
+                                                                              : flow.payload_bytes);
   const uint16_t l3 = put_ethernet(h.bytes, dst_mac, self.mac, vlan, 0x0800);
   h.l4_off = static_cast<uint16_t>(l3 + 20);
   h.hdr_len = static_cast<uint16_t>(h.l4_off + 8);
@@ -42,7 +42,7 @@ void build_probe_header(const ProbeIdentity& self, const an::MacAddress& dst_mac
   ip[0] = 0x45;
   ip[1] = static_cast<uint8_t>(flow.dscp << 2);
   an::store_be16(ip + 2, ip_len);
-  an::store_be16(ip + 4, 0);       // id: DF set, never fragmented
+  an::store_be16(ip + 4, 0);  // id: DF set, never fragmented
   an::store_be16(ip + 6, 0x4000);
   ip[8] = 64;
   ip[9] = flow.kind == ProbeKind::kIcmpEcho ? 1 : 17;

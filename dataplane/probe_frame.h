@@ -22,8 +22,8 @@ struct ProbeIdentity {
 struct ProbeHeader {
   static constexpr uint16_t kMaxHeader = 64;
   uint8_t bytes[kMaxHeader];
-  uint16_t hdr_len = 0;      // Ethernet (+VLAN) + IPv4 + ICMP/UDP header
-  uint16_t frame_len = 0;    // whole frame, at least 60 bytes (FCS excluded)
+  uint16_t hdr_len = 0;    // Ethernet (+VLAN) + IPv4 + ICMP/UDP header
+  uint16_t frame_len = 0;  // whole frame, at least 60 bytes (FCS excluded)
   uint16_t l4_off = 0;
   uint16_t payload_len = 0;  // L4 payload, trailer included
   uint32_t l4_sum = 0;       // unfolded one's complement sum of the constant L4 parts
@@ -64,8 +64,8 @@ inline void write_probe(const ProbeHeader& h, uint8_t* frame, uint8_t generation
   if (h.frame_len > h.hdr_len + analysis::kTrailerSize) {
     std::memset(t + analysis::kTrailerSize, 0, h.frame_len - h.hdr_len - analysis::kTrailerSize);
   }
-  const uint32_t word = (uint32_t{analysis::kTrailerVersion} << 28) |
-                        (uint32_t{generation} << 20) | (flow_id & analysis::kMaxFlowId);
+  const uint32_t word = (uint32_t{analysis::kTrailerVersion} << 28) | (uint32_t{generation} << 20) |
+                        (flow_id & analysis::kMaxFlowId);
   t[0] = 0x6d;
   t[1] = 0x70;
   t[2] = static_cast<uint8_t>(word >> 24);

@@ -27,8 +27,8 @@ std::optional<uint64_t> parse_uint(const std::string& s, uint64_t max) {
 std::optional<uint32_t> parse_ipv4(const std::string& s) {
   const analysis::IpAddress a = analysis::IpAddress::parse(s);
   if (a.family != 4) return std::nullopt;
-  return (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) |
-         (uint32_t{a.bytes[2]} << 8) | a.bytes[3];
+  return (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) | (uint32_t{a.bytes[2]} << 8) |
+         a.bytes[3];
 }
 
 }  // namespace
@@ -115,11 +115,13 @@ std::optional<TargetParams> parse_target(const std::string& text, std::string* e
       f.kind = key == "icmp" ? ProbeKind::kIcmpEcho : ProbeKind::kUdpReflect;
       const std::vector<std::string> parts = split(value, '/');
       auto interval = parse_rate(parts[0]);
-      if (!interval) return fail(item, "rate '" + parts[0] + "' does not parse (e.g. 1000, 1k, 1ms)");
+      if (!interval)
+        return fail(item, "rate '" + parts[0] + "' does not parse (e.g. 1000, 1k, 1ms)");
       f.interval_ns = *interval;
       for (size_t i = 1; i < parts.size(); ++i) {
         const size_t peq = parts[i].find('=');
-        if (peq == std::string::npos) return fail(item, "option '" + parts[i] + "' is not key=value");
+        if (peq == std::string::npos)
+          return fail(item, "option '" + parts[i] + "' is not key=value");
         const std::string pk = parts[i].substr(0, peq);
         auto pv = parse_uint(parts[i].substr(peq + 1), 65535);
         if (!pv) return fail(item, "option '" + parts[i] + "': not a number");

@@ -22,9 +22,9 @@ namespace migprobe::dataplane {
 // Probe kinds the dataplane sends (proto FlowKind values).
 enum class ProbeKind : uint8_t { kIcmpEcho = 1, kUdpReflect = 2 };
 
-inline constexpr uint64_t kMinIntervalNs = 1'000;            // 1 Mpps
-inline constexpr uint64_t kMaxIntervalNs = 1'000'000'000;    // 1 pps
-inline constexpr uint32_t kMaxPayloadBytes = 1472;           // one 1500-byte IPv4 packet
+inline constexpr uint64_t kMinIntervalNs = 1'000;          // 1 Mpps
+inline constexpr uint64_t kMaxIntervalNs = 1'000'000'000;  // 1 pps
+inline constexpr uint32_t kMaxPayloadBytes = 1472;         // one 1500-byte IPv4 packet
 inline constexpr uint16_t kDefaultReflectorPort = 7077;
 
 // One flow of a target.

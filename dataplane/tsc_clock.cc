@@ -6,7 +6,9 @@
 
 namespace migprobe::dataplane {
 
-uint64_t read_tsc() { return __rdtsc(); }
+uint64_t read_tsc() {
+  return __rdtsc();
+}
 
 uint64_t realtime_ns() {
   timespec ts{};

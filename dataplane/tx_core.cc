@@ -2,13 +2,13 @@
 // Hot path: no allocation, no logging, no locks. Commands arrive on an SPSC ring checked
 // with one cheap emptiness test per loop.
 
+#include <pthread.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
-#include <pthread.h>
 #include <sched.h>
 #include <sys/prctl.h>
 
@@ -45,9 +45,7 @@ struct alignas(64) TxFlow {
 
 class alignas(64) TxCore {
  public:
-  explicit TxCore(const TxCoreSetup& s) : s_(s), flows_(s.max_flows) {
-    heap_.reserve(s.max_flows);
-  }
+  explicit TxCore(const TxCoreSetup& s) : s_(s), flows_(s.max_flows) { heap_.reserve(s.max_flows); }
 
   template <bool kCapture>
   void run();
@@ -161,8 +159,8 @@ void TxCore::transmit(rte_mbuf** pkts, uint16_t n) {
   }
   if constexpr (kCapture) {
     // The capture keeps what was handed to the port; drops are counted, never waited for.
-    const unsigned q = rte_ring_sp_enqueue_burst(s_.capture, reinterpret_cast<void**>(pkts), n,
-                                                 nullptr);
+    const unsigned q =
+        rte_ring_sp_enqueue_burst(s_.capture, reinterpret_cast<void**>(pkts), n, nullptr);
     if (unlikely(q < n)) {
       counters_.capture_overflow += n - q;
       for (uint16_t i = static_cast<uint16_t>(q); i < n; ++i) rte_pktmbuf_free(pkts[i]);
@@ -175,8 +173,8 @@ void TxCore::idle(uint64_t now) {
   uint64_t wait_ns = kMaxSleepNs;
   if (!heap_.empty()) {
     const uint64_t until = heap_.top().deadline > now ? heap_.top().deadline - now : 0;
-    const uint64_t ns = static_cast<uint64_t>(static_cast<u128>(until) *
-                                              1'000'000'000U / s_.clock.hz);
+    const uint64_t ns =
+        static_cast<uint64_t>(static_cast<u128>(until) * 1'000'000'000U / s_.clock.hz);
     if (ns < kSleepMinNs) return;
     wait_ns = std::min(ns - kWakeEarlyNs, kMaxSleepNs);
   }

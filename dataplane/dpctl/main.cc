@@ -46,7 +46,7 @@ v1::Target to_proto(const dp::TargetParams& t) {
   for (const auto& f : t.flows) {
     v1::FlowSpec* s = p.add_flows();
     s->set_kind(f.kind == dp::ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO
-                                                    : v1::FLOW_KIND_UDP_REFLECT);
+                                                   : v1::FLOW_KIND_UDP_REFLECT);
     s->set_interval_ns(f.interval_ns);
     s->set_payload_bytes(f.payload_bytes);
     s->set_dscp(f.dscp);

@@ -48,10 +48,18 @@ void roundtrip(ProbeKind kind, uint16_t vlan, uint32_t payload, uint8_t dscp) {
   EXPECT_GE(h.frame_len, 60);
 }
 
-TEST(ProbeFrame, IcmpParsesBackWithValidChecksums) { roundtrip(ProbeKind::kIcmpEcho, 0, 0, 0); }
-TEST(ProbeFrame, UdpParsesBackWithValidChecksums) { roundtrip(ProbeKind::kUdpReflect, 0, 0, 46); }
-TEST(ProbeFrame, VlanAndPadding) { roundtrip(ProbeKind::kUdpReflect, 42, 200, 10); }
-TEST(ProbeFrame, IcmpLarge) { roundtrip(ProbeKind::kIcmpEcho, 7, 1472, 63); }
+TEST(ProbeFrame, IcmpParsesBackWithValidChecksums) {
+  roundtrip(ProbeKind::kIcmpEcho, 0, 0, 0);
+}
+TEST(ProbeFrame, UdpParsesBackWithValidChecksums) {
+  roundtrip(ProbeKind::kUdpReflect, 0, 0, 46);
+}
+TEST(ProbeFrame, VlanAndPadding) {
+  roundtrip(ProbeKind::kUdpReflect, 42, 200, 10);
+}
+TEST(ProbeFrame, IcmpLarge) {
+  roundtrip(ProbeKind::kIcmpEcho, 7, 1472, 63);
+}
 
 TEST(ProbeFrame, SmallestFrameIs60Bytes) {
   ProbeHeader h;
@@ -61,8 +69,8 @@ TEST(ProbeFrame, SmallestFrameIs60Bytes) {
 
 TEST(ProbeFrame, ArpParses) {
   uint8_t frame[64];
-  const uint16_t n = build_arp(frame, kArpRequest, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-                               self().mac, self().ip, {}, 0x0a4e000b, 0);
+  const uint16_t n = build_arp(frame, kArpRequest, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, self().mac,
+                               self().ip, {}, 0x0a4e000b, 0);
   an::ParsedPacket p;
   ASSERT_EQ(an::parse_frame(an::ParseOptions{}, frame, n, n, &p), an::DropReason::kNone);
   EXPECT_EQ(p.kind, an::PacketKind::kArp);
@@ -73,9 +81,10 @@ TEST(ProbeFrame, ArpParses) {
 
 TEST(TargetSpec, Parses) {
   std::string err;
-  auto t = parse_target("name=vm1,10.78.0.11,mac=02:00:00:00:00:0b,vlan=5,icmp=1000,"
-                        "udp=250us/dscp=46/port=9000/size=64",
-                        &err);
+  auto t = parse_target(
+      "name=vm1,10.78.0.11,mac=02:00:00:00:00:0b,vlan=5,icmp=1000,"
+      "udp=250us/dscp=46/port=9000/size=64",
+      &err);
   ASSERT_TRUE(t) << err;
   EXPECT_EQ(t->name, "vm1");
   EXPECT_EQ(t->ip, 0x0a4e000bU);
