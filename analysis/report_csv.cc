@@ -5,21 +5,6 @@
 namespace migprobe::analysis {
 namespace {
 
-std::string kind_name(v1::FlowKind k) {
-  switch (k) {
-    case v1::FLOW_KIND_ICMP_ECHO:
-      return "icmp";
-    case v1::FLOW_KIND_UDP_REFLECT:
-      return "udp";
-    case v1::FLOW_KIND_TCP_STREAM:
-      return "tcp";
-    case v1::FLOW_KIND_FOREIGN_ICMP:
-      return "foreign-icmp";
-    default:
-      return "unknown";
-  }
-}
-
 // Quotes a field when it holds a separator, a quote or a newline (RFC 4180).
 std::string field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -49,12 +34,12 @@ std::string render_csv(const v1::Report& report) {
                 : nullptr;
         auto b = [](bool v) { return std::string(v ? "1" : "0"); };
         auto n = [](uint64_t v) { return std::to_string(v); };
-        out += field(t.name()) + ',' + t.ip() + ',' + n(f.flow_id()) + ',' + kind_name(f.kind()) +
-               ',' + n(g.seq_before()) + ',' + n(g.seq_after()) + ',' + n(g.lost()) + ',' +
-               n(g.tx_before_ns()) + ',' + n(g.tx_after_ns()) + ',' + n(g.estimate_ns()) + ',' +
-               n(g.lower_bound_ns()) + ',' + n(g.upper_bound_ns()) + ',' + n(g.interval_ns()) +
-               ',' + b(g.outage()) + ',' + b(g.open_start()) + ',' + b(g.open_end()) + ',' +
-               n(g.forward_lost()) + ',' + n(g.return_lost()) + ',' +
+        out += field(t.name()) + ',' + t.ip() + ',' + n(f.flow_id()) + ',' +
+               flow_kind_label(f.kind()) + ',' + n(g.seq_before()) + ',' + n(g.seq_after()) + ',' +
+               n(g.lost()) + ',' + n(g.tx_before_ns()) + ',' + n(g.tx_after_ns()) + ',' +
+               n(g.estimate_ns()) + ',' + n(g.lower_bound_ns()) + ',' + n(g.upper_bound_ns()) +
+               ',' + n(g.interval_ns()) + ',' + b(g.outage()) + ',' + b(g.open_start()) + ',' +
+               b(g.open_end()) + ',' + n(g.forward_lost()) + ',' + n(g.return_lost()) + ',' +
                (g.has_announce() ? n(g.announce_ns()) : "") + ',' +
                (g.has_announce() ? n(g.before_announce_ns()) : "") + ',' +
                (g.has_announce() ? n(g.after_announce_ns()) : "") + ',';

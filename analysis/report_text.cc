@@ -8,21 +8,6 @@
 namespace migprobe::analysis {
 namespace {
 
-std::string kind_label(v1::FlowKind k) {
-  switch (k) {
-    case v1::FLOW_KIND_ICMP_ECHO:
-      return "icmp";
-    case v1::FLOW_KIND_UDP_REFLECT:
-      return "udp";
-    case v1::FLOW_KIND_TCP_STREAM:
-      return "tcp";
-    case v1::FLOW_KIND_FOREIGN_ICMP:
-      return "ping";
-    default:
-      return "?";
-  }
-}
-
 std::string outcome_label(v1::MigrationOutcome o) {
   switch (o) {
     case v1::MIGRATION_OUTCOME_COMPLETED:
@@ -142,6 +127,21 @@ void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t o
 
 }  // namespace
 
+std::string flow_kind_label(v1::FlowKind kind) {
+  switch (kind) {
+    case v1::FLOW_KIND_ICMP_ECHO:
+      return "icmp";
+    case v1::FLOW_KIND_UDP_REFLECT:
+      return "udp";
+    case v1::FLOW_KIND_TCP_STREAM:
+      return "tcp";
+    case v1::FLOW_KIND_FOREIGN_ICMP:
+      return "ping";
+    default:
+      return "unknown";
+  }
+}
+
 std::string format_ms(uint64_t ns) {
   char buf[40];
   const uint64_t us = (ns + 500) / 1000;
@@ -176,7 +176,7 @@ std::string render_text(const v1::Report& r) {
     }
     for (const auto& m : t.migrations()) render_migration(&out, m, origin);
     for (const auto& f : t.flows()) {
-      std::string who = kind_label(f.kind()) + " flow " + std::to_string(f.flow_id());
+      std::string who = flow_kind_label(f.kind()) + " flow " + std::to_string(f.flow_id());
       if (f.kind() == v1::FLOW_KIND_FOREIGN_ICMP) {
         who = "ping from " + f.initiator() + " id " + std::to_string(f.icmp_id());
       }
@@ -210,7 +210,7 @@ std::string render_text(const v1::Report& r) {
     line(&out, "unattributed gaps (outside every migration window): %d",
          r.unattributed_gaps_size());
     for (const auto& g : r.unattributed_gaps()) {
-      line(&out, "  %s %s flow %u", g.target().c_str(), kind_label(g.flow_kind()).c_str(),
+      line(&out, "  %s %s flow %u", g.target().c_str(), flow_kind_label(g.flow_kind()).c_str(),
            g.flow_id());
       render_gap(&out, g, origin, "    ");
     }

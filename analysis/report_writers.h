@@ -13,6 +13,9 @@ std::string render_text(const v1::Report& report);
 std::string render_json(const v1::Report& report);
 std::string render_csv(const v1::Report& report);
 
+// Short name of a flow kind for people and spreadsheets: icmp, udp, tcp, ping.
+std::string flow_kind_label(v1::FlowKind kind);
+
 // "12.340 ms": ns as milliseconds with microsecond digits, exact (no floating point).
 std::string format_ms(uint64_t ns);
 
