@@ -66,19 +66,22 @@ inline void write_probe(const ProbeHeader& h, uint8_t* frame, uint8_t generation
   }
   const uint32_t word = (uint32_t{analysis::kTrailerVersion} << 28) | (uint32_t{generation} << 20) |
                         (flow_id & analysis::kMaxFlowId);
+  // The trailer as three big-endian stores, and its one's complement sum from the same
+  // values (16-bit words), not from the bytes just written.
   t[0] = 0x6d;
   t[1] = 0x70;
-  t[2] = static_cast<uint8_t>(word >> 24);
-  t[3] = static_cast<uint8_t>(word >> 16);
-  t[4] = static_cast<uint8_t>(word >> 8);
-  t[5] = static_cast<uint8_t>(word);
-  t[6] = static_cast<uint8_t>(seq >> 24);
-  t[7] = static_cast<uint8_t>(seq >> 16);
-  t[8] = static_cast<uint8_t>(seq >> 8);
-  t[9] = static_cast<uint8_t>(seq);
-  for (int i = 0; i < 8; ++i) t[10 + i] = static_cast<uint8_t>(tx_ns >> (56 - 8 * i));
+  const uint32_t word_be = __builtin_bswap32(word);
+  const uint32_t seq_be = __builtin_bswap32(seq);
+  const uint64_t tx_be = __builtin_bswap64(tx_ns);
+  std::memcpy(t + 2, &word_be, 4);
+  std::memcpy(t + 6, &seq_be, 4);
+  std::memcpy(t + 10, &tx_be, 8);
+  const uint32_t t_sum =
+      0x6d70U + (word >> 16) + (word & 0xffff) + (seq >> 16) + (seq & 0xffff) +
+      static_cast<uint32_t>(tx_ns >> 48) + static_cast<uint32_t>((tx_ns >> 32) & 0xffff) +
+      static_cast<uint32_t>((tx_ns >> 16) & 0xffff) + static_cast<uint32_t>(tx_ns & 0xffff);
   uint8_t* l4 = frame + h.l4_off;
-  uint32_t sum = h.l4_sum + trailer_sum(t);
+  uint32_t sum = h.l4_sum + t_sum;
   if (h.kind == static_cast<uint8_t>(ProbeKind::kIcmpEcho)) {
     const uint16_t seq16 = static_cast<uint16_t>(seq);
     l4[6] = static_cast<uint8_t>(seq16 >> 8);
