@@ -30,6 +30,18 @@ struct Analyzer::ForeignFlow {
   }
 };
 
+size_t Analyzer::ForeignKeyHash::operator()(const ForeignKey& k) const {
+  // FNV-1a over the key's bytes: no allocation on the per-packet path.
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&h](const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+  };
+  mix(k.initiator.data(), k.initiator.size());
+  mix(k.target.data(), k.target.size());
+  mix(reinterpret_cast<const uint8_t*>(&k.icmp_id), sizeof k.icmp_id);
+  return static_cast<size_t>(h);
+}
+
 Analyzer::Analyzer(AnalyzerOptions options)
     : options_(std::move(options)), generation_(options_.generation) {}
 
@@ -133,11 +145,7 @@ void Analyzer::on_foreign_echo(uint64_t ts_ns, const ParsedPacket& pkt, bool req
   ++totals_.foreign_echo;
   const IpAddress& initiator = request ? pkt.src_ip : pkt.dst_ip;
   const IpAddress& target = request ? pkt.dst_ip : pkt.src_ip;
-  std::string key;
-  key.reserve(36);
-  key.append(reinterpret_cast<const char*>(initiator.bytes.data()), 16);
-  key.append(reinterpret_cast<const char*>(target.bytes.data()), 16);
-  key.append(reinterpret_cast<const char*>(&pkt.icmp_id), 2);
+  const ForeignKey key{initiator.bytes, target.bytes, pkt.icmp_id};
   auto [it, inserted] = foreign_index_.try_emplace(key, foreign_flows_.size());
   if (inserted) {
     auto ff = std::make_unique<ForeignFlow>();

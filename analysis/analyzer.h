@@ -3,6 +3,7 @@
 // recognises migprobe probes by their trailer and, for captures the probe did not make,
 // plain ICMP echo traffic (ping, fping) matched by id and sequence.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -89,6 +90,16 @@ class Analyzer {
 
  private:
   struct ForeignFlow;
+  // Who pinged whom with which ICMP id: the identity of a foreign echo flow.
+  struct ForeignKey {
+    std::array<uint8_t, 16> initiator;
+    std::array<uint8_t, 16> target;
+    uint16_t icmp_id;
+    bool operator==(const ForeignKey&) const = default;
+  };
+  struct ForeignKeyHash {
+    size_t operator()(const ForeignKey& k) const;
+  };
 
   void on_probe(uint64_t ts_ns, const ParsedPacket& pkt, bool request, bool icmp);
   void on_foreign_echo(uint64_t ts_ns, const ParsedPacket& pkt, bool request);
@@ -101,7 +112,7 @@ class Analyzer {
   // Probe flows indexed by flow id (flat array, as the dataplane does).
   std::vector<std::unique_ptr<AnalyzedFlow>> probe_flows_;
   std::vector<std::unique_ptr<ForeignFlow>> foreign_flows_;
-  std::unordered_map<std::string, size_t> foreign_index_;
+  std::unordered_map<ForeignKey, size_t, ForeignKeyHash> foreign_index_;
   std::vector<Announce> announces_;
   DropCounters drops_{};
   AnalyzerTotals totals_;

@@ -198,11 +198,10 @@ void FlowTracker::settle(const TrackerConfig& cfg, uint64_t now_ns, bool all,
   size_t done = 0;
   // Any reply to a probe inside a gap would have been sent before b, so it is late once
   // the reply timeout has passed since tx(b).
-  while (done < pending_.size() &&
-         (all || now_ns - pending_[done].b.tx_ns > cfg.reply_timeout_ns)) {
-    if (!all && now_ns < pending_[done].b.tx_ns) break;
+  for (; done < pending_.size(); ++done) {
+    const uint64_t tx_b = pending_[done].b.tx_ns;
+    if (!all && (now_ns < tx_b || now_ns - tx_b <= cfg.reply_timeout_ns)) break;
     emit(cfg, pending_[done], out);
-    ++done;
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
 }

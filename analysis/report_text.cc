@@ -26,15 +26,10 @@ std::string outcome_label(v1::MigrationOutcome o) {
 // "+1.234567 s" relative to the start of the capture.
 std::string rel(uint64_t ns, uint64_t origin) {
   char buf[40];
-  if (ns >= origin) {
-    const uint64_t d = ns - origin;
-    std::snprintf(buf, sizeof buf, "+%" PRIu64 ".%06" PRIu64 " s", d / 1'000'000'000,
-                  d % 1'000'000'000 / 1000);
-  } else {
-    const uint64_t d = origin - ns;
-    std::snprintf(buf, sizeof buf, "-%" PRIu64 ".%06" PRIu64 " s", d / 1'000'000'000,
-                  d % 1'000'000'000 / 1000);
-  }
+  const bool after = ns >= origin;
+  const uint64_t d = after ? ns - origin : origin - ns;
+  std::snprintf(buf, sizeof buf, "%c%" PRIu64 ".%06" PRIu64 " s", after ? '+' : '-',
+                d / 1'000'000'000, d % 1'000'000'000 / 1000);
   return buf;
 }
 

@@ -4,6 +4,7 @@
 // Each owns its state; the control thread reaches them only through the rings below.
 
 #include <cstdint>
+#include <memory>
 
 #include "analysis/flow_tracker.h"
 #include "analysis/packet.h"
@@ -58,9 +59,25 @@ struct RxCoreSetup {
 int tx_core_main(void* arg);
 int rx_core_main(void* arg);
 
-// Puts the calling lcore under SCHED_FIFO at priority (0: leave it alone). On a shared
-// machine this keeps a sleeping core's wake-ups on time; it costs nothing while it sleeps.
-void set_realtime(int priority);
+// Readies the calling lcore for the fast path: a 1 ns timer slack, so short sleeps are
+// not stretched by the default 50 us, and SCHED_FIFO at priority (0: leave it alone). On a
+// shared machine this keeps a sleeping core's wake-ups on time; it costs nothing asleep.
+void prepare_fast_path_thread(int realtime_priority);
+
+// Runs a core's loop, with capture on or off chosen once, here, not per packet.
+// arg points at the core's Setup, copied first thing as the launcher may reuse it.
+template <typename Core, typename Setup>
+int run_fast_path_core(void* arg) {
+  const Setup setup = *static_cast<const Setup*>(arg);
+  prepare_fast_path_thread(setup.realtime_priority);
+  auto core = std::make_unique<Core>(setup);
+  if (setup.capture != nullptr) {
+    core->template run<true>();
+  } else {
+    core->template run<false>();
+  }
+  return 0;
+}
 
 // Bytes of private area per mbuf: the capture timestamp (ns).
 inline constexpr uint16_t kMbufPrivSize = 8;

@@ -11,7 +11,6 @@
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
-#include <sys/prctl.h>
 
 #include <ctime>
 #include <memory>
@@ -450,16 +449,7 @@ void RxCore::run() {
 }  // namespace
 
 int rx_core_main(void* arg) {
-  const RxCoreSetup setup = *static_cast<const RxCoreSetup*>(arg);
-  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-  set_realtime(setup.realtime_priority);
-  auto core = std::make_unique<RxCore>(setup);
-  if (setup.capture != nullptr) {
-    core->run<true>();
-  } else {
-    core->run<false>();
-  }
-  return 0;
+  return run_fast_path_core<RxCore, RxCoreSetup>(arg);
 }
 
 }  // namespace migprobe::dataplane

@@ -244,25 +244,16 @@ void TxCore::run() {
 
 }  // namespace
 
-void set_realtime(int priority) {
-  if (priority <= 0) return;
+void prepare_fast_path_thread(int realtime_priority) {
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  if (realtime_priority <= 0) return;
   sched_param sp{};
-  sp.sched_priority = priority;
+  sp.sched_priority = realtime_priority;
   pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 }
 
 int tx_core_main(void* arg) {
-  const TxCoreSetup setup = *static_cast<const TxCoreSetup*>(arg);
-  // Short sleeps must not be stretched by the default 50 us timer slack.
-  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-  set_realtime(setup.realtime_priority);
-  auto core = std::make_unique<TxCore>(setup);
-  if (setup.capture != nullptr) {
-    core->run<true>();
-  } else {
-    core->run<false>();
-  }
-  return 0;
+  return run_fast_path_core<TxCore, TxCoreSetup>(arg);
 }
 
 }  // namespace migprobe::dataplane
