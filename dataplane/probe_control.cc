@@ -5,6 +5,7 @@
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -76,7 +77,8 @@ ProbeControl::ProbeControl(const Options& o, const PortInfo& port, const CoreRin
   self_.ip = o.probe_ip;
   self_.mac = o.probe_mac ? *o.probe_mac : port.mac;
   if (!o.events_path.empty()) events_file_.open(o.events_path, std::ios::app);
-  next_calibration_ns_ = realtime_ns() + o.calibration_interval_ns;
+  process_started_ns_ = realtime_ns();
+  next_calibration_ns_ = process_started_ns_ + o.calibration_interval_ns;
 }
 
 void ProbeControl::call(const std::function<void()>& fn) {
@@ -494,6 +496,8 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
   out->set_running(running_);
   out->set_generation(generation_);
   out->set_run_started_ns(run_started_ns_);
+  out->set_process_started_ns(process_started_ns_);
+  out->set_pid(static_cast<uint32_t>(getpid()));
   rte_eth_stats ps{};
   rte_eth_stats_get(port_.port_id, &ps);
   v1::PortStats* p = out->mutable_port();

@@ -110,6 +110,8 @@ class ProbeControl {
   bool running_ = false;
   uint8_t generation_ = 0;
   uint64_t run_started_ns_ = 0;
+  // When this process built its control thread: tells clients apart a restarted dataplane.
+  uint64_t process_started_ns_ = 0;
   uint64_t next_calibration_ns_ = 0;
   std::ofstream events_file_;
   std::vector<std::shared_ptr<EventQueue>> subscribers_;
