@@ -101,6 +101,8 @@ class Service final : public v1::Dataplane::Service {
                             grpc::ServerWriter<v1::Event>* writer) override {
     std::shared_ptr<EventQueue> q;
     c_->call([&] { q = c_->subscribe(); });
+    // Tells the client the subscription exists: events from now on reach it.
+    writer->SendInitialMetadata();
     v1::Event e;
     while (!ctx->IsCancelled() && !stopping.load()) {
       if (q->pop(&e, 200)) {
