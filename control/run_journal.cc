@@ -1,0 +1,76 @@
+#include "control/run_journal.h"
+
+#include <time.h>
+
+namespace migprobe::control {
+
+uint64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+RunJournal::~RunJournal() {
+  close();
+}
+
+Status RunJournal::open(const std::string& path, const v1::JournalHeader& header,
+                        std::chrono::milliseconds flush_interval) {
+  close();
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string err = writer_.open(path, header);
+  if (!err.empty()) return make_error(ErrorKind::kConfig, err);
+  // The header reaches the disk before anything else is written.
+  if (!writer_.flush(true)) return make_error(ErrorKind::kConfig, "cannot write journal " + path);
+  path_ = path;
+  open_ = true;
+  error_.clear();
+  flush_interval_ = flush_interval;
+  flusher_ = std::thread([this] { flusher(); });
+  return Done{};
+}
+
+void RunJournal::append(const v1::JournalRecord& record) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!open_) return;
+  if (!writer_.append(record) && error_.empty()) error_ = "cannot append to journal " + path_;
+  dirty_ = true;
+}
+
+void RunJournal::flush(bool sync) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!open_) return;
+  if (!writer_.flush(sync) && error_.empty()) error_ = "cannot flush journal " + path_;
+  dirty_ = false;
+}
+
+void RunJournal::close() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!open_) return;
+    open_ = false;
+  }
+  wake_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!writer_.flush(true) && error_.empty()) error_ = "cannot flush journal " + path_;
+  writer_.close();
+}
+
+std::string RunJournal::error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return error_;
+}
+
+void RunJournal::flusher() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (open_) {
+    wake_.wait_for(lock, flush_interval_, [this] { return !open_; });
+    if (dirty_) {
+      if (!writer_.flush(false) && error_.empty()) error_ = "cannot flush journal " + path_;
+      dirty_ = false;
+    }
+  }
+}
+
+}  // namespace migprobe::control
