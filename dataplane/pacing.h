@@ -2,11 +2,9 @@
 // TX pacing by absolute TSC deadlines. Each flow's deadline advances by its exact interval
 // (integer ticks plus a remainder carried like Bresenham's line), so there is no drift.
 // After a stall the missed slots are skipped and counted, never sent as a catch-up burst.
-// The TX core keeps its flows in a min-heap of deadlines.
+// The TX core keeps the deadlines of its flows in a DeadlineWheel (deadline_wheel.h).
 
-#include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "dataplane/tsc_clock.h"
 
@@ -74,57 +72,6 @@ struct FlowPace {
     acc = static_cast<uint64_t>(moved % kDen);
     return k;
   }
-};
-
-// Min-heap of (deadline, flow). Entries of removed flows are dropped lazily: each carries
-// the flow's epoch, which removal bumps.
-class DeadlineHeap {
- public:
-  struct Entry {
-    uint64_t deadline;
-    uint32_t flow;
-    uint32_t epoch;
-  };
-
-  void reserve(size_t n) { heap_.reserve(n); }
-  bool empty() const { return heap_.empty(); }
-  size_t size() const { return heap_.size(); }
-  const Entry& top() const { return heap_.front(); }
-
-  void push(Entry e) {
-    heap_.push_back(e);
-    size_t i = heap_.size() - 1;
-    while (i > 0) {
-      const size_t parent = (i - 1) / 2;
-      if (heap_[parent].deadline <= e.deadline) break;
-      heap_[i] = heap_[parent];
-      i = parent;
-    }
-    heap_[i] = e;
-  }
-  // Replaces the top with e (the common case: a flow sent and rescheduled).
-  void replace_top(Entry e) {
-    const size_t n = heap_.size();
-    size_t i = 0;
-    for (;;) {
-      size_t child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && heap_[child + 1].deadline < heap_[child].deadline) ++child;
-      if (heap_[child].deadline >= e.deadline) break;
-      heap_[i] = heap_[child];
-      i = child;
-    }
-    heap_[i] = e;
-  }
-  void pop() {
-    const Entry last = heap_.back();
-    heap_.pop_back();
-    if (!heap_.empty()) replace_top(last);
-  }
-  void clear() { heap_.clear(); }
-
- private:
-  std::vector<Entry> heap_;
 };
 
 }  // namespace migprobe::dataplane

@@ -1,4 +1,4 @@
-// TX pacing: exact deadlines without drift, skipped slots without catch-up, the heap.
+// TX pacing: exact deadlines without drift, skipped slots without catch-up.
 
 #include "dataplane/pacing.h"
 
@@ -74,24 +74,6 @@ TEST(FlowPace, SkipFastPathsMatchTheExactFormula) {
     ASSERT_EQ(a.skip_missed(a.deadline + late), reference_skip(&b, b.deadline + late));
     ASSERT_EQ(a.deadline, b.deadline);
     ASSERT_EQ(a.acc, b.acc);
-  }
-}
-
-TEST(DeadlineHeap, PopsInDeadlineOrder) {
-  DeadlineHeap h;
-  std::mt19937_64 rng(7);
-  for (uint32_t i = 0; i < 1000; ++i) h.push({rng() % 100000, i, 0});
-  uint64_t last = 0;
-  size_t n = 0;
-  while (!h.empty()) {
-    EXPECT_GE(h.top().deadline, last);
-    last = h.top().deadline;
-    if (n % 3 == 0 && n < 600) {
-      h.replace_top({last + rng() % 1000, h.top().flow, 0});
-    } else {
-      h.pop();
-    }
-    ++n;
   }
 }
 
