@@ -37,7 +37,10 @@ def argv(lab, guest, host, tap, incoming_port=None):
          "-kernel", lab["image"]["kernel"], "-initrd", lab["image"]["initrd"],
          "-append", cmdline_append(guest),
          "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no,vhost=off",
-         "-device", f"virtio-net-pci,netdev=n0,mac={guest['mac']},romfile=",
+         # csum=off: the guest fills in its own L4 checksums, as frames on a real wire have
+         # them. With offload, its UDP replies would reach the probe (AF_PACKET on a veth)
+         # with partial checksums, and a probe that verifies checksums would drop them.
+         "-device", f"virtio-net-pci,netdev=n0,mac={guest['mac']},romfile=,csum=off",
          "-qmp", f"unix:{f['qmp']},server=on,wait=off",
          "-pidfile", f["pid"], "-daemonize"]
     if incoming_port is not None:
