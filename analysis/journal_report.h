@@ -1,0 +1,17 @@
+#pragma once
+// Builds the Report from a journal alone, as migprobe-control writes it during a live run
+// (targets, the gaps the dataplane streamed, announces, migrations, evacuations, final flow
+// counters, coverage gaps, errors): the same report a capture gives, tagged by the same
+// code (report_tagging.h), so that a journal replays to the report of its run.
+
+#include "analysis/journal.h"
+#include "analysis/report_builder.h"
+#include "migprobe/v1/report.pb.h"
+
+namespace migprobe::analysis {
+
+// Builds the report of journal. inputs.journal is ignored; inputs.source is completed
+// (format "journal", the time span the journal covers, its record count) where left empty.
+v1::Report build_report_from_journal(const JournalContents& journal, const ReportInputs& inputs);
+
+}  // namespace migprobe::analysis
