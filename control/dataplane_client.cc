@@ -123,8 +123,17 @@ Status DataplaneClient::start_events(EventHandler on_event, EndHandler on_end) {
   reader_ = std::thread([this, context, reader, on_event = std::move(on_event),
                          on_end = std::move(on_end), opened = std::move(opened)]() mutable {
     reader->WaitForInitialMetadata();
-    opened.set_value(true);
+    // The dataplane marks its initial metadata once it has subscribed this stream; a call
+    // that failed has none.
+    const auto& metadata = context->GetServerInitialMetadata();
+    const bool subscribed = metadata.find("migprobe-subscribed") != metadata.end();
+    opened.set_value(subscribed);
     v1::Event event;
+    if (!subscribed) {
+      // start_events reports it; the end handler is for streams that were open.
+      reader->Finish();
+      return;
+    }
     while (reader->Read(&event)) on_event(event);
     const grpc::Status status = reader->Finish();
     bool cancelled = false;
@@ -146,6 +155,15 @@ Status DataplaneClient::start_events(EventHandler on_event, EndHandler on_end) {
     stop_events();
     return make_error(ErrorKind::kTransport, "dataplane event stream on unix:" +
                                                  options_.socket_path + ": no answer in time");
+  }
+  if (!opened_future.get()) {
+    // The reader has finished (or is finishing) the failed call.
+    if (reader_.joinable()) reader_.join();
+    std::lock_guard<std::mutex> lock(stream_mutex_);
+    stream_context_ = nullptr;
+    return make_error(ErrorKind::kTransport,
+                      "dataplane event stream on unix:" + options_.socket_path +
+                          ": not reachable (is migprobe-dp running?)");
   }
   return Done{};
 }

@@ -46,7 +46,7 @@ class DataplaneClient {
 
   // Called on the reader thread for each event.
   using EventHandler = std::function<void(const v1::Event&)>;
-  // Called once on the reader thread when the stream ends: the reason (the dataplane went
+  // Called once on the reader thread when an open stream ends: the reason (the dataplane went
   // away, or stop_events was called: kind kTransport, message "stream closed by client").
   using EndHandler = std::function<void(const Error&)>;
   // Subscribes to events on a thread of its own. The stream is open when this returns

@@ -102,6 +102,7 @@ class Service final : public v1::Dataplane::Service {
     std::shared_ptr<EventQueue> q;
     c_->call([&] { q = c_->subscribe(); });
     // Tells the client the subscription exists: events from now on reach it.
+    ctx->AddInitialMetadata("migprobe-subscribed", "1");
     writer->SendInitialMetadata();
     v1::Event e;
     while (!ctx->IsCancelled() && !stopping.load()) {

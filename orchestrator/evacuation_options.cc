@@ -1,0 +1,129 @@
+#include "orchestrator/evacuation_options.h"
+
+#include <sstream>
+
+#include "analysis/duration.h"
+
+namespace migprobe::orchestrator {
+namespace {
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::string part;
+  std::istringstream in(text);
+  while (std::getline(in, part, sep)) out.push_back(part);
+  return out;
+}
+
+std::string ms_text(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
+
+}  // namespace
+
+std::string parse_flows(const std::string& text, uint64_t reply_timeout_ns,
+                        std::vector<v1::FlowSpec>* flows) {
+  flows->clear();
+  for (const std::string& item : split(text, ',')) {
+    const std::vector<std::string> f = split(item, ':');
+    if (f.size() < 2 || f.size() > 3) {
+      return "flow '" + item + "': expected kind:interval[:port], e.g. icmp:1ms or udp:1ms:7077";
+    }
+    v1::FlowSpec spec;
+    if (f[0] == "icmp") {
+      spec.set_kind(v1::FLOW_KIND_ICMP_ECHO);
+      if (f.size() == 3) return "flow '" + item + "': an ICMP flow has no port";
+    } else if (f[0] == "udp") {
+      spec.set_kind(v1::FLOW_KIND_UDP_REFLECT);
+      spec.set_port(7077);
+    } else {
+      return "flow '" + item + "': unknown kind '" + f[0] + "' (icmp or udp)";
+    }
+    const auto interval = analysis::parse_duration_ns(f[1]);
+    // 1 pps to 1 Mpps, as the dataplane accepts.
+    if (!interval || *interval < 1000 || *interval > 1'000'000'000) {
+      return "flow '" + item + "': interval '" + f[1] + "' is not between 1us and 1s";
+    }
+    spec.set_interval_ns(*interval);
+    if (f.size() == 3) {
+      char* end = nullptr;
+      const unsigned long port = std::strtoul(f[2].c_str(), &end, 10);
+      if (f[2].empty() || *end != '\0' || port == 0 || port > 65535) {
+        return "flow '" + item + "': port '" + f[2] + "' is not 1..65535";
+      }
+      spec.set_port(static_cast<uint32_t>(port));
+    }
+    spec.set_reply_timeout_ns(reply_timeout_ns);
+    flows->push_back(spec);
+  }
+  if (flows->empty()) return "no flow given";
+  return "";
+}
+
+bool parse_policy(const std::string& text, ConvergePolicy* policy) {
+  if (text == "wait") {
+    *policy = ConvergePolicy::kWait;
+  } else if (text == "force-complete") {
+    *policy = ConvergePolicy::kForceComplete;
+  } else if (text == "abort") {
+    *policy = ConvergePolicy::kAbort;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const char* policy_name(ConvergePolicy policy) {
+  switch (policy) {
+    case ConvergePolicy::kWait:
+      return "wait";
+    case ConvergePolicy::kForceComplete:
+      return "force-complete";
+    case ConvergePolicy::kAbort:
+      return "abort";
+  }
+  return "?";
+}
+
+std::string validate(const EvacuationOptions& o) {
+  if (o.source_host.empty() || o.dest_host.empty()) return "--from and --to are required";
+  if (o.source_host == o.dest_host) return "--from and --to name the same host";
+  if (o.iterations == 0) return "--iterations must be at least 1";
+  if (o.parallel == 0) return "--parallel must be at least 1";
+  if (o.out_dir.empty()) return "--out-dir is required";
+  if (o.poll_interval.count() <= 0) return "--poll-interval must be positive";
+  if (o.migration_timeout < o.converge_timeout) {
+    return "--migration-timeout (" + ms_text(o.migration_timeout) +
+           ") is shorter than --converge-timeout (" + ms_text(o.converge_timeout) + ")";
+  }
+  if (o.block_migration != "auto" && o.block_migration != "yes" && o.block_migration != "no") {
+    return "--block-migration must be auto, yes or no";
+  }
+  if (!o.dataplane_socket.empty() && o.flows.empty()) return "no probe flow given (--flows)";
+  return "";
+}
+
+std::string summary(const EvacuationOptions& o) {
+  std::ostringstream s;
+  s << "evacuate " << o.source_host << " -> " << o.dest_host << " and back, " << o.iterations
+    << (o.iterations == 1 ? " iteration" : " iterations") << ", "
+    << (o.parallel == 1 ? std::string("serial") : std::to_string(o.parallel) + " at a time")
+    << ", policy " << policy_name(o.policy) << " (converge " << ms_text(o.converge_timeout)
+    << ", timeout " << ms_text(o.migration_timeout) << "), settle " << ms_text(o.settle);
+  if (!o.servers.empty()) {
+    s << ", servers";
+    for (const auto& n : o.servers) s << ' ' << n;
+  }
+  if (o.dataplane_socket.empty()) {
+    s << ", no probe";
+  } else {
+    s << ", flows";
+    for (const auto& f : o.flows) {
+      s << ' ' << (f.kind() == v1::FLOW_KIND_ICMP_ECHO ? "icmp" : "udp") << '/'
+        << static_cast<double>(f.interval_ns()) / 1e6 << "ms";
+    }
+  }
+  return s.str();
+}
+
+}  // namespace migprobe::orchestrator

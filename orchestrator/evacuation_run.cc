@@ -1,0 +1,299 @@
+#include "orchestrator/evacuation_run.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "control/run_journal.h"
+#include "orchestrator/probe_link.h"
+#include "orchestrator/run_report.h"
+
+namespace migprobe::orchestrator {
+namespace {
+
+using control::realtime_ns;
+
+// A VM of the run and where it is now.
+struct Vm {
+  std::string id;
+  std::string name;
+  std::string ip;
+  std::string mac;
+  std::string host;
+};
+
+// The first fixed IPv4 address of a server (the one probes reach), else its first IPv4.
+void pick_address(const control::Server& s, Vm* vm) {
+  const control::ServerAddress* best = nullptr;
+  for (const auto& a : s.addresses) {
+    if (a.version != 4) continue;
+    if (best == nullptr || (best->type != "fixed" && a.type == "fixed")) best = &a;
+  }
+  if (best != nullptr) {
+    vm->ip = best->addr;
+    vm->mac = best->mac;
+  }
+}
+
+void journal_error(control::RunJournal& journal, const std::string& source,
+                   const std::string& message) {
+  v1::JournalRecord r;
+  r.mutable_error()->set_seen_ns(realtime_ns());
+  r.mutable_error()->set_source(source);
+  r.mutable_error()->set_message(message);
+  journal.append(r);
+}
+
+void journal_run(control::RunJournal& journal, const std::string& state,
+                 const std::string& summary_text) {
+  v1::JournalRecord r;
+  r.mutable_run()->set_seen_ns(realtime_ns());
+  r.mutable_run()->set_state(state);
+  r.mutable_run()->set_summary(summary_text);
+  journal.append(r);
+  journal.flush(true);
+}
+
+// Sleeps d unless a stop is requested first.
+void pause_for(std::chrono::milliseconds d, const StopRequest& stop) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!stop.stop_new() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// The VMs to move: servers on the source host, filtered by the names or ids asked for.
+control::Result<std::vector<Vm>> find_vms(const EvacuationOptions& o, control::NovaClient& nova) {
+  auto listed = nova.servers_on_host(o.source_host);
+  if (!listed.ok()) return listed.error();
+  std::vector<Vm> vms;
+  for (const auto& s : listed->value) {
+    if (!o.servers.empty() &&
+        std::find_if(o.servers.begin(), o.servers.end(), [&](const std::string& want) {
+          return want == s.name || want == s.id;
+        }) == o.servers.end()) {
+      continue;
+    }
+    Vm vm{s.id, s.name, {}, {}, s.host.empty() ? o.source_host : s.host};
+    pick_address(s, &vm);
+    vms.push_back(std::move(vm));
+  }
+  for (const auto& want : o.servers) {
+    if (std::none_of(vms.begin(), vms.end(),
+                     [&](const Vm& v) { return v.name == want || v.id == want; })) {
+      return control::make_error(control::ErrorKind::kConfig,
+                                 "server '" + want + "' is not on host " + o.source_host);
+    }
+  }
+  if (vms.empty()) {
+    return control::make_error(control::ErrorKind::kConfig,
+                               "no servers on host " + o.source_host + " to evacuate");
+  }
+  std::sort(vms.begin(), vms.end(), [](const Vm& a, const Vm& b) { return a.name < b.name; });
+  return vms;
+}
+
+}  // namespace
+
+int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& progress,
+                   StopRequest& stop) {
+  if (mkdir(o.out_dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    progress.line("cannot create " + o.out_dir + ": " + std::strerror(errno));
+    return kRunCouldNotStart;
+  }
+  control::RunJournal journal;
+  const std::string journal_path = o.out_dir + "/journal.mpj";
+  v1::JournalHeader header;
+  header.set_writer("migprobe-control");
+  header.set_created_ns(realtime_ns());
+  header.set_campaign(o.campaign);
+  if (auto opened = journal.open(journal_path, header); !opened.ok()) {
+    progress.line(opened.error().message);
+    return kRunCouldNotStart;
+  }
+  const std::string what = summary(o);
+  journal_run(journal, "started", what);
+  progress.line("run " + o.campaign + ": " + what);
+  progress.line("journal: " + journal_path);
+
+  auto fail_start = [&](const std::string& source, const std::string& message) {
+    journal_error(journal, source, message);
+    journal_run(journal, "failed", message);
+    journal.close();
+    progress.line("cannot start: " + message);
+    return kRunCouldNotStart;
+  };
+  if (auto v = nova.negotiate(); !v.ok()) return fail_start("nova", v.error().to_string());
+  auto found = find_vms(o, nova);
+  if (!found.ok()) return fail_start("nova", found.error().to_string());
+  std::vector<Vm> vms = std::move(found.value());
+
+  HypervisorFigures figures(o.hypervisor_figures);
+  MigrationDriver driver(nova, journal, o, progress,
+                         o.hypervisor_figures.empty() ? nullptr : &figures);
+  std::unique_ptr<ProbeLink> probe;
+  std::vector<v1::Target> targets;
+  for (const Vm& vm : vms) {
+    v1::Target t;
+    t.set_name(vm.name);
+    t.set_instance_id(vm.id);
+    t.set_ip(vm.ip);
+    t.set_mac(vm.mac);
+    for (const auto& f : o.flows) *t.add_flows() = f;
+    targets.push_back(t);
+    progress.line("VM " + vm.name + " (" + vm.id + ") " + (vm.ip.empty() ? "no IPv4" : vm.ip) +
+                  " on " + vm.host);
+  }
+  if (!o.dataplane_socket.empty()) {
+    for (const auto& t : targets) {
+      if (t.ip().empty())
+        return fail_start("nova", "server " + t.name() + " has no IPv4 address to probe");
+    }
+    probe = std::make_unique<ProbeLink>(
+        control::DataplaneOptions{o.dataplane_socket}, journal,
+        [&driver](const v1::Event& e) {
+          if (e.has_announce()) driver.on_announce(e.announce());
+        },
+        [&progress](const std::string& text) { progress.line(text); });
+    if (auto started = probe->start(targets); !started.ok()) {
+      return fail_start("dataplane", started.error().message);
+    }
+    progress.line("probing " + std::to_string(targets.size()) + " VMs with " +
+                  std::to_string(o.flows.size()) + " flows each");
+  } else {
+    for (const auto& t : targets) {
+      v1::JournalRecord r;
+      *r.mutable_target() = t;
+      journal.append(r);
+    }
+  }
+  // A quiet baseline before the first migration.
+  pause_for(o.settle, stop);
+
+  uint32_t completed = 0;
+  uint32_t failed = 0;
+  bool probe_lost = false;
+  std::mutex vms_mutex;
+  for (uint32_t iteration = 1; iteration <= o.iterations && !stop.stop_new() && !probe_lost;
+       ++iteration) {
+    for (int leg = 0; leg < 2 && !stop.stop_new() && !probe_lost; ++leg) {
+      const std::string& from = leg == 0 ? o.source_host : o.dest_host;
+      const std::string& to = leg == 0 ? o.dest_host : o.source_host;
+      const std::string label = "iteration " + std::to_string(iteration) + "/" +
+                                std::to_string(o.iterations) + " " + from + " -> " + to;
+      std::vector<size_t> todo;
+      for (size_t i = 0; i < vms.size(); ++i) {
+        if (vms[i].host == from) {
+          todo.push_back(i);
+        } else {
+          progress.line(label + " · " + vms[i].name + ": skipped, it is on " + vms[i].host);
+        }
+      }
+      v1::EvacuationEvent evac;
+      evac.set_campaign(o.campaign);
+      evac.set_iteration(iteration);
+      evac.set_source_host(from);
+      evac.set_dest_host(to);
+      evac.set_started_ns(realtime_ns());
+      evac.set_migrations(static_cast<uint32_t>(todo.size()));
+      {
+        v1::JournalRecord r;
+        *r.mutable_evacuation() = evac;
+        journal.append(r);
+      }
+      progress.line(label + ": " + std::to_string(todo.size()) + " VMs");
+      std::atomic<size_t> next{0};
+      std::atomic<uint32_t> leg_completed{0};
+      std::atomic<uint32_t> leg_failed{0};
+      std::atomic<bool> leg_probe_lost{false};
+      auto worker = [&] {
+        for (;;) {
+          if (stop.stop_new() || leg_probe_lost.load()) return;
+          const size_t k = next.fetch_add(1);
+          if (k >= todo.size()) return;
+          if (probe && !probe->healthy()) {
+            progress.line("waiting for the dataplane before the next migration");
+            if (!probe->wait_healthy(o.dataplane_grace, [&] { return stop.stop_new(); })) {
+              if (!stop.stop_new()) leg_probe_lost = true;
+              return;
+            }
+          }
+          Vm vm;
+          {
+            std::lock_guard<std::mutex> lock(vms_mutex);
+            vm = vms[todo[k]];
+          }
+          MigrationJob job{vm.id, vm.name, vm.ip, vm.mac, from, to, iteration, label};
+          const v1::MigrationEvent result = driver.run(job, stop);
+          if (result.outcome() == v1::MIGRATION_OUTCOME_COMPLETED) {
+            ++leg_completed;
+            std::lock_guard<std::mutex> lock(vms_mutex);
+            vms[todo[k]].host = to;
+          } else {
+            ++leg_failed;
+          }
+          pause_for(o.settle, stop);
+        }
+      };
+      std::vector<std::thread> workers;
+      const size_t n = std::min<size_t>(o.parallel, std::max<size_t>(todo.size(), 1));
+      for (size_t w = 0; w < n; ++w) workers.emplace_back(worker);
+      for (auto& w : workers) w.join();
+      evac.set_finished_ns(realtime_ns());
+      evac.set_completed(leg_completed.load());
+      evac.set_failed(leg_failed.load());
+      evac.set_interrupted(stop.stop_new() || leg_probe_lost.load() ||
+                           leg_completed + leg_failed < todo.size());
+      {
+        v1::JournalRecord r;
+        *r.mutable_evacuation() = evac;
+        journal.append(r);
+        journal.flush();
+      }
+      completed += leg_completed;
+      failed += leg_failed;
+      progress.line(label + ": done in " +
+                    std::to_string((evac.finished_ns() - evac.started_ns()) / 1'000'000) + " ms, " +
+                    std::to_string(leg_completed.load()) + " completed, " +
+                    std::to_string(leg_failed.load()) + " failed");
+      if (leg_probe_lost) {
+        probe_lost = true;
+        const std::string message = "the dataplane did not come back within " +
+                                    std::to_string(o.dataplane_grace.count()) +
+                                    " ms; stopping the run (migrations without a probe measure "
+                                    "nothing)";
+        journal_error(journal, "control", message);
+        progress.line(message);
+      }
+    }
+  }
+  if (probe) {
+    uint64_t reply_timeout_ns = 0;
+    for (const auto& f : o.flows)
+      reply_timeout_ns = std::max(reply_timeout_ns, f.reply_timeout_ns());
+    probe->finish(std::chrono::milliseconds(reply_timeout_ns / 1'000'000 + 500));
+  }
+  const bool interrupted = stop.stop_new();
+  journal_run(
+      journal, interrupted ? "interrupted" : (probe_lost ? "stopped" : "finished"),
+      std::to_string(completed) + " migrations completed, " + std::to_string(failed) + " failed");
+  journal.close();
+  if (!journal.error().empty()) progress.line("journal: " + journal.error());
+  progress.line(std::string(interrupted ? "run interrupted" : "run finished") + ": " +
+                std::to_string(completed) + " completed, " + std::to_string(failed) + " failed");
+
+  const std::string err = write_reports(journal_path, o.out_dir, o.quiet ? nullptr : stdout);
+  if (!err.empty()) {
+    progress.line("report: " + err);
+    return kRunCouldNotStart;
+  }
+  if (interrupted) return kRunInterrupted;
+  if (probe_lost) return kRunProbeLost;
+  return failed > 0 ? kRunSomeFailed : kRunAllCompleted;
+}
+
+}  // namespace migprobe::orchestrator

@@ -1,0 +1,29 @@
+#pragma once
+// An evacuation run (issue 5; the original benchmark's scenario): probe every VM on the
+// source host, move them all to the destination and back, N times, serially or K at a
+// time, journal every event, and write the report at the end. A failed migration is an
+// outcome and the run goes on; a Ctrl-C stops it cleanly with the journal intact.
+
+#include <string>
+
+#include "control/nova_client.h"
+#include "orchestrator/evacuation_options.h"
+#include "orchestrator/migration_driver.h"
+#include "orchestrator/run_progress.h"
+
+namespace migprobe::orchestrator {
+
+// Exit codes of `migprobe-control evacuate`.
+enum RunExit : int {
+  kRunAllCompleted = 0,
+  kRunSomeFailed = 1,
+  kRunCouldNotStart = 2,
+  kRunInterrupted = 3,
+  kRunProbeLost = 4,
+};
+
+// Runs the evacuation and writes the journal and reports under options.out_dir.
+int run_evacuation(const EvacuationOptions& options, control::NovaClient& nova,
+                   RunProgress& progress, StopRequest& stop);
+
+}  // namespace migprobe::orchestrator

@@ -1,0 +1,321 @@
+// migprobe-control: drives Nova live migrations and host evacuations, joins them with the
+// gaps the dataplane measures, journals everything and reports. Subcommands:
+//   evacuate   move every VM of a host to another and back, N times (issue 5)
+//   report     the report of a run again, from its journal alone
+//   servers    what Nova lists on a host (a check of credentials and microversions)
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "analysis/duration.h"
+#include "control/cloud_config.h"
+#include "control/curl_transport.h"
+#include "control/microversion.h"
+#include "control/nova_client.h"
+#include "control/session.h"
+#include "orchestrator/evacuation_run.h"
+#include "orchestrator/run_report.h"
+
+namespace po = boost::program_options;
+namespace mc = migprobe::control;
+namespace mo = migprobe::orchestrator;
+
+namespace {
+
+mo::StopRequest g_stop;
+
+void on_signal(int) {
+  const int level = g_stop.level.fetch_add(1) + 1;
+  const char* text = level == 1
+                         ? "\nmigprobe-control: stopping after the migrations in flight (Ctrl-C "
+                           "again to abort them)\n"
+                         : "\nmigprobe-control: aborting the migrations in flight\n";
+  const ssize_t ignored = write(STDERR_FILENO, text, strlen(text));
+  (void)ignored;
+}
+
+// Options every subcommand that talks to the cloud shares.
+struct CloudOptions {
+  std::string os_cloud;
+  std::string max_microversion = "latest";
+  std::string api_timeout = "60s";
+};
+
+void add_cloud_options(po::options_description& d, CloudOptions& c) {
+  d.add_options()("os-cloud", po::value(&c.os_cloud),
+                  "cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)")(
+      "max-microversion", po::value(&c.max_microversion)->default_value("latest"),
+      "highest compute API microversion to use (2.x or latest)")(
+      "api-timeout", po::value(&c.api_timeout)->default_value("60s"),
+      "time allowed for one API call (e.g. 30s)");
+}
+
+// Everything needed to talk to Nova, built from the cloud options.
+struct CloudLink {
+  mc::CloudConfig config;
+  std::unique_ptr<mc::CurlTransport> transport;
+  std::unique_ptr<mc::Session> session;
+  std::unique_ptr<mc::NovaClient> nova;
+};
+
+mc::Result<std::unique_ptr<CloudLink>> connect_cloud(const CloudOptions& c) {
+  const auto env = mc::process_env();
+  auto config = mc::resolve_cloud(c.os_cloud, env, mc::clouds_yaml_search_path(env));
+  if (!config.ok()) return config.error();
+  if (auto valid = mc::validate_cloud(*config); !valid.ok()) return valid.error();
+  auto link = std::make_unique<CloudLink>();
+  link->config = *config;
+  mc::TransportOptions t = mc::transport_options_for(link->config);
+  const auto timeout = migprobe::analysis::parse_duration_ns(c.api_timeout);
+  if (!timeout || *timeout < 1'000'000) {
+    return mc::make_error(mc::ErrorKind::kConfig,
+                          "--api-timeout '" + c.api_timeout + "' is not a duration");
+  }
+  t.total_timeout = std::chrono::milliseconds(*timeout / 1'000'000);
+  t.connect_timeout = std::min(t.connect_timeout, t.total_timeout);
+  link->transport = std::make_unique<mc::CurlTransport>(t);
+  link->session = std::make_unique<mc::Session>(*link->transport, link->config);
+  mc::NovaOptions nova_options;
+  if (c.max_microversion != "latest") {
+    auto v = mc::parse_microversion(c.max_microversion);
+    if (!v.ok()) return v.error();
+    nova_options.max_microversion = *v;
+  }
+  link->nova = std::make_unique<mc::NovaClient>(*link->session, nova_options);
+  return link;
+}
+
+std::chrono::milliseconds to_ms(const std::string& option, const std::string& text) {
+  const auto ns = migprobe::analysis::parse_duration_ns(text);
+  if (!ns) throw po::error("--" + option + ": '" + text + "' is not a duration (e.g. 250ms, 2s)");
+  return std::chrono::milliseconds(*ns / 1'000'000);
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string default_campaign() {
+  const time_t now = time(nullptr);
+  tm local{};
+  localtime_r(&now, &local);
+  char text[32];
+  strftime(text, sizeof text, "run-%Y%m%d-%H%M%S", &local);
+  return text;
+}
+
+int evacuate_main(int argc, char** argv) {
+  mo::EvacuationOptions o;
+  CloudOptions cloud;
+  std::string servers, flows, policy, converge, timeout, poll, settle, reply_timeout, grace;
+  po::options_description d(
+      "migprobe-control evacuate: live-migrate every VM of --from to --to and back, "
+      "--iterations times, while migprobe-dp probes them; journal and reports go to "
+      "--out-dir.\n\nOptions");
+  d.add_options()("help,h", "this help")("from", po::value(&o.source_host),
+                                         "source compute host (the one evacuated)")(
+      "to", po::value(&o.dest_host), "destination compute host")(
+      "servers", po::value(&servers), "only these servers (names or ids, comma-separated)")(
+      "iterations,n", po::value(&o.iterations)->default_value(1),
+      "round trips (each moves every VM there and back)")(
+      "parallel,k", po::value(&o.parallel)->default_value(1), "migrations in flight at once")(
+      "policy", po::value(&policy)->default_value("wait"),
+      "when a migration has not finished after --converge-timeout: wait, force-complete or "
+      "abort")("converge-timeout", po::value(&converge)->default_value("120s"),
+               "time before the policy acts")(
+      "migration-timeout", po::value(&timeout)->default_value("600s"),
+      "a migration still running after this is aborted and counted failed")(
+      "poll-interval", po::value(&poll)->default_value("250ms"), "Nova polling period")(
+      "settle", po::value(&settle)->default_value("2s"),
+      "quiet time before the first migration and after each one (gaps are tagged with the "
+      "migration whose [requested, completed + settle] window holds them)")(
+      "block-migration", po::value(&o.block_migration)->default_value("auto"), "auto, yes or no")(
+      "dataplane-socket", po::value(&o.dataplane_socket),
+      "migprobe-dp's --control-socket; without it nothing is measured")(
+      "flows", po::value(&flows)->default_value("icmp:1ms,udp:1ms"),
+      "probe flows per VM: kind:interval[:port], comma-separated (udp goes to "
+      "migprobe-reflector, port 7077)")("reply-timeout",
+                                        po::value(&reply_timeout)->default_value("100ms"),
+                                        "a reply later than this counts as lost")(
+      "dataplane-grace", po::value(&grace)->default_value("30s"),
+      "how long to wait for a dead dataplane to come back before stopping the run")(
+      "out-dir,o", po::value(&o.out_dir), "campaign directory: journal.mpj, report.{txt,json,csv}")(
+      "campaign", po::value(&o.campaign), "campaign name (default: run-DATE-TIME)")(
+      "hypervisor-figures", po::value(&o.hypervisor_figures),
+      "JSON Lines with the hypervisor's own figures per Nova migration uuid (migration_id, "
+      "downtime_ms, stop_ns, resume_ns), e.g. the lab's ground-truth.jsonl")(
+      "quiet,q", po::bool_switch(&o.quiet), "no progress lines, no report on stdout");
+  add_cloud_options(d, cloud);
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, d), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << d
+                << "\nExit status: 0 every migration completed, 1 some failed, 2 could not "
+                   "start, 3 interrupted, 4 the dataplane was lost.\n";
+      return 0;
+    }
+    o.servers = split_list(servers);
+    if (!mo::parse_policy(policy, &o.policy)) {
+      throw po::error("--policy: '" + policy + "' is not wait, force-complete or abort");
+    }
+    o.converge_timeout = to_ms("converge-timeout", converge);
+    o.migration_timeout = to_ms("migration-timeout", timeout);
+    o.poll_interval = to_ms("poll-interval", poll);
+    o.settle = to_ms("settle", settle);
+    o.dataplane_grace = to_ms("dataplane-grace", grace);
+    const auto reply_ns = migprobe::analysis::parse_duration_ns(reply_timeout);
+    if (!reply_ns) throw po::error("--reply-timeout: '" + reply_timeout + "' is not a duration");
+    if (!o.dataplane_socket.empty()) {
+      if (std::string err = mo::parse_flows(flows, *reply_ns, &o.flows); !err.empty()) {
+        throw po::error("--flows: " + err);
+      }
+    }
+    if (o.campaign.empty()) o.campaign = default_campaign();
+    o.os_cloud = cloud.os_cloud;
+    if (std::string err = mo::validate(o); !err.empty()) throw po::error(err);
+  } catch (const po::error& e) {
+    std::cerr << "migprobe-control evacuate: " << e.what() << " (see --help)\n";
+    return mo::kRunCouldNotStart;
+  }
+  auto link = connect_cloud(cloud);
+  if (!link.ok()) {
+    std::cerr << "migprobe-control evacuate: " << link.error().to_string() << "\n";
+    return mo::kRunCouldNotStart;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  mo::RunProgress progress(o.quiet);
+  return mo::run_evacuation(o, *link.value()->nova, progress, g_stop);
+}
+
+int report_main(int argc, char** argv) {
+  std::string journal, out_dir;
+  bool quiet = false;
+  po::options_description d(
+      "migprobe-control report: the report of a run again, from its journal alone (the same "
+      "report the run printed).\n\nOptions");
+  d.add_options()("help,h", "this help")("journal,j", po::value(&journal), "the run's journal.mpj")(
+      "out-dir,o", po::value(&out_dir),
+      "write report.{txt,json,csv} here (default: beside the journal)")(
+      "quiet,q", po::bool_switch(&quiet), "do not print the text report");
+  po::positional_options_description pos;
+  pos.add("journal", 1);
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << d;
+      return 0;
+    }
+    if (journal.empty()) throw po::error("a journal is required");
+  } catch (const po::error& e) {
+    std::cerr << "migprobe-control report: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  if (out_dir.empty()) {
+    const size_t slash = journal.rfind('/');
+    out_dir = slash == std::string::npos ? "." : journal.substr(0, slash);
+  }
+  if (std::string err = mo::write_reports(journal, out_dir, quiet ? nullptr : stdout);
+      !err.empty()) {
+    std::cerr << "migprobe-control report: " << err << "\n";
+    return 2;
+  }
+  return 0;
+}
+
+int servers_main(int argc, char** argv) {
+  std::string host;
+  CloudOptions cloud;
+  po::options_description d(
+      "migprobe-control servers: the servers Nova lists on a compute host, with the address "
+      "and MAC the probe would use.\n\nOptions");
+  d.add_options()("help,h", "this help")("host", po::value(&host), "compute host");
+  add_cloud_options(d, cloud);
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, d), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << d;
+      return 0;
+    }
+    if (host.empty()) throw po::error("--host is required");
+  } catch (const po::error& e) {
+    std::cerr << "migprobe-control servers: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  auto link = connect_cloud(cloud);
+  if (!link.ok()) {
+    std::cerr << "migprobe-control servers: " << link.error().to_string() << "\n";
+    return 2;
+  }
+  auto& nova = *link.value()->nova;
+  auto version = nova.negotiate();
+  if (!version.ok()) {
+    std::cerr << "migprobe-control servers: " << version.error().to_string() << "\n";
+    return 2;
+  }
+  auto servers = nova.servers_on_host(host);
+  if (!servers.ok()) {
+    std::cerr << "migprobe-control servers: " << servers.error().to_string() << "\n";
+    return 2;
+  }
+  std::printf("compute API %s, %zu servers on %s\n", version->to_string().c_str(),
+              servers->value.size(), host.c_str());
+  for (const auto& s : servers->value) {
+    std::string addr;
+    for (const auto& a : s.addresses) addr += " " + a.addr + " (" + a.mac + ")";
+    std::printf("  %-12s %s %s%s\n", s.name.c_str(), s.id.c_str(), s.status.c_str(), addr.c_str());
+  }
+  return 0;
+}
+
+void usage(std::FILE* out) {
+  std::fputs(
+      "usage: migprobe-control COMMAND [options]   (COMMAND --help for its options)\n"
+      "  evacuate   live-migrate every VM of a host to another and back, N times, while\n"
+      "             migprobe-dp measures each one's downtime; journal and reports\n"
+      "  report     the report of a run again, from its journal\n"
+      "  servers    the servers Nova lists on a host (checks credentials)\n"
+      "Credentials: --os-cloud / OS_CLOUD with clouds.yaml, or the OS_* variables.\n",
+      out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string command = argv[1];
+  if (command == "-h" || command == "--help" || command == "help") {
+    usage(stdout);
+    return 0;
+  }
+  if (command == "evacuate") return evacuate_main(argc - 1, argv + 1);
+  if (command == "report") return report_main(argc - 1, argv + 1);
+  if (command == "servers") return servers_main(argc - 1, argv + 1);
+  std::fprintf(stderr, "migprobe-control: unknown command '%s'\n", command.c_str());
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,24 @@
+#pragma once
+// Progress on the terminal: one line per event of the run (iteration, VM, phase, bytes),
+// prefixed with the time, written whole so parallel migrations do not interleave.
+
+#include <mutex>
+#include <string>
+
+namespace migprobe::orchestrator {
+
+// Writes progress lines to stderr unless quiet.
+class RunProgress {
+ public:
+  explicit RunProgress(bool quiet) : quiet_(quiet) {}
+  void line(const std::string& text);
+
+ private:
+  const bool quiet_;
+  std::mutex mutex_;
+};
+
+// "12.3 MiB" for a byte count.
+std::string mib_text(uint64_t bytes);
+
+}  // namespace migprobe::orchestrator

@@ -1,0 +1,45 @@
+#include "orchestrator/run_report.h"
+
+#include <fstream>
+
+#include "analysis/journal.h"
+#include "analysis/journal_report.h"
+#include "analysis/report_writers.h"
+
+namespace migprobe::orchestrator {
+namespace {
+
+std::string write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return "cannot write " + path;
+  return "";
+}
+
+}  // namespace
+
+std::string write_reports(const std::string& journal_path, const std::string& out_dir,
+                          std::FILE* text_out) {
+  analysis::JournalContents journal;
+  if (std::string err = analysis::read_journal(journal_path, &journal); !err.empty()) return err;
+  analysis::ReportInputs inputs;
+  inputs.source.set_journal_path(journal_path);
+  inputs.source.set_journal_records(journal.records.size());
+  if (!journal.warning.empty()) inputs.source.set_error(journal.warning);
+  v1::Report report = analysis::build_report_from_journal(journal, inputs);
+  report.set_generator("migprobe-control");
+  const std::string text = analysis::render_text(report);
+  for (const auto& [name, body] : {std::pair<std::string, std::string>{"report.txt", text},
+                                   {"report.json", analysis::render_json(report)},
+                                   {"report.csv", analysis::render_csv(report)}}) {
+    if (std::string err = write_file(out_dir + "/" + name, body); !err.empty()) return err;
+  }
+  if (text_out != nullptr) {
+    std::fputs(text.c_str(), text_out);
+    std::fflush(text_out);
+  }
+  return "";
+}
+
+}  // namespace migprobe::orchestrator

@@ -1,0 +1,16 @@
+#pragma once
+// The report of a run, made from its journal alone: what `evacuate` prints at the end and
+// what `migprobe-control report` gives again from the same journal (a replay gives the
+// same report).
+
+#include <cstdio>
+#include <string>
+
+namespace migprobe::orchestrator {
+
+// Reads the journal at journal_path and writes report.txt, report.json and report.csv into
+// out_dir; prints the text to text_out when not null. Returns an error message or "".
+std::string write_reports(const std::string& journal_path, const std::string& out_dir,
+                          std::FILE* text_out);
+
+}  // namespace migprobe::orchestrator

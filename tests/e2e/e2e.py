@@ -1,0 +1,154 @@
+"""Scaffolding of the end-to-end tests: a lab with its own state dir, the lab cloud (with a
+fault plan), migprobe-dp on the lab's probe veth, and migprobe-control runs. Everything a
+test starts is stopped and removed afterwards, also when the test fails."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB_CLI = os.path.join(REPO, "lab", "migprobe-lab")
+PYTHON = "/usr/bin/python3"
+sys.path.insert(0, os.path.join(REPO, "lab"))
+
+from migprobe_lab import rack  # noqa: E402
+
+
+def build_dir():
+    return os.path.abspath(os.environ.get("MIGPROBE_BUILD_DIR", os.path.join(REPO, "build")))
+
+
+class E2ETestCase(unittest.TestCase):
+    """A lab per test class (own state dir); a dataplane and control runs per test."""
+
+    lab_args = ["--guests", "3"]
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("the lab needs root")
+        links, nss = rack.leftovers()
+        if links or nss:
+            raise unittest.SkipTest(f"a lab is already up here ({links} {nss})")
+        cls.build = build_dir()
+        for b in ("dataplane/migprobe-dp", "orchestrator/migprobe-control",
+                  "dataplane/migprobe-reflector"):
+            if not os.access(os.path.join(cls.build, b), os.X_OK):
+                raise unittest.SkipTest(f"{b} not built")
+        cls.state_dir = tempfile.mkdtemp(prefix="migprobe-e2e-")
+        cls.env = dict(os.environ, MIGPROBE_LAB_STATE=cls.state_dir)
+        cls.dp = None
+        try:
+            cls.lab("up", *cls.lab_args, "--reflector",
+                    os.path.join(cls.build, "dataplane/migprobe-reflector"))
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop_dataplane()
+        subprocess.run([PYTHON, LAB_CLI, "down"], env=cls.env, capture_output=True)
+        shutil.rmtree(cls.state_dir, ignore_errors=True)
+
+    @classmethod
+    def lab(cls, *args, check=True, timeout=300):
+        cp = subprocess.run([PYTHON, LAB_CLI, *args], env=cls.env, capture_output=True,
+                            text=True, timeout=timeout)
+        if check and cp.returncode != 0:
+            raise AssertionError(f"migprobe-lab {' '.join(args)} failed ({cp.returncode}):\n"
+                                 f"{cp.stdout}\n{cp.stderr}")
+        return cp
+
+    @classmethod
+    def start_cloud(cls, *args):
+        """(Re)starts the lab cloud with args; returns the OS_* environment for clients."""
+        cls.lab("cloud", "--stop", check=False)
+        out = cls.lab("cloud", *args).stdout
+        env = dict(cls.env)
+        for line in out.splitlines():
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].partition("=")
+                env[key] = value.strip("'\"")
+        return env
+
+    @classmethod
+    def start_dataplane(cls, work, reply_timeout_ms=200):
+        cls.dp_socket = os.path.join(work, "dp.sock")
+        if os.path.exists(cls.dp_socket):
+            os.remove(cls.dp_socket)
+        cmd = [os.path.join(cls.build, "dataplane/migprobe-dp"), "--no-huge", "-m", "256",
+               "--no-pci", "--lcores", "0@0,1@1,2@0", "--file-prefix", f"mpe2e{os.getpid()}",
+               "--log-level", "warning", "--vdev", "net_af_packet0,iface=mp-probe", "--",
+               "--port", "net_af_packet0", "--probe-ip", "10.77.0.2",
+               "--reply-timeout-ms", str(reply_timeout_ms), "--outage-threshold-ms", "2",
+               "--realtime", "10", "--control-socket", cls.dp_socket, "--no-autostart",
+               "--quiet"]
+        log = open(os.path.join(work, "dp.log"), "a")
+        cls.dp = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            if os.path.exists(cls.dp_socket):
+                return cls.dp
+            if cls.dp.poll() is not None:
+                raise AssertionError(f"migprobe-dp exited ({cls.dp.returncode}); see {work}/dp.log")
+            time.sleep(0.1)
+        raise AssertionError("migprobe-dp did not open its control socket")
+
+    @classmethod
+    def stop_dataplane(cls, sig=signal.SIGINT):
+        dp, cls.dp = cls.dp, None
+        if dp is None or dp.poll() is not None:
+            return
+        dp.send_signal(sig)
+        try:
+            dp.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            dp.kill()
+            dp.wait()
+
+    def control(self, env, *args, timeout=600):
+        """Runs migprobe-control; returns the CompletedProcess."""
+        return subprocess.run([os.path.join(self.build, "orchestrator/migprobe-control"), *args],
+                              env=env, capture_output=True, text=True, timeout=timeout)
+
+    def control_bg(self, env, *args):
+        return subprocess.Popen([os.path.join(self.build, "orchestrator/migprobe-control"), *args],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+
+    def replay(self, out_dir):
+        """The report again from the journal alone, in a directory of its own."""
+        again = os.path.join(out_dir, "replay")
+        os.makedirs(again, exist_ok=True)
+        cp = self.control(self.env, "report", os.path.join(out_dir, "journal.mpj"),
+                          "--out-dir", again, "--quiet")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        return again
+
+    def assertReplaysTheSame(self, out_dir):
+        again = self.replay(out_dir)
+        for name in ("report.json", "report.txt", "report.csv"):
+            with open(os.path.join(out_dir, name)) as a, open(os.path.join(again, name)) as b:
+                self.assertEqual(a.read(), b.read(), f"{name} of the replay differs from the run's")
+
+
+def load_report(out_dir):
+    with open(os.path.join(out_dir, "report.json")) as f:
+        return json.load(f)
+
+
+def load_truth(path):
+    truth = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                rec = json.loads(line)
+                if rec.get("migration_id"):
+                    truth[rec["migration_id"]] = rec
+    return truth

@@ -1,0 +1,185 @@
+"""Fault tests of an evacuation run against the lab (namespace guests: fast, no QEMU needed):
+the lab cloud answers 500, 409 and hangs mid-run, a migration ends in error, the token
+expires mid-run, the dataplane is killed (and restarted, or not), the operator presses
+Ctrl-C. Each is reported clearly, the run goes on or stops as its policy says, and the
+journal replays to the same report."""
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+import unittest
+
+import e2e
+
+
+def errors_text(report):
+    return "\n".join(e["message"] for e in report.get("errors", []))
+
+
+class Faults(e2e.E2ETestCase):
+
+    lab_args = ["--guests", "3", "--mode", "netns"]
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="migprobe-e2e-faults-")
+        self.start_dataplane(self.work)
+        # Every test starts with the guests on hostA.
+        self.assertEqual(self.lab("status", "--json").returncode, 0)
+
+    def tearDown(self):
+        self.stop_dataplane()
+        # Bring strays home so the next test finds every guest on hostA.
+        status = json.loads(self.lab("status", "--json").stdout)
+        for name, g in status.get("guests", {}).items():
+            if g.get("host") != "hostA":
+                self.lab("migrate", name, "--to", "hostA", check=False)
+        if not os.environ.get("MIGPROBE_KEEP_E2E"):
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def evacuate(self, env, out, *extra, background=False):
+        args = ["evacuate", "--from", "hostA", "--to", "hostB", "--dataplane-socket",
+                self.dp_socket, "--flows", "icmp:2ms,udp:2ms", "--settle", "500ms",
+                "--out-dir", out, "--api-timeout", "3s", *extra]
+        if background:
+            return self.control_bg(env, *args)
+        return self.control(env, *args)
+
+    def fault_plan(self, plan):
+        path = os.path.join(self.work, "faults.json")
+        with open(path, "w") as f:
+            json.dump(plan, f)
+        return path
+
+    def test_api_errors_mid_run(self):
+        """500s beyond the retries, a 409 on one os-migrateLive and a hung call: the failed
+        migration is recorded with Nova's message, the errors are reported, the run goes on."""
+        plan = self.fault_plan({"rules": [
+            {"method": "GET", "path": "/compute/v2.1/servers/[^/]+/migrations", "nth": 2,
+             "times": 6, "action": "status", "status": 500},
+            {"method": "POST", "path": "/compute/v2.1/servers/[^/]+/action", "nth": 2,
+             "action": "status", "status": 409},
+            {"method": "GET", "path": "/compute/v2.1/servers/[^/]+/migrations", "nth": 12,
+             "times": 6, "action": "hang", "seconds": 5},
+        ]})
+        env = self.start_cloud("--faults", plan, "--outage-ms", "100")
+        out = os.path.join(self.work, "run")
+        cp = self.evacuate(env, out)
+        self.assertEqual(cp.returncode, 1, f"one migration failed: exit 1\n{cp.stderr}")
+        report = e2e.load_report(out)
+        outcomes = [(m["instance_name"], m["outcome"]) for m in report["migrations"]]
+        failed = [m for m in report["migrations"] if m["outcome"] == "MIGRATION_OUTCOME_FAILED"]
+        self.assertEqual(len(failed), 1, outcomes)
+        self.assertIn("409", failed[0]["error"])
+        # The VM that stayed on hostA is not moved back; the others are.
+        self.assertEqual(len(report["migrations"]), 5, outcomes)
+        text = errors_text(report)
+        self.assertIn("500", text)
+        self.assertRegex(text, "(?i)timed? ?out|timeout")
+        self.assertReplaysTheSame(out)
+
+    def test_migration_error_and_token_expiry(self):
+        """A migration that ends in error (pre-check failure from 2.34) is recorded with
+        Nova's own message; tokens living 4 s expire many times mid-run without a failure."""
+        plan = self.fault_plan({"token_ttl_s": 4,
+                                "migrations": [{"server": "vm2", "nth": 1, "mode": "error"}]})
+        env = self.start_cloud("--faults", plan, "--outage-ms", "100")
+        out = os.path.join(self.work, "run")
+        cp = self.evacuate(env, out, "--iterations", "2", "--settle", "1s")
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        report = e2e.load_report(out)
+        failed = [m for m in report["migrations"] if m["outcome"] != "MIGRATION_OUTCOME_COMPLETED"]
+        self.assertEqual([m["instance_name"] for m in failed], ["vm2"], cp.stderr)
+        self.assertIn("pre-check", failed[0]["error"])
+        # vm2 stays on hostA the first time, then is moved in iteration 2.
+        completed = [m for m in report["migrations"] if m["outcome"] == "MIGRATION_OUTCOME_COMPLETED"]
+        self.assertEqual(len(completed), 4 + 4 - 1, [(m["instance_name"], m["iteration"]) for m in
+                                                     report["migrations"]])
+        calls = json.loads(self.lab_call(env, "/_lab/calls"))["calls"]
+        tokens = [c for c in calls if c.get("method") == "POST" and "auth/tokens" in c.get("path", "")]
+        self.assertGreater(len(tokens), 2, "the token was never renewed")
+        self.assertReplaysTheSame(out)
+
+    def lab_call(self, env, path):
+        import urllib.request
+        base = env["OS_AUTH_URL"].split("/identity")[0]
+        with urllib.request.urlopen(base + path, timeout=10) as r:
+            return r.read().decode()
+
+    def test_dataplane_killed_and_restarted(self):
+        """The dataplane dies mid-run and comes back: reported at once, probing resumes on the
+        new process, the blind time is a coverage gap, every migration still completes."""
+        env = self.start_cloud("--outage-ms", "100")
+        out = os.path.join(self.work, "run")
+        run = self.evacuate(env, out, "--iterations", "2", "--settle", "1s", background=True)
+        try:
+            time.sleep(6)
+            self.dp.kill()
+            self.dp.wait()
+            time.sleep(1.5)
+            self.start_dataplane(self.work)
+            stdout, stderr = run.communicate(timeout=300)
+        finally:
+            if run.poll() is None:
+                run.kill()
+        self.assertEqual(run.returncode, 0, stderr)
+        self.assertIn("dataplane lost", stderr)
+        self.assertIn("restarted", stderr)
+        report = e2e.load_report(out)
+        self.assertEqual(len(report["coverage_gaps"]), 1, report.get("coverage_gaps"))
+        gap = report["coverage_gaps"][0]
+        self.assertGreaterEqual(int(gap["to_ns"]) - int(gap["from_ns"]), 1_000_000_000)
+        self.assertTrue(all(m["outcome"] == "MIGRATION_OUTCOME_COMPLETED"
+                            for m in report["migrations"]))
+        # Migrations after the restart were measured by the new process.
+        last = report["migrations"][-1]
+        measured = [mr for t in report["targets"] for mr in t["migrations"]
+                    if int(mr["number"]) == len(report["migrations"])]
+        self.assertTrue(measured and int(measured[0]["gaps"]) > 0, (last, measured))
+        self.assertReplaysTheSame(out)
+
+    def test_dataplane_lost_for_good_stops_the_run(self):
+        env = self.start_cloud("--outage-ms", "100")
+        out = os.path.join(self.work, "run")
+        run = self.evacuate(env, out, "--iterations", "3", "--dataplane-grace", "2s",
+                            background=True)
+        try:
+            time.sleep(5)
+            self.stop_dataplane(signal.SIGKILL)
+            stdout, stderr = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+        self.assertEqual(run.returncode, 4, stderr)
+        self.assertIn("did not come back", stderr)
+        report = e2e.load_report(out)
+        self.assertLess(len(report["migrations"]), 18)
+        self.assertEqual(len(report["coverage_gaps"]), 1)
+        self.assertReplaysTheSame(out)
+
+    def test_ctrl_c_stops_cleanly(self):
+        env = self.start_cloud("--outage-ms", "100")
+        out = os.path.join(self.work, "run")
+        run = self.evacuate(env, out, "--iterations", "3", background=True)
+        try:
+            time.sleep(5)
+            run.send_signal(signal.SIGINT)
+            stdout, stderr = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+        self.assertEqual(run.returncode, 3, stderr)
+        self.assertIn("stopping after the migrations in flight", stderr)
+        report = e2e.load_report(out)
+        self.assertGreater(len(report["migrations"]), 0)
+        self.assertLess(len(report["migrations"]), 18)
+        # Nothing is left half-way: every recorded migration has an outcome.
+        self.assertTrue(all(m["outcome"] != "MIGRATION_OUTCOME_IN_PROGRESS"
+                            for m in report["migrations"]))
+        self.assertReplaysTheSame(out)
+
+
+if __name__ == "__main__":
+    unittest.main()
