@@ -1,6 +1,7 @@
 // migprobe-analyze: the probe's detector, offline. Reads a capture (pcap or pcapng, from
 // migprobe-dp or from any tool), an optional journal of migrations, and writes the report
-// the live probe gives: text, JSON and CSV.
+// the live probe gives: text, JSON and CSV. Given a journal alone, it writes the report of
+// that run from the journal (the journal replays to the report migprobe-control wrote).
 
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "analysis/capture_reader.h"
 #include "analysis/duration.h"
 #include "analysis/journal.h"
+#include "analysis/journal_report.h"
 #include "analysis/report_builder.h"
 #include "analysis/report_writers.h"
 
@@ -55,12 +57,16 @@ uint64_t duration_option(const po::variables_map& vm, const char* name) {
 
 AnalyzeOptions parse_options(int argc, char** argv, bool* help) {
   po::options_description desc(
-      "Usage: migprobe-analyze [options] CAPTURE\n\n"
+      "Usage: migprobe-analyze [options] CAPTURE\n"
+      "       migprobe-analyze [options] --journal JOURNAL\n\n"
       "Finds every gap in the probe flows of a capture and writes the downtime report.\n"
       "CAPTURE is a pcap or pcapng file written by migprobe-dp, or any capture of plain\n"
       "ICMP echo traffic (e.g. 'ping -i 0.001' recorded with tcpdump). With --journal, gaps\n"
-      "are tagged with the live migrations the journal records. Without any output option\n"
-      "the text report goes to standard output.\n\n"
+      "are tagged with the live migrations the journal records. With --journal and no\n"
+      "CAPTURE, the report is built from the journal alone (the gaps, flow counters,\n"
+      "migrations and evacuations migprobe-control recorded during the run): the same report\n"
+      "migprobe-control wrote. Without any output option the text report goes to standard\n"
+      "output.\n\n"
       "Exit status: 0 done, 1 bad command line, 2 unreadable input, 3 capture cut short\n"
       "(the report then covers what was read).\n\nOptions");
   // clang-format off
@@ -72,9 +78,11 @@ AnalyzeOptions parse_options(int argc, char** argv, bool* help) {
     ("csv", po::value<std::string>(), "write one CSV row per gap to FILE ('-' for stdout)")
     ("out-dir,o", po::value<std::string>(), "write report.txt, report.json, report.csv in DIR")
     ("outage-threshold", po::value<std::string>()->default_value("1ms"),
-     "gaps at least this long are outages, shorter ones isolated losses")
+     "gaps at least this long are outages, shorter ones isolated losses (journal alone: "
+     "the threshold the dataplane used, as the report states it)")
     ("reply-timeout", po::value<std::string>()->default_value("1s"),
-     "a reply later than this after its probe counts as lost")
+     "a reply later than this after its probe counts as lost (journal alone: the flows' "
+     "own, when the journal has it)")
     ("settle", po::value<std::string>()->default_value("2s"),
      "a migration's window lasts this long after it completed")
     ("interval", po::value<std::string>(),
@@ -104,9 +112,11 @@ AnalyzeOptions parse_options(int argc, char** argv, bool* help) {
     std::cout << desc << "\n";
     return o;
   }
-  if (!vm.count("capture")) throw UsageError("no CAPTURE file given");
-  o.capture = vm["capture"].as<std::string>();
   if (vm.count("journal")) o.journal = vm["journal"].as<std::string>();
+  if (!vm.count("capture") && o.journal.empty()) {
+    throw UsageError("no CAPTURE file given (or --journal JOURNAL alone for the report of a run)");
+  }
+  if (vm.count("capture")) o.capture = vm["capture"].as<std::string>();
   if (vm.count("text")) o.text_out = vm["text"].as<std::string>();
   if (vm.count("json")) o.json_out = vm["json"].as<std::string>();
   if (vm.count("csv")) o.csv_out = vm["csv"].as<std::string>();
@@ -148,6 +158,37 @@ bool write_output(const std::string& path, const std::string& content) {
   return true;
 }
 
+// The report of a run from its journal alone.
+migprobe::v1::Report report_from_journal(const AnalyzeOptions& o, const JournalContents& journal) {
+  ReportInputs in;
+  in.source.set_journal_path(o.journal);
+  in.settle_ns = o.settle_ns;
+  in.outage_threshold_ns = o.analyzer.tracker.outage_threshold_ns;
+  in.reply_timeout_ns = o.analyzer.tracker.reply_timeout_ns;
+  return build_report_from_journal(journal, in);
+}
+
+// Writes the renderings the options ask for. kExitOk, or kExitInput when one cannot be
+// written.
+int write_reports(const AnalyzeOptions& o, const migprobe::v1::Report& report) {
+  bool ok = true;
+  auto out_path = [&](const std::string& explicit_path, const char* name) {
+    return !explicit_path.empty() ? explicit_path
+           : !o.out_dir.empty()   ? o.out_dir + "/" + name
+                                  : std::string();
+  };
+  if (const auto p = out_path(o.text_out, "report.txt"); !p.empty()) {
+    ok &= write_output(p, render_text(report));
+  }
+  if (const auto p = out_path(o.json_out, "report.json"); !p.empty()) {
+    ok &= write_output(p, render_json(report));
+  }
+  if (const auto p = out_path(o.csv_out, "report.csv"); !p.empty()) {
+    ok &= write_output(p, render_csv(report));
+  }
+  return ok ? kExitOk : kExitInput;
+}
+
 int run(const AnalyzeOptions& o) {
   JournalContents journal;
   AnalyzerOptions aopt = o.analyzer;
@@ -170,6 +211,7 @@ int run(const AnalyzeOptions& o) {
       }
     }
   }
+  if (o.capture.empty()) return write_reports(o, report_from_journal(o, journal));
   CaptureReader reader;
   std::string err = reader.open(o.capture);
   if (!err.empty()) {
@@ -198,30 +240,14 @@ int run(const AnalyzeOptions& o) {
     in.source.set_journal_records(journal.records.size() + 1);
   }
   in.settle_ns = o.settle_ns;
-  const migprobe::v1::Report report = build_report(analyzer, in);
-
-  bool ok = true;
-  auto out_path = [&](const std::string& explicit_path, const char* name) {
-    return !explicit_path.empty() ? explicit_path
-           : !o.out_dir.empty()   ? o.out_dir + "/" + name
-                                  : std::string();
-  };
-  if (const auto p = out_path(o.text_out, "report.txt"); !p.empty()) {
-    ok &= write_output(p, render_text(report));
-  }
-  if (const auto p = out_path(o.json_out, "report.json"); !p.empty()) {
-    ok &= write_output(p, render_json(report));
-  }
-  if (const auto p = out_path(o.csv_out, "report.csv"); !p.empty()) {
-    ok &= write_output(p, render_csv(report));
-  }
+  const int status = write_reports(o, build_report(analyzer, in));
   if (!stopped.empty()) {
     std::cerr << "migprobe-analyze: " << stopped << "\n"
               << "migprobe-analyze: the report covers the " << analyzer.totals().frames
               << " frames read before that point\n";
     return kExitTruncated;
   }
-  return ok ? kExitOk : kExitInput;
+  return status;
 }
 
 }  // namespace

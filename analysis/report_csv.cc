@@ -1,3 +1,4 @@
+#include <charconv>
 #include <string>
 
 #include "analysis/report_writers.h"
@@ -16,6 +17,14 @@ std::string field(const std::string& s) {
   return out + "\"";
 }
 
+// The hypervisor's downtime in ms, shortest exact form; empty when it gave none.
+std::string hypervisor_downtime(const v1::MigrationEvent& m) {
+  if (m.hypervisor_downtime_ms() <= 0) return "";
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, m.hypervisor_downtime_ms());
+  return std::string(buf, r.ptr);
+}
+
 }  // namespace
 
 std::string render_csv(const v1::Report& report) {
@@ -24,7 +33,8 @@ std::string render_csv(const v1::Report& report) {
       "estimate_ns,lower_bound_ns,upper_bound_ns,interval_ns,outage,open_start,open_end,"
       "forward_lost,return_lost,announce_ns,before_announce_ns,after_announce_ns,"
       "migration_number,migration_instance,migration_iteration,source_host,dest_host,migration_"
-      "outcome\n";
+      "outcome,nova_migration_id,migration_error,migration_downtime_ns,hypervisor_downtime_ms,"
+      "hypervisor_pause_ns,coverage_lost\n";
   for (const auto& t : report.targets()) {
     for (const auto& f : t.flows()) {
       for (const auto& g : f.gaps()) {
@@ -32,6 +42,10 @@ std::string render_csv(const v1::Report& report) {
             g.migration_number() > 0
                 ? &report.migrations(static_cast<int>(g.migration_number() - 1))
                 : nullptr;
+        const v1::MigrationReport* figures = nullptr;
+        for (const auto& m : t.migrations()) {
+          if (m.number() == g.migration_number()) figures = &m;
+        }
         auto b = [](bool v) { return std::string(v ? "1" : "0"); };
         auto n = [](uint64_t v) { return std::to_string(v); };
         out += field(t.name()) + ',' + t.ip() + ',' + n(f.flow_id()) + ',' +
@@ -48,9 +62,17 @@ std::string render_csv(const v1::Report& report) {
                  field(mig->instance_name().empty() ? mig->instance_id() : mig->instance_name()) +
                  ',' + n(mig->iteration()) + ',' + field(mig->source_host()) + ',' +
                  field(mig->dest_host()) + ',' +
-                 std::string(v1::MigrationOutcome_Name(mig->outcome()));
+                 std::string(v1::MigrationOutcome_Name(mig->outcome())) + ',' +
+                 field(mig->nova_migration_id()) + ',' + field(mig->error()) + ',' +
+                 (figures != nullptr ? n(figures->union_ns()) : "") + ',' +
+                 hypervisor_downtime(*mig) + ',' +
+                 (mig->hypervisor_stop_ns() > 0 &&
+                          mig->hypervisor_resume_ns() > mig->hypervisor_stop_ns()
+                      ? n(mig->hypervisor_resume_ns() - mig->hypervisor_stop_ns())
+                      : "") +
+                 ',' + (figures != nullptr ? b(figures->coverage_lost()) : "");
         } else {
-          out += ",,,,,";
+          out += ",,,,,,,,,,";
         }
         out += '\n';
       }

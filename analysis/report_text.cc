@@ -1,6 +1,7 @@
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
+#include <iterator>
 #include <string>
 
 #include "analysis/report_writers.h"
@@ -33,6 +34,28 @@ std::string rel(uint64_t ns, uint64_t origin) {
   return buf;
 }
 
+// "12.345 s": a duration of seconds or more, to the millisecond.
+std::string format_s(uint64_t ns) {
+  char buf[40];
+  const uint64_t ms = (ns + 500'000) / 1'000'000;
+  std::snprintf(buf, sizeof buf, "%" PRIu64 ".%03" PRIu64 " s", ms / 1000, ms % 1000);
+  return buf;
+}
+
+// "1.5 GiB": a memory size for people.
+std::string format_bytes(uint64_t bytes) {
+  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, kUnits[u]);
+  return buf;
+}
+
 void line(std::string* out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void line(std::string* out, const char* fmt, ...) {
   char buf[1024];
@@ -44,14 +67,16 @@ void line(std::string* out, const char* fmt, ...) {
   out->push_back('\n');
 }
 
-void render_gap(std::string* out, const v1::GapEvent& g, uint64_t origin, const char* indent) {
+// span says what began or ended inside an open gap: "capture" or "run".
+void render_gap(std::string* out, const v1::GapEvent& g, uint64_t origin, const char* indent,
+                const std::string& span) {
   const std::string est = format_ms(g.estimate_ns());
   std::string what;
   if (g.open_start() || g.open_end()) {
     what = "downtime >= " + est + " (" +
            (g.open_start() && g.open_end() ? "no reply at all"
-            : g.open_start()               ? "capture started inside it"
-                                           : "capture ended inside it") +
+            : g.open_start()               ? span + " started inside it"
+                                           : span + " ended inside it") +
            ")";
   } else {
     what = "downtime " + est + "  bounds [" + format_ms(g.lower_bound_ns()) + ", " +
@@ -96,6 +121,24 @@ void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t o
   line(out, "  migration #%u  iteration %u  %s -> %s  %s  %s  lost %u", m.number(), mig.iteration(),
        mig.source_host().c_str(), mig.dest_host().c_str(), outcome_label(mig.outcome()).c_str(),
        figure.c_str(), m.lost());
+  // The hypervisor's own figures next to the probe's, when the lab or a driver gave them.
+  if (mig.hypervisor_downtime_ms() > 0 || mig.hypervisor_resume_ns() > 0) {
+    char ms[40];
+    std::snprintf(ms, sizeof ms, "%.3f ms", mig.hypervisor_downtime_ms());
+    std::string hv = "hypervisor: downtime " + std::string(ms);
+    if (mig.hypervisor_resume_ns() > mig.hypervisor_stop_ns() && mig.hypervisor_stop_ns() > 0) {
+      hv += ", paused " + format_ms(mig.hypervisor_resume_ns() - mig.hypervisor_stop_ns()) +
+            " (stop to resume)";
+    }
+    hv +=
+        m.gaps() > 0 ? "; the probe measured " + format_ms(m.union_ns()) : "; the probe saw no gap";
+    line(out, "    %s", hv.c_str());
+  }
+  if (m.coverage_lost()) {
+    line(out,
+         "    WARNING: the probe was not measuring during part of this migration "
+         "(see coverage gaps): its downtime may be missing or short");
+  }
   std::string detail;
   if (m.longest_icmp_ns() > 0) detail += "  icmp " + format_ms(m.longest_icmp_ns());
   if (m.longest_udp_ns() > 0) detail += "  udp " + format_ms(m.longest_udp_ns());
@@ -110,14 +153,113 @@ void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t o
   if (mig.completed_ns() > 0) when += ", completed " + rel(mig.completed_ns(), origin);
   if (mig.failed_ns() > 0) when += ", failed " + rel(mig.failed_ns(), origin);
   line(out, "    %s", when.c_str());
-  if (mig.hypervisor_downtime_ms() > 0 || mig.hypervisor_resume_ns() > 0) {
-    std::string hv = "hypervisor: downtime " + std::to_string(mig.hypervisor_downtime_ms()) + " ms";
-    if (mig.hypervisor_resume_ns() > mig.hypervisor_stop_ns() && mig.hypervisor_stop_ns() > 0) {
-      hv += ", paused " + format_ms(mig.hypervisor_resume_ns() - mig.hypervisor_stop_ns());
-    }
-    line(out, "    %s", hv.c_str());
+  // What Nova said of it, to find the migration in Nova's own records.
+  std::string nova;
+  auto add = [&nova](const std::string& part) { nova += (nova.empty() ? "" : "  ") + part; };
+  if (!mig.nova_migration_id().empty()) add("nova migration " + mig.nova_migration_id());
+  if (!mig.nova_status().empty()) add("status " + mig.nova_status());
+  if (!mig.request_id().empty()) add("request " + mig.request_id());
+  if (mig.memory_total_bytes() > 0) {
+    add("memory " + format_bytes(mig.memory_processed_bytes()) + " sent of " +
+        format_bytes(mig.memory_total_bytes()));
   }
+  if (!nova.empty()) line(out, "    %s", nova.c_str());
   if (!mig.error().empty()) line(out, "    error: %s", mig.error().c_str());
+}
+
+void render_flow(std::string* out, const v1::FlowReport& f, uint64_t origin, const char* span) {
+  std::string who = flow_kind_label(f.kind()) + " flow " + std::to_string(f.flow_id());
+  if (f.kind() == v1::FLOW_KIND_FOREIGN_ICMP) {
+    who = "ping from " + f.initiator() + " id " + std::to_string(f.icmp_id());
+  }
+  if (f.sent() == 0 && f.answered() == 0 && f.lost() == 0) {
+    // A journal without the flow's final counters (the run stopped before it wrote them).
+    line(out, "  %s  interval %s  no final counters", who.c_str(),
+         format_ms(f.interval_ns()).c_str());
+  } else {
+    line(out,
+         "  %s  interval %s  sent %" PRIu64 "  answered %" PRIu64 "  lost %" PRIu64
+         "  late %" PRIu64 "  dup %" PRIu64 "  reordered %" PRIu64,
+         who.c_str(), format_ms(f.interval_ns()).c_str(), f.sent(), f.answered(), f.lost(),
+         f.late(), f.duplicates(), f.reordered());
+  }
+  if (f.answered() > 0) {
+    line(out, "    rtt min/mean/max %s / %s / %s", format_ms(f.rtt_min_ns()).c_str(),
+         format_ms(f.rtt_mean_ns()).c_str(), format_ms(f.rtt_max_ns()).c_str());
+  }
+  for (const auto& g : f.gaps()) render_gap(out, g, origin, "    ", span);
+}
+
+// Per-run statistics: migrations and their downtime, success rate, evacuations.
+void render_run(std::string* out, const v1::Report& r, uint64_t origin) {
+  if (r.migrations_size() > 0) {
+    std::string rate;
+    const uint32_t ended = r.migrations_completed() + r.migrations_failed();
+    if (ended > 0) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, ", success rate %.1f%%",
+                    100.0 * r.migrations_completed() / ended);
+      rate = buf;
+    }
+    line(out, "migrations: %d (completed %u, failed or aborted %u%s)", r.migrations_size(),
+         r.migrations_completed(), r.migrations_failed(), rate.c_str());
+    const auto& d = r.downtime();
+    if (d.count() > 0) {
+      line(out, "  downtime per completed migration and VM: mean %s  median %s  p95 %s  max %s",
+           format_ms(d.mean_ns()).c_str(), format_ms(d.median_ns()).c_str(),
+           format_ms(d.p95_ns()).c_str(), format_ms(d.max_ns()).c_str());
+    }
+  }
+  if (r.evacuations_size() == 0) return;
+  line(out, "evacuations: %d directions", r.evacuations_size());
+  for (const auto& e : r.evacuations()) {
+    std::string took = "under way";
+    if (e.finished_ns() >= e.started_ns() && e.finished_ns() > 0) {
+      took = "took " + format_s(e.finished_ns() - e.started_ns());
+    }
+    if (e.interrupted()) took = "INTERRUPTED" + (e.finished_ns() > 0 ? " (" + took + ")" : "");
+    line(out, "  iteration %u  %s -> %s  started %s  %s  %u migrations: %u completed, %u failed",
+         e.iteration(), e.source_host().c_str(), e.dest_host().c_str(),
+         rel(e.started_ns(), origin).c_str(), took.c_str(), e.migrations(), e.completed(),
+         e.failed());
+  }
+  for (const auto& t : r.evacuation_time()) {
+    const auto& d = t.duration();
+    if (d.count() == 0) {
+      line(out, "  evacuation time %s -> %s: no finished direction", t.source_host().c_str(),
+           t.dest_host().c_str());
+      continue;
+    }
+    line(out, "  evacuation time %s -> %s (%u): mean %s  median %s  p95 %s  max %s",
+         t.source_host().c_str(), t.dest_host().c_str(), d.count(), format_s(d.mean_ns()).c_str(),
+         format_s(d.median_ns()).c_str(), format_s(d.p95_ns()).c_str(),
+         format_s(d.max_ns()).c_str());
+  }
+}
+
+// Times the probe was not measuring, and the errors the journal recorded.
+void render_coverage_and_errors(std::string* out, const v1::Report& r, uint64_t origin) {
+  if (r.coverage_gaps_size() == 0) {
+    line(out, "coverage gaps: none (the probe measured throughout)");
+  } else {
+    line(out, "coverage gaps (the probe was not measuring): %d", r.coverage_gaps_size());
+    for (const auto& c : r.coverage_gaps()) {
+      const std::string to = c.to_ns() == 0 ? "the end" : rel(c.to_ns(), origin);
+      const std::string len =
+          c.to_ns() > c.from_ns() ? " (" + format_s(c.to_ns() - c.from_ns()) + ")" : "";
+      line(out, "  from %s to %s%s: %s", rel(c.from_ns(), origin).c_str(), to.c_str(), len.c_str(),
+           c.reason().c_str());
+    }
+  }
+  if (r.errors_size() == 0) {
+    line(out, "errors: none");
+    return;
+  }
+  line(out, "errors: %d", r.errors_size());
+  for (const auto& e : r.errors()) {
+    line(out, "  %s  %s: %s", rel(e.seen_ns(), origin).c_str(), e.source().c_str(),
+         e.message().c_str());
+  }
 }
 
 }  // namespace
@@ -147,20 +289,34 @@ std::string format_ms(uint64_t ns) {
 std::string render_text(const v1::Report& r) {
   std::string out;
   const uint64_t origin = r.source().first_ns();
+  // A report from a journal alone has no capture: its times start with the run.
+  const bool journal_only = r.source().path().empty() && !r.source().journal_path().empty();
   line(&out, "migprobe downtime report (format %u)", r.format_version());
-  line(&out, "  capture   %s (%s, %" PRIu64 " frames, %s)", r.source().path().c_str(),
-       r.source().format().c_str(), r.source().packets(),
-       format_ms(r.source().last_ns() - r.source().first_ns()).c_str());
+  if (!journal_only) {
+    line(&out, "  capture   %s (%s, %" PRIu64 " frames, %s)", r.source().path().c_str(),
+         r.source().format().c_str(), r.source().packets(),
+         format_ms(r.source().last_ns() - r.source().first_ns()).c_str());
+  }
   if (!r.source().error().empty()) line(&out, "  WARNING   %s", r.source().error().c_str());
   if (!r.source().journal_path().empty()) {
-    line(&out, "  journal   %s (%" PRIu64 " records)", r.source().journal_path().c_str(),
-         r.source().journal_records());
+    line(&out, "  journal   %s (%" PRIu64 " records%s)", r.source().journal_path().c_str(),
+         r.source().journal_records(),
+         journal_only ? (", " + format_s(r.source().last_ns() - origin)).c_str() : "");
   }
   line(&out, "  settings  outage threshold %s, reply timeout %s, migration settle %s",
        format_ms(r.settings().outage_threshold_ns()).c_str(),
        format_ms(r.settings().reply_timeout_ns()).c_str(),
        format_ms(r.settings().settle_ns()).c_str());
-  line(&out, "  times are relative to the first frame of the capture");
+  line(&out, journal_only ? "  times are relative to the start of the run (its journal)"
+                          : "  times are relative to the first frame of the capture");
+  const char* span = journal_only ? "run" : "capture";
+  bool measured = false;
+  for (const auto& t : r.targets()) measured |= t.flows_size() > 0;
+  if (journal_only && !measured) {
+    line(&out,
+         "  NOTE      the journal holds no probe measurement (no gap or flow record): give "
+         "the capture too");
+  }
 
   for (const auto& t : r.targets()) {
     out.push_back('\n');
@@ -170,35 +326,11 @@ std::string render_text(const v1::Report& r) {
       line(&out, "target %s  %s", t.ip().c_str(), t.mac().c_str());
     }
     for (const auto& m : t.migrations()) render_migration(&out, m, origin);
-    for (const auto& f : t.flows()) {
-      std::string who = flow_kind_label(f.kind()) + " flow " + std::to_string(f.flow_id());
-      if (f.kind() == v1::FLOW_KIND_FOREIGN_ICMP) {
-        who = "ping from " + f.initiator() + " id " + std::to_string(f.icmp_id());
-      }
-      line(&out,
-           "  %s  interval %s  sent %" PRIu64 "  answered %" PRIu64 "  lost %" PRIu64
-           "  late %" PRIu64 "  dup %" PRIu64 "  reordered %" PRIu64,
-           who.c_str(), format_ms(f.interval_ns()).c_str(), f.sent(), f.answered(), f.lost(),
-           f.late(), f.duplicates(), f.reordered());
-      if (f.answered() > 0) {
-        line(&out, "    rtt min/mean/max %s / %s / %s", format_ms(f.rtt_min_ns()).c_str(),
-             format_ms(f.rtt_mean_ns()).c_str(), format_ms(f.rtt_max_ns()).c_str());
-      }
-      for (const auto& g : f.gaps()) render_gap(&out, g, origin, "    ");
-    }
+    for (const auto& f : t.flows()) render_flow(&out, f, origin, span);
   }
 
   out.push_back('\n');
-  if (r.migrations_size() > 0) {
-    const auto& d = r.downtime();
-    line(&out, "migrations: %d (completed %u, failed or aborted %u)", r.migrations_size(),
-         r.migrations_completed(), r.migrations_failed());
-    if (d.count() > 0) {
-      line(&out, "  downtime per completed migration and VM: mean %s  median %s  p95 %s  max %s",
-           format_ms(d.mean_ns()).c_str(), format_ms(d.median_ns()).c_str(),
-           format_ms(d.p95_ns()).c_str(), format_ms(d.max_ns()).c_str());
-    }
-  }
+  render_run(&out, r, origin);
   if (r.unattributed_gaps_size() == 0) {
     line(&out, "unattributed gaps: none");
   } else {
@@ -207,12 +339,15 @@ std::string render_text(const v1::Report& r) {
     for (const auto& g : r.unattributed_gaps()) {
       line(&out, "  %s %s flow %u", g.target().c_str(), flow_kind_label(g.flow_kind()).c_str(),
            g.flow_id());
-      render_gap(&out, g, origin, "    ");
+      render_gap(&out, g, origin, "    ", span);
     }
   }
+  // Only a journal knows when the probe was not measuring and what went wrong.
+  if (!r.source().journal_path().empty()) render_coverage_and_errors(&out, r, origin);
   int rarp = 0;
   for (const auto& a : r.announces()) rarp += a.kind() == v1::ANNOUNCE_KIND_RARP;
   line(&out, "announces: %d RARP, %d gratuitous ARP", rarp, r.announces_size() - rarp);
+  if (journal_only) return out;  // drops are counted on frames the journal does not hold
   if (r.drops_size() == 0) {
     line(&out, "dropped frames: none");
   } else {

@@ -1,7 +1,8 @@
 #pragma once
 // Renderings of a Report: text for people (in the spirit of the original benchmark: per
 // VM, per migration, downtime and loss), JSON (the protobuf JSON mapping, for machines),
-// CSV (one row per gap, for spreadsheets).
+// CSV (one row per gap, for spreadsheets; new columns only ever go at the end). Beside each
+// migration's measured downtime they show the hypervisor's own figures when known.
 
 #include <string>
 
