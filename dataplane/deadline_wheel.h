@@ -52,21 +52,36 @@ class DeadlineWheel {
   // Takes off the schedule and returns a flow whose deadline lies in a slot wholly before
   // now (so deadline < now), earliest slots first; kNone when none is due.
   uint32_t pop_due(uint64_t now) {
+    uint32_t id = kNone;
+    pop_due(now, &id, 1);
+    return id;
+  }
+  // The same for up to max flows at once, into out; returns how many.
+  unsigned pop_due(uint64_t now, uint32_t* out, unsigned max) {
     const uint64_t target = now >> kSlotShift;
-    for (;;) {
+    unsigned n = 0;
+    while (n < max && tick_ < target) {
+      // Take the current slot's list from its head, as far as max allows, in one cut.
       const uint32_t head = slot_node(0, tick_);
-      const uint32_t first = nodes_[head].next;
-      if (first != head) {
-        if (tick_ >= target) return kNone;
-        unlink(first);
-        return first;
+      uint32_t id = nodes_[head].next;
+      while (id != head && n < max) {
+        out[n++] = id;
+        const uint32_t next = nodes_[id].next;
+        nodes_[id].next = kNone;
+        id = next;
       }
-      if (tick_ >= target || size_ == 0) {
-        if (size_ == 0 && tick_ < target) tick_ = target;
-        return kNone;
+      nodes_[head].next = id;
+      nodes_[id].prev = head;
+      if (id != head) break;  // max reached
+      if (size_ == n) {
+        // Nothing left anywhere: the clock may jump.
+        tick_ = target;
+        break;
       }
       advance(target);
     }
+    size_ -= n;
+    return n;
   }
 
   // The earliest TSC a flow can fall due, or UINT64_MAX with nothing scheduled: never after

@@ -42,6 +42,19 @@ struct FlowPace {
   uint64_t skip_missed(uint64_t now) {
     const uint64_t late = now - deadline;
     if (late < step) return 0;
+    if (frac == 0) {
+      // Whole ticks per interval (any interval on a TSC of whole GHz): plain arithmetic,
+      // by subtraction when a few slots late.
+      uint64_t k = 1;
+      uint64_t rest = late - step;
+      while (rest >= step && k < 4) {
+        rest -= step;
+        ++k;
+      }
+      if (rest >= step) k = late / step;
+      deadline += k * step;
+      return k;
+    }
     // Exact: slots k with deadline + k * (step + frac/kDen) <= now. A core that keeps up
     // with a busy schedule lands here often: when the products fit 64 bits (a stall under
     // 18 s at up to 18 GHz) one hardware division does, not a 128-bit library call.

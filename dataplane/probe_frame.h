@@ -57,8 +57,9 @@ inline uint16_t fold_sum(uint32_t s) {
 
 // Writes one probe into frame (frame_len bytes of room): headers, trailer, zero padding,
 // and the L4 checksum. The hot path of the TX core.
-inline void write_probe(const ProbeHeader& h, uint8_t* frame, uint8_t generation, uint32_t flow_id,
-                        uint32_t seq, uint64_t tx_ns) {
+__attribute__((always_inline)) inline void write_probe(const ProbeHeader& h, uint8_t* frame,
+                                                       uint8_t generation, uint32_t flow_id,
+                                                       uint32_t seq, uint64_t tx_ns) {
   std::memcpy(frame, h.bytes, ProbeHeader::kMaxHeader);
   uint8_t* t = frame + h.hdr_len;
   if (h.frame_len > h.hdr_len + analysis::kTrailerSize) {

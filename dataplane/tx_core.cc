@@ -205,15 +205,12 @@ void TxCore::idle(uint64_t now) {
 template <bool kCapture>
 uint16_t TxCore::build_burst(uint64_t now, rte_mbuf** pkts) {
   uint32_t due[kBurst];
-  unsigned n_due = 0;
-  while (n_due < kBurst) {
-    const uint32_t id = wheel_.pop_due(now);
-    if (id == DeadlineWheel::kNone) break;
-    rte_prefetch0(&flows_[id]);
-    rte_prefetch0(reinterpret_cast<const char*>(&flows_[id]) + RTE_CACHE_LINE_SIZE);
-    due[n_due++] = id;
-  }
+  const unsigned n_due = wheel_.pop_due(now, due, kBurst);
   if (n_due == 0) return 0;
+  for (unsigned i = 0; i < n_due; ++i) {
+    rte_prefetch0(&flows_[due[i]]);
+    rte_prefetch0(reinterpret_cast<const char*>(&flows_[due[i]]) + RTE_CACHE_LINE_SIZE);
+  }
   // One bulk allocation per burst; the rare slots not sent give theirs back below.
   const bool have_mbufs = rte_pktmbuf_alloc_bulk(s_.pool, pkts, n_due) == 0;
   const uint64_t tx_ns = s_.clock.to_ns(now);
