@@ -343,7 +343,9 @@ std::string render_text(const v1::Report& r) {
     }
   }
   // Only a journal knows when the probe was not measuring and what went wrong.
-  if (!r.source().journal_path().empty()) render_coverage_and_errors(&out, r, origin);
+  if (!r.source().journal_path().empty() || r.coverage_gaps_size() > 0 || r.errors_size() > 0) {
+    render_coverage_and_errors(&out, r, origin);
+  }
   int rarp = 0;
   for (const auto& a : r.announces()) rarp += a.kind() == v1::ANNOUNCE_KIND_RARP;
   line(&out, "announces: %d RARP, %d gratuitous ARP", rarp, r.announces_size() - rarp);
