@@ -82,9 +82,13 @@ class JournalFlows {
     if (ti < 0 && spec != specs_.end()) ti = spec->second.first;
     if (ti < 0) {
       // A target the journal never described: named as the record names it.
-      TargetBuild& t = targets_->add_ip(target);
-      if (IpAddress::parse(target).family == 0) t.report.set_ip("");
-      ti = targets_->find_name(target);
+      const std::string name = target.empty() ? "(unknown target)" : target;
+      ti = targets_->find_name(name);
+      if (ti < 0) {
+        TargetBuild& t = targets_->add_ip(name);
+        if (IpAddress::parse(name).family == 0) t.report.set_ip("");
+        ti = targets_->find_name(name);
+      }
     }
     *target_index = static_cast<size_t>(ti);
     auto [it, inserted] = flows_[*target_index].try_emplace(flow_id);

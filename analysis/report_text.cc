@@ -217,7 +217,11 @@ void render_run(std::string* out, const v1::Report& r, uint64_t origin) {
     if (e.finished_ns() >= e.started_ns() && e.finished_ns() > 0) {
       took = "took " + format_s(e.finished_ns() - e.started_ns());
     }
-    if (e.interrupted()) took = "INTERRUPTED" + (e.finished_ns() > 0 ? " (" + took + ")" : "");
+    if (e.interrupted()) {
+      took = "INTERRUPTED";
+      if (e.finished_ns() > e.started_ns())
+        took += " after " + format_s(e.finished_ns() - e.started_ns());
+    }
     line(out, "  iteration %u  %s -> %s  started %s  %s  %u migrations: %u completed, %u failed",
          e.iteration(), e.source_host().c_str(), e.dest_host().c_str(),
          rel(e.started_ns(), origin).c_str(), took.c_str(), e.migrations(), e.completed(),
