@@ -128,7 +128,8 @@ struct RxCommand {
   uint8_t generation = 0;
   uint8_t pad0_[2] = {};
   uint64_t interval_ns = 0;
-  uint64_t end_ns = 0;  // kFinish
+  uint64_t reply_timeout_ns = 0;  // kAddFlow: the flow's; 0: the run's default
+  uint64_t end_ns = 0;            // kFinish
   TscCalibration clock;
   RxSnapshot* snapshot = nullptr;
   // kFinish: last probe each flow sent (indexed by flow id), so a gap still open counts.

@@ -32,20 +32,30 @@ constexpr uint32_t kScanPerLoop = 32;
 constexpr unsigned kEmptyPollsBeforeSleep = 64;
 constexpr long kIdleSleepNs = 20'000;
 
-// One flow as the RX core holds it: a slot of the flat array.
-struct alignas(64) RxFlow {
-  an::FlowTracker tracker;
-  uint64_t interval_ns = 0;
+// What the matcher and the outage scan read of one flow, in one cache line: a reply is
+// checked, and a steady flow scanned, without touching its tracker.
+struct alignas(64) RxFlowHot {
+  uint64_t interval_ns = 0;       // configured; 0: measured by the tracker (replay)
+  uint64_t reply_timeout_ns = 0;  // this flow's
+  uint64_t newest_tx_ns = 0;      // send time of the newest answered probe; 0: none yet
+  uint64_t rtt_max_ns = 0;
   uint32_t peer_ip = 0;
   uint8_t kind = 0;
   uint8_t generation = 0;
   bool active = false;
-  bool in_progress = false;
+  bool in_progress = false;  // an outage-in-progress event went out since the last reply
+  bool pending = false;      // the tracker holds gaps still open to reordered replies
+};
+static_assert(sizeof(RxFlowHot) == 64, "one cache line per flow");
+
+// The analysis library's tracker of one flow, in whole cache lines of its own.
+struct alignas(64) RxTrackerSlot {
+  an::FlowTracker tracker;
 };
 
 class alignas(64) RxCore {
  public:
-  explicit RxCore(const RxCoreSetup& s) : s_(s), flows_(s.max_flows) {
+  explicit RxCore(const RxCoreSetup& s) : s_(s), flows_(s.max_flows), trackers_(s.max_flows) {
     active_.reserve(s.max_flows);
     gaps_.reserve(64);
     opt_.verify_checksums = s.verify_checksums;
@@ -57,16 +67,33 @@ class alignas(64) RxCore {
  private:
   void process_commands();
   void handle(const RxCommand& c);
-  void add_flow(uint32_t id, uint32_t peer, uint8_t kind, uint8_t generation, uint64_t interval);
+  void add_flow(uint32_t id, uint32_t peer, uint8_t kind, uint8_t generation, uint64_t interval,
+                uint64_t reply_timeout);
   void remove_flow(uint32_t id);
   // Returns true when the frame is to be captured.
   bool on_frame(rte_mbuf* m, uint64_t rx_ns);
-  // Starts loading the flow slots a burst will touch, so that with many flows their cache
-  // misses overlap instead of stalling one frame after another.
+  // Starts loading the flow state a burst will touch, a burst ahead of its use, so that
+  // with many flows the cache misses overlap instead of stalling one frame after another.
   void prefetch_flows(rte_mbuf* const* pkts, uint16_t n) const;
+  template <bool kCapture>
+  void process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns);
   bool on_probe(const an::ParsedPacket& p, uint64_t rx_ns);
   bool on_arp(const an::ParsedPacket& p, uint64_t rx_ns);
   void scan(uint64_t now_ns);
+  // Settles what a flow's tracker can, posting the gaps (all of them at the end of a run).
+  void settle(uint32_t id, uint64_t now_ns, bool finish);
+  // The tracker settings of one flow: its own reply timeout.
+  an::TrackerConfig config(const RxFlowHot& f) const {
+    an::TrackerConfig c = s_.tracker;
+    c.reply_timeout_ns = f.reply_timeout_ns;
+    return c;
+  }
+  // Copies what the scan needs from a tracker into the flow's hot line.
+  void refresh_hot(RxFlowHot& f, const an::FlowTracker& t) {
+    f.newest_tx_ns = t.newest_answered_tx_ns();
+    f.rtt_max_ns = t.counters().rtt_max_ns;
+    f.pending = t.has_pending();
+  }
   void post(const RxEvent& e);
   void drop(DpDrop d) { ++counters_.dp_drops[static_cast<size_t>(d)]; }
   uint64_t now_ns() const {
@@ -75,7 +102,8 @@ class alignas(64) RxCore {
 
   RxCoreSetup s_;
   an::ParseOptions opt_;
-  std::vector<RxFlow> flows_;
+  std::vector<RxFlowHot> flows_;
+  std::vector<RxTrackerSlot> trackers_;
   std::vector<uint32_t> active_;
   uint32_t cursor_ = 0;
   std::vector<an::Gap> gaps_;
@@ -90,17 +118,39 @@ void RxCore::post(const RxEvent& e) {
 }
 
 void RxCore::add_flow(uint32_t id, uint32_t peer, uint8_t kind, uint8_t generation,
-                      uint64_t interval) {
+                      uint64_t interval, uint64_t reply_timeout) {
   if (id >= flows_.size()) return;
-  RxFlow& f = flows_[id];
+  RxFlowHot& f = flows_[id];
   if (!f.active) active_.push_back(id);
-  f.tracker = an::FlowTracker(id, interval);
+  trackers_[id].tracker = an::FlowTracker(id, interval);
+  f = RxFlowHot{};
   f.interval_ns = interval;
+  f.reply_timeout_ns = reply_timeout != 0 ? reply_timeout : s_.tracker.reply_timeout_ns;
   f.peer_ip = peer;
   f.kind = kind;
   f.generation = generation;
   f.active = true;
-  f.in_progress = false;
+}
+
+void RxCore::settle(uint32_t id, uint64_t now, bool finish) {
+  RxFlowHot& f = flows_[id];
+  an::FlowTracker& t = trackers_[id].tracker;
+  gaps_.clear();
+  if (finish) {
+    t.finish(config(f), now, &gaps_);
+  } else {
+    t.advance(config(f), now, &gaps_);
+  }
+  for (const an::Gap& g : gaps_) {
+    RxEvent e;
+    e.kind = RxEvent::kGap;
+    e.flow_id = id;
+    e.ts_ns = now;
+    e.gap = g;
+    post(e);
+    ++counters_.gaps;
+  }
+  refresh_hot(f, t);
 }
 
 void RxCore::remove_flow(uint32_t id) {
@@ -118,21 +168,12 @@ void RxCore::remove_flow(uint32_t id) {
 void RxCore::handle(const RxCommand& c) {
   switch (c.op) {
     case RxCommand::kAddFlow:
-      add_flow(c.flow_id, c.peer_ip, c.kind, c.generation, c.interval_ns);
+      add_flow(c.flow_id, c.peer_ip, c.kind, c.generation, c.interval_ns, c.reply_timeout_ns);
       break;
     case RxCommand::kRemoveFlow: {
       // Settle what the flow still holds before it goes.
       if (c.flow_id < flows_.size() && flows_[c.flow_id].active) {
-        gaps_.clear();
-        flows_[c.flow_id].tracker.advance(s_.tracker, now_ns(), &gaps_);
-        for (const an::Gap& g : gaps_) {
-          RxEvent e;
-          e.kind = RxEvent::kGap;
-          e.flow_id = g.flow_id;
-          e.ts_ns = now_ns();
-          e.gap = g;
-          post(e);
-        }
+        settle(c.flow_id, now_ns(), false);
       }
       remove_flow(c.flow_id);
       break;
@@ -146,7 +187,7 @@ void RxCore::handle(const RxCommand& c) {
       const size_t n = std::min(snap->flows.size(), flows_.size());
       for (size_t i = 0; i < n; ++i) {
         snap->flows[i].active = flows_[i].active;
-        snap->flows[i].counters = flows_[i].tracker.counters();
+        snap->flows[i].counters = trackers_[i].tracker.counters();
       }
       snap->done.store(true, std::memory_order_release);
       break;
@@ -154,21 +195,10 @@ void RxCore::handle(const RxCommand& c) {
     case RxCommand::kFinish: {
       const uint64_t end = c.end_ns != 0 ? c.end_ns : now_ns();
       for (uint32_t id : active_) {
-        RxFlow& f = flows_[id];
         if (c.sent != nullptr && id < c.sent->size() && (*c.sent)[id].sent != 0) {
-          f.tracker.on_request((*c.sent)[id].next_seq - 1, (*c.sent)[id].last_tx_ns);
+          trackers_[id].tracker.on_request((*c.sent)[id].next_seq - 1, (*c.sent)[id].last_tx_ns);
         }
-        gaps_.clear();
-        f.tracker.finish(s_.tracker, end, &gaps_);
-        for (const an::Gap& g : gaps_) {
-          RxEvent e;
-          e.kind = RxEvent::kGap;
-          e.flow_id = id;
-          e.ts_ns = end;
-          e.gap = g;
-          post(e);
-          ++counters_.gaps;
-        }
+        settle(id, end, true);
       }
       RxEvent done;
       done.kind = RxEvent::kFinished;
@@ -255,15 +285,16 @@ bool RxCore::on_probe(const an::ParsedPacket& p, uint64_t rx_ns) {
     ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kBAD_FLOW_ID)];
     return false;
   }
-  RxFlow& f = flows_[t.flow_id];
+  RxFlowHot& f = flows_[t.flow_id];
   if (unlikely(!f.active)) {
     if (!s_.learn_flows) {
       drop(DpDrop::kUNKNOWN_FLOW);
       return false;
     }
     // Replay: the first packet of a flow defines it, interval measured from the probes.
-    add_flow(t.flow_id, is_request ? dst : src, kind, t.generation, 0);
+    add_flow(t.flow_id, is_request ? dst : src, kind, t.generation, 0, 0);
   }
+  an::FlowTracker& tracker = trackers_[t.flow_id].tracker;
   if (unlikely(t.generation != f.generation)) {
     ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kSTALE_GENERATION)];
     return false;
@@ -278,7 +309,7 @@ bool RxCore::on_probe(const an::ParsedPacket& p, uint64_t rx_ns) {
       return false;
     }
     ++counters_.requests;
-    f.tracker.on_request(t.seq, t.tx_ns);
+    tracker.on_request(t.seq, t.tx_ns);
     return true;
   }
   if (unlikely(src != f.peer_ip)) {
@@ -293,8 +324,9 @@ bool RxCore::on_probe(const an::ParsedPacket& p, uint64_t rx_ns) {
     ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kTIMESTAMP_AHEAD)];
     return false;
   }
-  if (unlikely(rx_ns - t.tx_ns > s_.tracker.reply_timeout_ns)) drop(DpDrop::kLATE_REPLY);
-  f.tracker.on_reply(s_.tracker, t.seq, t.tx_ns, rx_ns, t.has_reflector_count, t.reflector_count);
+  if (unlikely(rx_ns - t.tx_ns > f.reply_timeout_ns)) drop(DpDrop::kLATE_REPLY);
+  tracker.on_reply(config(f), t.seq, t.tx_ns, rx_ns, t.has_reflector_count, t.reflector_count);
+  refresh_hot(f, tracker);
   f.in_progress = false;
   ++counters_.replies;
   return true;
@@ -329,39 +361,31 @@ void RxCore::scan(uint64_t now) {
   for (uint32_t i = 0; i < count; ++i) {
     if (cursor_ >= n) cursor_ = 0;
     const uint32_t id = active_[cursor_++];
-    RxFlow& f = flows_[id];
-    if (f.tracker.has_pending()) {
-      gaps_.clear();
-      f.tracker.advance(s_.tracker, now, &gaps_);
-      for (const an::Gap& g : gaps_) {
-        RxEvent e;
-        e.kind = RxEvent::kGap;
-        e.flow_id = id;
-        e.ts_ns = now;
-        e.gap = g;
-        post(e);
-        ++counters_.gaps;
-      }
-    }
+    RxFlowHot& f = flows_[id];
+    if (f.pending) settle(id, now, false);
     // An outage is in progress when no reply has come for the threshold past the interval
-    // and the worst round trip seen so far.
-    const uint64_t newest = f.tracker.newest_answered_tx_ns();
-    if (!f.in_progress && newest != 0) {
-      const uint64_t rtt = f.tracker.counters().rtt_max_ns;
-      const uint64_t allowance =
-          f.tracker.interval_ns() + s_.tracker.outage_threshold_ns +
-          (rtt < s_.tracker.reply_timeout_ns ? rtt : s_.tracker.reply_timeout_ns);
-      if (now > newest + allowance) {
-        f.in_progress = true;
-        RxEvent e;
-        e.kind = RxEvent::kOutageInProgress;
-        e.flow_id = id;
-        e.ts_ns = now;
-        e.since_tx_ns = newest;
-        post(e);
-        ++counters_.outages_in_progress;
-      }
+    // and the worst round trip seen so far. The interval is left out of a first, cheap
+    // test: a measured one (replay) is the tracker's to compute.
+    if (f.in_progress || f.newest_tx_ns == 0) continue;
+    const uint64_t base = f.newest_tx_ns + s_.tracker.outage_threshold_ns +
+                          (f.rtt_max_ns < f.reply_timeout_ns ? f.rtt_max_ns : f.reply_timeout_ns);
+    if (now <= base) continue;
+    const uint64_t interval =
+        f.interval_ns != 0 ? f.interval_ns : trackers_[id].tracker.interval_ns();
+    if (now > base + interval) {
+      f.in_progress = true;
+      RxEvent e;
+      e.kind = RxEvent::kOutageInProgress;
+      e.flow_id = id;
+      e.ts_ns = now;
+      e.since_tx_ns = f.newest_tx_ns;
+      post(e);
+      ++counters_.outages_in_progress;
     }
+  }
+  // The next loop's flows: start loading their lines now.
+  for (uint32_t i = 0, c = cursor_; i < count; ++i, ++c) {
+    rte_prefetch0(&flows_[active_[c < n ? c : c - n]]);
   }
 }
 
@@ -372,78 +396,105 @@ void RxCore::prefetch_flows(rte_mbuf* const* pkts, uint16_t n) const {
   for (uint16_t i = 0; i < n; ++i) {
     const rte_mbuf* m = pkts[i];
     if (unlikely(m->data_len < kTrailerOff + an::kTrailerSize)) continue;
-    const uint8_t* t = rte_pktmbuf_mtod(m, const uint8_t*) + kTrailerOff;
-    if (t[0] != 0x6d || t[1] != 0x70) continue;
+    const uint8_t* tr = rte_pktmbuf_mtod(m, const uint8_t*) + kTrailerOff;
+    if (tr[0] != 0x6d || tr[1] != 0x70) continue;
     const uint32_t id =
-        ((uint32_t{t[2]} << 24) | (uint32_t{t[3]} << 16) | (uint32_t{t[4]} << 8) | t[5]) &
+        ((uint32_t{tr[2]} << 24) | (uint32_t{tr[3]} << 16) | (uint32_t{tr[4]} << 8) | tr[5]) &
         an::kMaxFlowId;
     if (id >= flows_.size()) continue;
-    const char* f = reinterpret_cast<const char*>(&flows_[id]);
-    for (size_t off = 0; off < sizeof(RxFlow); off += RTE_CACHE_LINE_SIZE) rte_prefetch0(f + off);
+    rte_prefetch0(&flows_[id]);
+    const char* t = reinterpret_cast<const char*>(&trackers_[id]);
+    for (size_t off = 0; off < sizeof(RxTrackerSlot); off += RTE_CACHE_LINE_SIZE) {
+      rte_prefetch0(t + off);
+    }
+  }
+}
+
+template <bool kCapture>
+void RxCore::process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns) {
+  rte_mbuf* keep[kBurst];
+  unsigned kept = 0;
+  unsigned done = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    uint64_t rx_ns = burst_ns;
+    if (s_.port_timestamps && (m->ol_flags & s_.timestamp_flag) != 0) {
+      rx_ns =
+          *RTE_MBUF_DYNFIELD(m, s_.timestamp_offset, rte_mbuf_timestamp_t*) * s_.timestamp_scale;
+      if (rx_ns > replay_now_ns_) replay_now_ns_ = rx_ns;
+    }
+    const bool capture = on_frame(m, rx_ns);
+    if constexpr (kCapture) {
+      if (capture) {
+        *static_cast<uint64_t*>(rte_mbuf_to_priv(m)) = rx_ns;
+        keep[kept++] = m;
+        continue;
+      }
+    }
+    pkts[done++] = m;  // freed together below
+  }
+  if (done != 0) rte_pktmbuf_free_bulk(pkts, done);
+  if constexpr (kCapture) {
+    if (kept != 0) {
+      const unsigned q =
+          rte_ring_sp_enqueue_burst(s_.capture, reinterpret_cast<void**>(keep), kept, nullptr);
+      if (unlikely(q < kept)) {
+        counters_.capture_overflow += kept - q;
+        rte_pktmbuf_free_bulk(keep + q, kept - q);
+      }
+    }
   }
 }
 
 template <bool kCapture>
 void RxCore::run() {
-  rte_mbuf* pkts[kBurst];
-  rte_mbuf* keep[kBurst];
+  // Two bursts in flight: the one just received has its flow state prefetched while the
+  // one before it is processed. Each keeps the time it was received at.
+  rte_mbuf* bursts[2][kBurst];
+  uint16_t held = 0;
+  uint64_t held_ns = 0;
+  unsigned cur = 0;
   unsigned empty_polls = 0;
   while (!quit_) {
-    if (unlikely(!rte_ring_empty(s_.commands))) process_commands();
-    const uint16_t n = rte_eth_rx_burst(s_.port, s_.queue, pkts, kBurst);
+    if (unlikely(!rte_ring_empty(s_.commands))) {
+      // Frames received before a command are handled before it (a finish settles them).
+      if (held != 0) process_burst<kCapture>(bursts[cur], held, held_ns);
+      held = 0;
+      process_commands();
+    }
+    rte_mbuf** next = bursts[cur ^ 1];
+    const uint16_t n = rte_eth_rx_burst(s_.port, s_.queue, next, kBurst);
     uint64_t now;
-    if (n != 0) {
+    if (n != 0 || held != 0) {
       empty_polls = 0;
-      counters_.packets += n;
       const uint64_t burst_tsc = rte_rdtsc();
       const uint64_t burst_ns = s_.clock.to_ns(burst_tsc);
-      prefetch_flows(pkts, n);
-      unsigned kept = 0;
-      unsigned done = 0;
-      for (uint16_t i = 0; i < n; ++i) {
-        rte_mbuf* m = pkts[i];
-        uint64_t rx_ns = burst_ns;
-        if (s_.port_timestamps && (m->ol_flags & s_.timestamp_flag) != 0) {
-          rx_ns = *RTE_MBUF_DYNFIELD(m, s_.timestamp_offset, rte_mbuf_timestamp_t*) *
-                  s_.timestamp_scale;
-          if (rx_ns > replay_now_ns_) replay_now_ns_ = rx_ns;
-        }
-        const bool capture = on_frame(m, rx_ns);
-        if constexpr (kCapture) {
-          if (capture) {
-            *static_cast<uint64_t*>(rte_mbuf_to_priv(m)) = rx_ns;
-            keep[kept++] = m;
-            continue;
-          }
-        }
-        pkts[done++] = m;  // freed together below
+      if (n != 0) {
+        counters_.packets += n;
+        prefetch_flows(next, n);
       }
-      if (done != 0) rte_pktmbuf_free_bulk(pkts, done);
-      if constexpr (kCapture) {
-        if (kept != 0) {
-          const unsigned q =
-              rte_ring_sp_enqueue_burst(s_.capture, reinterpret_cast<void**>(keep), kept, nullptr);
-          if (unlikely(q < kept)) {
-            counters_.capture_overflow += kept - q;
-            rte_pktmbuf_free_bulk(keep + q, kept - q);
-          }
-        }
-      }
+      if (held != 0) process_burst<kCapture>(bursts[cur], held, held_ns);
+      held = n;
+      held_ns = burst_ns;
+      cur ^= 1;
       now = s_.port_timestamps ? replay_now_ns_ : burst_ns;
-      // One more TSC read per burst: what the core spends per frame, without the driver.
+      scan(now);
+      // One more TSC read per loop: what the core spends on frames and on the scan, without
+      // the driver.
       counters_.busy_cycles += rte_rdtsc() - burst_tsc;
-    } else {
-      now = now_ns();
-      if (s_.idle_sleep && ++empty_polls > kEmptyPollsBeforeSleep) {
-        // Replies are stamped on wake-up, so an idle sleep delays RX timestamps by at most
-        // this much; gap estimates use TX timestamps and do not move.
-        timespec ts{0, kIdleSleepNs};
-        nanosleep(&ts, nullptr);
-        ++counters_.sleeps;
-      }
+      continue;
+    }
+    now = now_ns();
+    if (s_.idle_sleep && ++empty_polls > kEmptyPollsBeforeSleep) {
+      // Replies are stamped on wake-up, so an idle sleep delays RX timestamps by at most
+      // this much; gap estimates use TX timestamps and do not move.
+      timespec ts{0, kIdleSleepNs};
+      nanosleep(&ts, nullptr);
+      ++counters_.sleeps;
     }
     scan(now);
   }
+  if (held != 0) rte_pktmbuf_free_bulk(bursts[cur], held);
 }
 
 }  // namespace
