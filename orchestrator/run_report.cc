@@ -24,11 +24,9 @@ std::string write_reports(const std::string& journal_path, const std::string& ou
   analysis::JournalContents journal;
   if (std::string err = analysis::read_journal(journal_path, &journal); !err.empty()) return err;
   analysis::ReportInputs inputs;
+  // The builder completes the source (format, span, record count, a journal cut short).
   inputs.source.set_journal_path(journal_path);
-  inputs.source.set_journal_records(journal.records.size());
-  if (!journal.warning.empty()) inputs.source.set_error(journal.warning);
-  v1::Report report = analysis::build_report_from_journal(journal, inputs);
-  report.set_generator("migprobe-control");
+  const v1::Report report = analysis::build_report_from_journal(journal, inputs);
   const std::string text = analysis::render_text(report);
   for (const auto& [name, body] : {std::pair<std::string, std::string>{"report.txt", text},
                                    {"report.json", analysis::render_json(report)},
