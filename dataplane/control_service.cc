@@ -43,6 +43,7 @@ std::string from_proto(const v1::Target& t, TargetParams* out) {
     p.dscp = static_cast<uint8_t>(f.dscp());
     if (f.port() > 65535) return "target '" + out->name + "': port must be 1..65535";
     if (f.port() != 0) p.port = static_cast<uint16_t>(f.port());
+    p.reply_timeout_ns = f.reply_timeout_ns();  // 0: the dataplane's --reply-timeout-ms
     const std::string why = validate_flow(p);
     if (!why.empty()) return "target '" + out->name + "': " + why;
     out->flows.push_back(p);

@@ -21,7 +21,8 @@ const char* kUsage =
     "\n"
     "Targets: --target 'name=vm1,10.78.0.11,icmp=1000,udp=1ms/dscp=46/port=7077'\n"
     "  rates in pps (1000, 2.5k, 1M) or as intervals (1ms, 250us); options size=BYTES\n"
-    "  (L4 payload incl. the 18-byte trailer), dscp=N, port=N (udp); mac=MAC skips ARP.\n"
+    "  (L4 payload incl. the 18-byte trailer), dscp=N, port=N (udp), timeout=DURATION (this\n"
+    "  flow's reply timeout, e.g. 200ms; default --reply-timeout-ms); mac=MAC skips ARP.\n"
     "\n";
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <rte_ring_elem.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -203,7 +204,7 @@ std::string ProbeControl::configure(const std::vector<TargetParams>& targets, bo
         fs->set_payload_bytes(tp.flows[i].payload_bytes);
         fs->set_dscp(tp.flows[i].dscp);
         fs->set_port(tp.flows[i].port);
-        fs->set_reply_timeout_ns(o_.reply_timeout_ns);
+        fs->set_reply_timeout_ns(reply_timeout(tp.flows[i]));
       }
     }
   }
@@ -248,6 +249,7 @@ void ProbeControl::add_flow_to_cores(uint32_t id) {
   r.kind = static_cast<uint8_t>(f.params.kind);
   r.generation = generation_;
   r.interval_ns = f.params.interval_ns;
+  r.reply_timeout_ns = reply_timeout(f.params);
   // RX first, so the first reply finds its flow.
   send_rx(r);
   send_tx(c);
@@ -286,7 +288,11 @@ void ProbeControl::stop() {
     c.flow_id = id;
     send_tx(c);
   }
-  const uint64_t until = realtime_ns() + o_.reply_timeout_ns + 2'000'000;
+  uint64_t longest = 0;
+  for (const Flow& f : flows_) {
+    if (f.used) longest = std::max(longest, reply_timeout(f.params));
+  }
+  const uint64_t until = realtime_ns() + longest + 2'000'000;
   while (realtime_ns() < until) {
     poll_events();
     sleep_ms(1);

@@ -96,6 +96,10 @@ class ProbeControl {
   void run_tasks();
   void write_stats_file();
   std::string target_name(uint32_t flow_id) const;
+  // A flow's reply timeout: its own, else the run's default.
+  uint64_t reply_timeout(const FlowParams& f) const {
+    return f.reply_timeout_ns != 0 ? f.reply_timeout_ns : o_.reply_timeout_ns;
+  }
 
   Options o_;
   PortInfo port_;

@@ -73,6 +73,7 @@ std::string validate_flow(const FlowParams& f) {
   }
   if (f.dscp > 63) return "dscp must be 0..63";
   if (f.kind == ProbeKind::kUdpReflect && f.port == 0) return "udp port must be 1..65535";
+  if (f.reply_timeout_ns > kMaxReplyTimeoutNs) return "reply timeout must be at most 60 s";
   return "";
 }
 
@@ -123,6 +124,16 @@ std::optional<TargetParams> parse_target(const std::string& text, std::string* e
         if (peq == std::string::npos)
           return fail(item, "option '" + parts[i] + "' is not key=value");
         const std::string pk = parts[i].substr(0, peq);
+        if (pk == "timeout") {
+          // A duration with its unit: a bare number would read as a rate.
+          const std::string pt = parts[i].substr(peq + 1);
+          auto ns = pt.empty() || pt.back() != 's' ? std::nullopt : parse_rate(pt);
+          if (!ns || *ns == 0) {
+            return fail(item, "option '" + parts[i] + "': not a duration (e.g. 500ms, 2s)");
+          }
+          f.reply_timeout_ns = *ns;
+          continue;
+        }
         auto pv = parse_uint(parts[i].substr(peq + 1), 65535);
         if (!pv) return fail(item, "option '" + parts[i] + "': not a number");
         if (pk == "size") {

@@ -7,8 +7,9 @@
 //           | icmp=RATE['/'OPT]* | udp=RATE['/'OPT]*
 //   RATE   := pps ("1000", "2.5k", "1M") or an interval ("1ms", "250us", "2s")
 //   OPT    := size=BYTES (L4 payload, trailer included) | dscp=N | port=N (udp)
+//           | timeout=DURATION (reply timeout, "500ms"; default --reply-timeout-ms)
 //
-// e.g. "name=vm1,10.78.0.11,icmp=1000,udp=1ms/dscp=46/port=7077".
+// e.g. "name=vm1,10.78.0.11,icmp=1000,udp=1ms/dscp=46/port=7077/timeout=200ms".
 
 #include <cstdint>
 #include <optional>
@@ -26,6 +27,7 @@ inline constexpr uint64_t kMinIntervalNs = 1'000;          // 1 Mpps
 inline constexpr uint64_t kMaxIntervalNs = 1'000'000'000;  // 1 pps
 inline constexpr uint32_t kMaxPayloadBytes = 1472;         // one 1500-byte IPv4 packet
 inline constexpr uint16_t kDefaultReflectorPort = 7077;
+inline constexpr uint64_t kMaxReplyTimeoutNs = 60'000'000'000;  // as --reply-timeout-ms
 
 // One flow of a target.
 struct FlowParams {
@@ -34,6 +36,8 @@ struct FlowParams {
   uint32_t payload_bytes = 0;  // 0: the trailer only (smallest frame)
   uint8_t dscp = 0;
   uint16_t port = kDefaultReflectorPort;
+  // A reply later than this after its probe counts as lost; 0: the run's default.
+  uint64_t reply_timeout_ns = 0;
 };
 
 // One target VM.

@@ -51,6 +51,7 @@ v1::Target to_proto(const dp::TargetParams& t) {
     s->set_payload_bytes(f.payload_bytes);
     s->set_dscp(f.dscp);
     s->set_port(f.port);
+    s->set_reply_timeout_ns(f.reply_timeout_ns);
   }
   return p;
 }

@@ -112,6 +112,18 @@ TEST(TargetSpec, RefusesClearly) {
   EXPECT_FALSE(parse_target("icmp=1k", &err));
 }
 
+TEST(TargetSpec, PerFlowReplyTimeout) {
+  std::string err;
+  auto t = parse_target("10.78.0.1,icmp=1k/timeout=200ms,udp=1ms", &err);
+  ASSERT_TRUE(t) << err;
+  EXPECT_EQ(t->flows[0].reply_timeout_ns, 200'000'000U);
+  EXPECT_EQ(t->flows[1].reply_timeout_ns, 0U);                        // the run's default
+  EXPECT_FALSE(parse_target("10.78.0.1,icmp=1k/timeout=200", &err));  // no unit
+  EXPECT_NE(err.find("duration"), std::string::npos);
+  EXPECT_FALSE(parse_target("10.78.0.1,icmp=1k/timeout=61s", &err));
+  EXPECT_NE(err.find("60 s"), std::string::npos);
+}
+
 TEST(TargetSpec, Rates) {
   EXPECT_EQ(*parse_rate("1M"), 1000U);
   EXPECT_EQ(*parse_rate("2.5k"), 400'000U);
