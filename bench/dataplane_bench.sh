@@ -15,7 +15,8 @@ repeats=${2:-3}
 dp="$build/dataplane/migprobe-dp"
 work=$(mktemp -d /tmp/mpt-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-eal=(--no-huge -m 512 --lcores 0@0,1@1,2@0 --log-level=error)
+# --no-pci: virtual devices only (EAL would otherwise probe the VM's virtio PCI device).
+eal=(--no-huge -m 512 --no-pci --lcores 0@0,1@1,2@0 --log-level=error)
 secs=3
 tx_flows=32
 

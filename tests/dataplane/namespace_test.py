@@ -138,7 +138,8 @@ class Injector(threading.Thread):
 
 
 def dp_cmd(build, extra_eal, app):
-    return ([f"{build}/dataplane/migprobe-dp", "--no-huge", "-m", "256",
+    # --no-pci: only the virtual device (EAL would otherwise probe this VM's virtio NIC).
+    return ([f"{build}/dataplane/migprobe-dp", "--no-huge", "-m", "256", "--no-pci",
              "--lcores", "0@0,1@1,2@0", "--file-prefix", f"{PREFIX}{os.getpid()}",
              "--log-level", "warning"] + extra_eal + ["--"] + app)
 
