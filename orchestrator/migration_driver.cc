@@ -245,6 +245,19 @@ v1::MigrationEvent MigrationDriver::run(const MigrationJob& job, const StopReque
   auto last_progress = Clock::now() - std::chrono::hours(1);
   uint64_t last_processed = 0;
   bool done = false;
+  // A failed poll is journaled (once per distinct error) and watching goes on; Nova
+  // failing for kLostTrackAfter in a row fails the migration.
+  auto poll_failed = [&](const control::Error& e) {
+    if (!failing_since) failing_since = Clock::now();
+    if (e.to_string() == last_error) return;
+    last_error = e.to_string();
+    v1::JournalRecord r;
+    r.mutable_error()->set_seen_ns(realtime_ns());
+    r.mutable_error()->set_source("nova");
+    r.mutable_error()->set_message(job.server_name + ": polling the migration: " + last_error);
+    journal_.append(r);
+    say(*active, "Nova error while polling (still watching): " + last_error);
+  };
   while (!done) {
     std::this_thread::sleep_for(options_.poll_interval);
     const auto elapsed = Clock::now() - accepted_at;
@@ -293,12 +306,13 @@ v1::MigrationEvent MigrationDriver::run(const MigrationJob& job, const StopReque
         }
       }
     } else {
+      poll_failed(listed.error());
       still_running = true;  // unknown: keep watching
     }
     if (!still_running || !listed.ok()) {
       auto server = nova_.server(job.server_id);
       if (server.ok()) {
-        failing_since.reset();
+        if (listed.ok()) failing_since.reset();
         if (server->value.task_state.empty() && server->value.status != "MIGRATING") {
           settle_outcome(*active, baseline_id);
           done = true;
@@ -306,18 +320,7 @@ v1::MigrationEvent MigrationDriver::run(const MigrationJob& job, const StopReque
         }
         still_running = true;
       } else {
-        const control::Error& e = server.error();
-        if (!failing_since) failing_since = Clock::now();
-        if (e.to_string() != last_error) {
-          last_error = e.to_string();
-          v1::JournalRecord r;
-          r.mutable_error()->set_seen_ns(realtime_ns());
-          r.mutable_error()->set_source("nova");
-          r.mutable_error()->set_message(job.server_name +
-                                         ": polling the migration: " + last_error);
-          journal_.append(r);
-          say(*active, "Nova error while polling (still watching): " + last_error);
-        }
+        poll_failed(server.error());
         if (Clock::now() - *failing_since > kLostTrackAfter) {
           {
             std::lock_guard<std::mutex> lock(active->mutex);

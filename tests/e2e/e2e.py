@@ -90,8 +90,8 @@ class E2ETestCase(unittest.TestCase):
                "--reply-timeout-ms", str(reply_timeout_ms), "--outage-threshold-ms", "2",
                "--realtime", "10", "--control-socket", cls.dp_socket, "--no-autostart",
                "--quiet"]
-        log = open(os.path.join(work, "dp.log"), "a")
-        cls.dp = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(work, "dp.log"), "a") as log:
+            cls.dp = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         for _ in range(100):
             if os.path.exists(cls.dp_socket):
                 return cls.dp

@@ -39,9 +39,9 @@ class Faults(e2e.E2ETestCase):
         if not os.environ.get("MIGPROBE_KEEP_E2E"):
             shutil.rmtree(self.work, ignore_errors=True)
 
-    def evacuate(self, env, out, *extra, background=False):
+    def evacuate(self, env, out, *extra, background=False, settle="500ms"):
         args = ["evacuate", "--from", "hostA", "--to", "hostB", "--dataplane-socket",
-                self.dp_socket, "--flows", "icmp:2ms,udp:2ms", "--settle", "500ms",
+                self.dp_socket, "--flows", "icmp:2ms,udp:2ms", "--settle", settle,
                 "--out-dir", out, "--api-timeout", "3s", *extra]
         if background:
             return self.control_bg(env, *args)
@@ -87,7 +87,7 @@ class Faults(e2e.E2ETestCase):
                                 "migrations": [{"server": "vm2", "nth": 1, "mode": "error"}]})
         env = self.start_cloud("--faults", plan, "--outage-ms", "100")
         out = os.path.join(self.work, "run")
-        cp = self.evacuate(env, out, "--iterations", "2", "--settle", "1s")
+        cp = self.evacuate(env, out, "--iterations", "2", settle="1s")
         self.assertEqual(cp.returncode, 1, cp.stderr)
         report = e2e.load_report(out)
         failed = [m for m in report["migrations"] if m["outcome"] != "MIGRATION_OUTCOME_COMPLETED"]
@@ -113,7 +113,7 @@ class Faults(e2e.E2ETestCase):
         new process, the blind time is a coverage gap, every migration still completes."""
         env = self.start_cloud("--outage-ms", "100")
         out = os.path.join(self.work, "run")
-        run = self.evacuate(env, out, "--iterations", "2", "--settle", "1s", background=True)
+        run = self.evacuate(env, out, "--iterations", "2", settle="1s", background=True)
         try:
             time.sleep(6)
             self.dp.kill()
