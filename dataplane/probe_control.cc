@@ -188,7 +188,7 @@ std::string ProbeControl::configure(const std::vector<TargetParams>& targets, bo
       neighbours_.want(tp.ip, now);
     }
     if (running_) {
-      for (uint32_t id : t.flow_ids) add_flow_to_cores(id);
+      add_flows_to_cores(t.flow_ids);
     }
     if (reply != nullptr) {
       v1::Target* pt = reply->add_targets();
@@ -229,30 +229,50 @@ uint32_t ProbeControl::remove_targets(const std::vector<std::string>& names) {
   return removed;
 }
 
-void ProbeControl::add_flow_to_cores(uint32_t id) {
-  const Flow& f = flows_[id];
-  const Target& t = targets_[f.target];
-  const Neighbour* n = neighbours_.find(t.params.ip);
-  const bool resolved = n != nullptr && n->resolved;
-  TxCommand c;
-  c.op = TxCommand::kAddFlow;
-  c.flow_id = id;
-  c.interval_ns = f.params.interval_ns;
-  c.generation = generation_;
-  c.resolved = resolved;
-  build_probe_header(self_, resolved ? n->mac : an::MacAddress{},
-                     t.params.vlan ? t.params.vlan : o_.vlan, t.params.ip, f.params, id, &c.header);
+void ProbeControl::rx_barrier() {
+  RxSnapshot snap;  // no flows: only the totals are copied
   RxCommand r;
-  r.op = RxCommand::kAddFlow;
-  r.flow_id = id;
-  r.peer_ip = t.params.ip;
-  r.kind = static_cast<uint8_t>(f.params.kind);
-  r.generation = generation_;
-  r.interval_ns = f.params.interval_ns;
-  r.reply_timeout_ns = reply_timeout(f.params);
-  // RX first, so the first reply finds its flow.
+  r.op = RxCommand::kSnapshot;
+  r.snapshot = &snap;
   send_rx(r);
-  send_tx(c);
+  while (!snap.done.load(std::memory_order_acquire)) {
+    poll_events();
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
+  if (ids.empty()) return;
+  for (uint32_t id : ids) {
+    const Flow& f = flows_[id];
+    RxCommand r;
+    r.op = RxCommand::kAddFlow;
+    r.flow_id = id;
+    r.peer_ip = targets_[f.target].params.ip;
+    r.kind = static_cast<uint8_t>(f.params.kind);
+    r.generation = generation_;
+    r.interval_ns = f.params.interval_ns;
+    r.reply_timeout_ns = reply_timeout(f.params);
+    send_rx(r);
+  }
+  // Frames the RX core took before the adds would otherwise race with the first replies.
+  rx_barrier();
+  for (uint32_t id : ids) {
+    const Flow& f = flows_[id];
+    const Target& t = targets_[f.target];
+    const Neighbour* n = neighbours_.find(t.params.ip);
+    const bool resolved = n != nullptr && n->resolved;
+    TxCommand c;
+    c.op = TxCommand::kAddFlow;
+    c.flow_id = id;
+    c.interval_ns = f.params.interval_ns;
+    c.generation = generation_;
+    c.resolved = resolved;
+    build_probe_header(self_, resolved ? n->mac : an::MacAddress{},
+                       t.params.vlan ? t.params.vlan : o_.vlan, t.params.ip, f.params, id,
+                       &c.header);
+    send_tx(c);
+  }
 }
 
 void ProbeControl::remove_flow_from_cores(uint32_t id) {
@@ -271,9 +291,11 @@ uint32_t ProbeControl::start() {
   ++generation_;
   running_ = true;
   run_started_ns_ = realtime_ns();
+  std::vector<uint32_t> ids;
   for (uint32_t id = 0; id < flows_.size(); ++id) {
-    if (flows_[id].used) add_flow_to_cores(id);
+    if (flows_[id].used) ids.push_back(id);
   }
+  add_flows_to_cores(ids);
   return generation_;
 }
 

@@ -86,7 +86,11 @@ class ProbeControl {
   void poll_events();
   void on_event(const RxEvent& e);
   void emit(const v1::Event& e);
-  void add_flow_to_cores(uint32_t flow_id);
+  // Adds flows to both cores: to RX first, and to TX only once RX has taken them, so no
+  // reply can find its flow missing.
+  void add_flows_to_cores(const std::vector<uint32_t>& flow_ids);
+  // Returns once the RX core has handled every command sent to it before.
+  void rx_barrier();
   void remove_flow_from_cores(uint32_t flow_id);
   void send_tx(const TxCommand& c);
   void send_rx(const RxCommand& c);
