@@ -5,10 +5,13 @@
 //   servers    what Nova lists on a host (a check of credentials and microversions)
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "analysis/duration.h"
@@ -233,6 +236,11 @@ int report_main(int argc, char** argv) {
   if (out_dir.empty()) {
     const size_t slash = journal.rfind('/');
     out_dir = slash == std::string::npos ? "." : journal.substr(0, slash);
+  }
+  if (mkdir(out_dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    std::cerr << "migprobe-control report: cannot create " << out_dir << ": "
+              << std::strerror(errno) << "\n";
+    return 2;
   }
   if (std::string err = mo::write_reports(journal, out_dir, quiet ? nullptr : stdout);
       !err.empty()) {

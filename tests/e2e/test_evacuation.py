@@ -15,7 +15,7 @@ import unittest
 
 import e2e
 
-INTERVAL_MS = 2.0
+INTERVAL_MS = 5.0
 SLACK_MS = 60.0
 
 
