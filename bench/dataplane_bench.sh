@@ -6,7 +6,8 @@
 #    schedstat run time), for migprobe-dp and testpmd alike; the ratios use both.
 #  - RX: replies with 10, 1,000 and 100,000 flows replayed through net_pcap. The rate is
 #    frames per second of RX-core busy time (TSC cycles from after the driver's RX call to
-#    the end of the burst: no start-up, no file reading, no stats writing); medians.
+#    the end of the loop's work on frames, the outage scan of 32 flows included: no start-up,
+#    no file reading, no stats writing); medians.
 #  - Memory per flow slot: resident memory difference between --max-flows 131072 and 1024.
 # usage: bench/dataplane_bench.sh [BUILD_DIR] [REPEATS]   (root; --no-huge, leaves nothing)
 set -euo pipefail
@@ -70,6 +71,7 @@ c={x['name']:int(x['value']) for x in s['tx']}
 print(c['probes_sent'], c['skipped_slots'], int(s['taken_ns'])-int(s['run_started_ns']), open('$work/tx$tag.cpu').read().strip())"
 }
 
+echo "== load: $(uptime)"
 echo "== TX: $tx_flows flows x 1 Mpps (${tx_flows} Mpps offered, more than one core sends: the"
 echo "   excess is skipped slots) of 64-byte ICMP probes into net_null (no-rx), ${secs} s; vs"
 echo "   testpmd txonly, 64-byte frames, same vdev; ${repeats} alternating runs"
@@ -98,7 +100,8 @@ print(f"TX ratio migprobe-dp / testpmd: {dw/tw:.2f} wall, {dc/tc:.2f} per CPU-s 
 print(f"TX per CPU-s vs 10GbE line rate 14.88 Mpps: {dc/14.88e6:.2f} (target >= 1)")
 PY
 
-echo "== RX: 1M replies replayed through net_pcap, 10 / 1,000 / 100,000 flows; ${repeats} runs each"
+echo "== load before the RX runs: $(uptime)"
+echo "== RX: 1M replies replayed through net_pcap, 10 / 1,000 / 100,000 flows; ${repeats} rounds"
 /usr/bin/python3 - "$work" <<'PY'
 import struct, sys
 work = sys.argv[1]
@@ -129,8 +132,10 @@ for flows in (10, 1000, 100000):
                 ts = tx + 20_000
                 f.write(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(frame), len(frame)) + frame)
 PY
-for flows in 10 1000 100000; do
-  for r in $(seq 1 "$repeats"); do
+# Flow counts alternate within each round, so a change of the machine's load during the
+# bench weighs on all three alike.
+for r in $(seq 1 "$repeats"); do
+  for flows in 10 1000 100000; do
     # The replay learns flows from the file (replies only, no requests).
     start=$(date +%s%N)
     "$dp" "${eal[@]}" --file-prefix "mptbrx$r$$" --vdev "net_pcap0,rx_pcap=$work/rx$flows.pcap" -- \
