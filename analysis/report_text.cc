@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "analysis/report_writers.h"
 
@@ -191,6 +192,43 @@ void render_flow(std::string* out, const v1::FlowReport& f, uint64_t origin, con
 }
 
 // Per-run statistics: migrations and their downtime, success rate, evacuations.
+// One line per migration, in order: what the probe measured next to the hypervisor's own
+// figures, the table an operator reads first.
+void render_migration_table(std::string* out, const v1::Report& r) {
+  std::vector<const v1::MigrationReport*> measured(r.migrations_size() + 1, nullptr);
+  for (const auto& t : r.targets()) {
+    for (const auto& m : t.migrations()) {
+      if (m.number() >= 1 && m.number() < measured.size()) measured[m.number()] = &m;
+    }
+  }
+  line(out, "  %4s  %-12s %4s  %-24s %-10s %12s  %-24s %13s %12s", "#", "VM", "iter", "direction",
+       "outcome", "downtime", "bounds (longest gap)", "QEMU downtime", "QEMU pause");
+  for (int i = 0; i < r.migrations_size(); ++i) {
+    const v1::MigrationEvent& e = r.migrations(i);
+    const v1::MigrationReport* m = measured[static_cast<size_t>(i) + 1];
+    const std::string direction = e.source_host() + " -> " + e.dest_host();
+    std::string downtime = "-";
+    std::string bounds = "-";
+    if (m != nullptr && m->gaps() > 0) {
+      downtime = format_ms(m->union_ns());
+      bounds = "[" + format_ms(m->lower_bound_ns()) + ", " + format_ms(m->upper_bound_ns()) + "]";
+    } else if (m != nullptr) {
+      downtime = "no gap";
+    }
+    char qemu_downtime[32] = "-";
+    if (e.hypervisor_downtime_ms() > 0) {
+      std::snprintf(qemu_downtime, sizeof qemu_downtime, "%.3f ms", e.hypervisor_downtime_ms());
+    }
+    const std::string pause = e.hypervisor_resume_ns() > e.hypervisor_stop_ns()
+                                  ? format_ms(e.hypervisor_resume_ns() - e.hypervisor_stop_ns())
+                                  : "-";
+    line(out, "  %4d  %-12s %4u  %-24s %-10s %12s  %-24s %13s %12s", i + 1,
+         e.instance_name().c_str(), e.iteration(), direction.c_str(),
+         outcome_label(e.outcome()).c_str(), downtime.c_str(), bounds.c_str(), qemu_downtime,
+         pause.c_str());
+  }
+}
+
 void render_run(std::string* out, const v1::Report& r, uint64_t origin) {
   if (r.migrations_size() > 0) {
     std::string rate;
@@ -209,6 +247,7 @@ void render_run(std::string* out, const v1::Report& r, uint64_t origin) {
            format_ms(d.mean_ns()).c_str(), format_ms(d.median_ns()).c_str(),
            format_ms(d.p95_ns()).c_str(), format_ms(d.max_ns()).c_str());
     }
+    render_migration_table(out, r);
   }
   if (r.evacuations_size() == 0) return;
   line(out, "evacuations: %d directions", r.evacuations_size());
