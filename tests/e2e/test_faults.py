@@ -47,6 +47,19 @@ class Faults(e2e.E2ETestCase):
             return self.control_bg(env, *args)
         return self.control(env, *args)
 
+    def evacuate_while(self, env, out, after_s, action, *extra, settle="500ms"):
+        """Runs an evacuation in the background, calls action(run) after after_s seconds,
+        and waits for the run to end; returns (exit status, stderr)."""
+        run = self.evacuate(env, out, *extra, background=True, settle=settle)
+        try:
+            time.sleep(after_s)
+            action(run)
+            _, stderr = run.communicate(timeout=300)
+        finally:
+            if run.poll() is None:
+                run.kill()
+        return run.returncode, stderr
+
     def fault_plan(self, plan):
         path = os.path.join(self.work, "faults.json")
         with open(path, "w") as f:
@@ -115,18 +128,15 @@ class Faults(e2e.E2ETestCase):
         new process, the blind time is a coverage gap, every migration still completes."""
         env = self.start_cloud("--outage-ms", "100")
         out = os.path.join(self.work, "run")
-        run = self.evacuate(env, out, "--iterations", "2", settle="1s", background=True)
-        try:
-            time.sleep(6)
+        def kill_and_restart(_run):
             self.dp.kill()
             self.dp.wait()
             time.sleep(1.5)
             self.start_dataplane(self.work)
-            stdout, stderr = run.communicate(timeout=300)
-        finally:
-            if run.poll() is None:
-                run.kill()
-        self.assertEqual(run.returncode, 0, stderr)
+
+        rc, stderr = self.evacuate_while(env, out, 6, kill_and_restart, "--iterations", "2",
+                                         settle="1s")
+        self.assertEqual(rc, 0, stderr)
         self.assertIn("dataplane lost", stderr)
         self.assertIn("restarted", stderr)
         report = e2e.load_report(out)
@@ -145,16 +155,10 @@ class Faults(e2e.E2ETestCase):
     def test_dataplane_lost_for_good_stops_the_run(self):
         env = self.start_cloud("--outage-ms", "100")
         out = os.path.join(self.work, "run")
-        run = self.evacuate(env, out, "--iterations", "3", "--dataplane-grace", "2s",
-                            background=True)
-        try:
-            time.sleep(5)
-            self.stop_dataplane(signal.SIGKILL)
-            stdout, stderr = run.communicate(timeout=120)
-        finally:
-            if run.poll() is None:
-                run.kill()
-        self.assertEqual(run.returncode, 4, stderr)
+        rc, stderr = self.evacuate_while(env, out, 5,
+                                         lambda _run: self.stop_dataplane(signal.SIGKILL),
+                                         "--iterations", "3", "--dataplane-grace", "2s")
+        self.assertEqual(rc, 4, stderr)
         self.assertIn("did not come back", stderr)
         report = e2e.load_report(out)
         self.assertLess(len(report["migrations"]), 18)
@@ -164,15 +168,10 @@ class Faults(e2e.E2ETestCase):
     def test_ctrl_c_stops_cleanly(self):
         env = self.start_cloud("--outage-ms", "100")
         out = os.path.join(self.work, "run")
-        run = self.evacuate(env, out, "--iterations", "3", background=True)
-        try:
-            time.sleep(5)
-            run.send_signal(signal.SIGINT)
-            stdout, stderr = run.communicate(timeout=120)
-        finally:
-            if run.poll() is None:
-                run.kill()
-        self.assertEqual(run.returncode, 3, stderr)
+        rc, stderr = self.evacuate_while(env, out, 5,
+                                         lambda run: run.send_signal(signal.SIGINT),
+                                         "--iterations", "3")
+        self.assertEqual(rc, 3, stderr)
         self.assertIn("stopping after the migrations in flight", stderr)
         report = e2e.load_report(out)
         self.assertGreater(len(report["migrations"]), 0)
