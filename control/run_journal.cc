@@ -37,6 +37,14 @@ void RunJournal::append(const v1::JournalRecord& record) {
   dirty_ = true;
 }
 
+void RunJournal::append_error(const std::string& source, const std::string& message) {
+  v1::JournalRecord r;
+  r.mutable_error()->set_seen_ns(realtime_ns());
+  r.mutable_error()->set_source(source);
+  r.mutable_error()->set_message(message);
+  append(r);
+}
+
 void RunJournal::flush(bool sync) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!open_) return;

@@ -28,6 +28,8 @@ class RunJournal {
               std::chrono::milliseconds flush_interval = std::chrono::milliseconds(250));
   // Appends one record. A write error is remembered (see error()) and reported once.
   void append(const v1::JournalRecord& record);
+  // Appends an ErrorEvent stamped now (source: "nova", "dataplane", "control").
+  void append_error(const std::string& source, const std::string& message);
   // Pushes everything to the kernel now; with sync, to the disk too.
   void flush(bool sync = false);
   // Flushes, syncs and closes; the flusher stops.

@@ -7,25 +7,27 @@
 namespace migprobe::orchestrator {
 namespace {
 
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::string part;
-  std::istringstream in(text);
-  while (std::getline(in, part, sep)) out.push_back(part);
-  return out;
-}
-
 std::string ms_text(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
 
 }  // namespace
 
+std::vector<std::string> split_list(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::string part;
+  std::istringstream in(text);
+  while (std::getline(in, part, sep)) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
 std::string parse_flows(const std::string& text, uint64_t reply_timeout_ns,
                         std::vector<v1::FlowSpec>* flows) {
   flows->clear();
-  for (const std::string& item : split(text, ',')) {
-    const std::vector<std::string> f = split(item, ':');
+  for (const std::string& item : split_list(text, ',')) {
+    const std::vector<std::string> f = split_list(item, ':');
     if (f.size() < 2 || f.size() > 3) {
       return "flow '" + item + "': expected kind:interval[:port], e.g. icmp:1ms or udp:1ms:7077";
     }

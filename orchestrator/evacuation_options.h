@@ -57,6 +57,9 @@ struct EvacuationOptions {
   bool quiet = false;
 };
 
+// The non-empty items of a sep-separated list ("vm1,vm2").
+std::vector<std::string> split_list(const std::string& text, char sep = ',');
+
 // Parses "icmp:1ms,udp:1ms:7077" (kind:interval[:port]) into flow specs with reply_timeout.
 // Returns an error message naming the bad part, or "".
 std::string parse_flows(const std::string& text, uint64_t reply_timeout_ns,

@@ -41,15 +41,6 @@ void pick_address(const control::Server& s, Vm* vm) {
   }
 }
 
-void journal_error(control::RunJournal& journal, const std::string& source,
-                   const std::string& message) {
-  v1::JournalRecord r;
-  r.mutable_error()->set_seen_ns(realtime_ns());
-  r.mutable_error()->set_source(source);
-  r.mutable_error()->set_message(message);
-  journal.append(r);
-}
-
 void journal_run(control::RunJournal& journal, const std::string& state,
                  const std::string& summary_text) {
   v1::JournalRecord r;
@@ -123,7 +114,7 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
   progress.line("journal: " + journal_path);
 
   auto fail_start = [&](const std::string& source, const std::string& message) {
-    journal_error(journal, source, message);
+    journal.append_error(source, message);
     journal_run(journal, "failed", message);
     journal.close();
     progress.line("cannot start: " + message);
@@ -268,7 +259,7 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
                                     std::to_string(o.dataplane_grace.count()) +
                                     " ms; stopping the run (migrations without a probe measure "
                                     "nothing)";
-        journal_error(journal, "control", message);
+        journal.append_error("control", message);
         progress.line(message);
       }
     }

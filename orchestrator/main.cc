@@ -98,19 +98,6 @@ std::chrono::milliseconds to_ms(const std::string& option, const std::string& te
   return std::chrono::milliseconds(*ns / 1'000'000);
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
-    if (!item.empty()) out.push_back(item);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 std::string default_campaign() {
   const time_t now = time(nullptr);
   tm local{};
@@ -172,7 +159,7 @@ int evacuate_main(int argc, char** argv) {
                    "start, 3 interrupted, 4 the dataplane was lost.\n";
       return 0;
     }
-    o.servers = split_list(servers);
+    o.servers = mo::split_list(servers);
     if (!mo::parse_policy(policy, &o.policy)) {
       throw po::error("--policy: '" + policy + "' is not wait, force-complete or abort");
     }

@@ -251,11 +251,7 @@ v1::MigrationEvent MigrationDriver::run(const MigrationJob& job, const StopReque
     if (!failing_since) failing_since = Clock::now();
     if (e.to_string() == last_error) return;
     last_error = e.to_string();
-    v1::JournalRecord r;
-    r.mutable_error()->set_seen_ns(realtime_ns());
-    r.mutable_error()->set_source("nova");
-    r.mutable_error()->set_message(job.server_name + ": polling the migration: " + last_error);
-    journal_.append(r);
+    journal_.append_error("nova", job.server_name + ": polling the migration: " + last_error);
     say(*active, "Nova error while polling (still watching): " + last_error);
   };
   while (!done) {

@@ -109,11 +109,7 @@ void ProbeLink::on_stream_end(const control::Error& error) {
 }
 
 void ProbeLink::journal_error(const std::string& message) {
-  v1::JournalRecord r;
-  r.mutable_error()->set_seen_ns(realtime_ns());
-  r.mutable_error()->set_source("dataplane");
-  r.mutable_error()->set_message(message);
-  journal_.append(r);
+  journal_.append_error("dataplane", message);
   journal_.flush();
 }
 
