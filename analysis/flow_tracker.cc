@@ -7,7 +7,7 @@
 namespace migprobe::analysis {
 
 void FlowTracker::on_request(uint32_t seq, uint64_t tx_ns) {
-  ++counters_.sent;
+  ++sent_;
   if (!requests_seen_) {
     requests_seen_ = true;
     first_req_seq_ = last_req_seq_ = seq;
@@ -15,102 +15,141 @@ void FlowTracker::on_request(uint32_t seq, uint64_t tx_ns) {
     if (!started_) {
       anchor_seq_ = seq;
       anchor_tx_ = tx_ns;
-      counters_.first_tx_ns = tx_ns;
+      first_tx_ns_ = tx_ns;
     }
   } else if (seq_after(seq, last_req_seq_)) {
     last_req_seq_ = seq;
     last_req_tx_ = tx_ns;
   }
-  if (tx_ns > counters_.last_tx_ns) counters_.last_tx_ns = tx_ns;
+  if (tx_ns > last_tx_ns_) last_tx_ns_ = tx_ns;
+}
+
+FlowCounters FlowTracker::counters() const {
+  FlowCounters c;
+  c.sent = sent_;
+  c.answered = answered_;
+  c.lost = lost_;
+  c.late = late_;
+  c.duplicates = duplicates_;
+  c.reordered = reordered_;
+  c.rtt_min_ns = rtt_min_ns_;
+  c.rtt_max_ns = rtt_max_ns_;
+  c.rtt_sum_ns = rtt_sum_ns_;
+  c.rtt_samples = answered_;
+  c.first_tx_ns = first_tx_ns_;
+  c.last_tx_ns = last_tx_ns_;
+  return c;
 }
 
 void FlowTracker::record_rtt(uint64_t tx_ns, uint64_t rx_ns) {
   const uint64_t rtt = rx_ns - tx_ns;
-  if (counters_.rtt_samples == 0 || rtt < counters_.rtt_min_ns) counters_.rtt_min_ns = rtt;
-  if (rtt > counters_.rtt_max_ns) counters_.rtt_max_ns = rtt;
-  counters_.rtt_sum_ns += rtt;
-  ++counters_.rtt_samples;
+  // Called after answered_ was counted: the first sample sets the minimum.
+  if (answered_ == 1 || rtt < rtt_min_ns_) rtt_min_ns_ = rtt;
+  if (rtt > rtt_max_ns_) rtt_max_ns_ = rtt;
+  rtt_sum_ns_ += rtt;
+}
+
+void FlowTracker::materialize_bits() {
+  const uint32_t run = hi_seq_ - bits_hi_;
+  if (run >= kReorderWindow) {
+    answered_bits_.fill(~uint64_t{0});
+  } else {
+    for (uint32_t s = bits_hi_ + 1; s != hi_seq_ + 1; ++s) {
+      answered_bits_[(s % kReorderWindow) / 64] |= uint64_t{1} << (s % 64);
+    }
+  }
+  bits_hi_ = hi_seq_;
 }
 
 void FlowTracker::mark_answered(uint32_t seq) {
-  answered_[(seq % kReorderWindow) / 64] |= uint64_t{1} << (seq % 64);
+  if (seq_after(seq, bits_hi_)) return;  // in the in-order run: answered already
+  answered_bits_[(seq % kReorderWindow) / 64] |= uint64_t{1} << (seq % 64);
 }
 
 bool FlowTracker::is_answered(uint32_t seq) const {
-  return (answered_[(seq % kReorderWindow) / 64] >> (seq % 64)) & 1;
+  if (seq_after(seq, bits_hi_)) return true;
+  return (answered_bits_[(seq % kReorderWindow) / 64] >> (seq % 64)) & 1;
 }
 
 void FlowTracker::on_reply(const TrackerConfig& cfg, uint32_t seq, uint64_t tx_ns, uint64_t rx_ns,
                            bool has_count, uint32_t count) {
   if (rx_ns - tx_ns > cfg.reply_timeout_ns) {
     // Too late to count as an answer: the probe stays lost, as it would live.
-    ++counters_.late;
+    ++late_;
     return;
   }
-  const Edge e{seq, tx_ns, rx_ns, has_count, count};
   if (!started_) {
     started_ = true;
-    hi_seq_ = seq;
+    hi_seq_ = bits_hi_ = seq;
     hi_tx_ = tx_ns;
-    hi_rx_ = rx_ns;
     hi_has_count_ = has_count;
     hi_count_ = count;
     if (!requests_seen_) {
       anchor_seq_ = seq;
       anchor_tx_ = tx_ns;
-      counters_.first_tx_ns = tx_ns;
+      first_tx_ns_ = tx_ns;
     } else if (seq_after(seq, first_req_seq_)) {
       // Probes sent before the first answered one: a gap open at its start, unless
       // reordered replies still fill it.
       Edge a{first_req_seq_ - 1, first_req_tx_, 0, false, 0};
-      pending_.push_back(PendingGap{a, e, true});
+      pending_.push_back(PendingGap{a, Edge{seq, tx_ns, rx_ns, has_count, count}, true});
+      record_pending();
     }
     mark_answered(seq);
-    ++counters_.answered;
+    ++answered_;
     record_rtt(tx_ns, rx_ns);
-    if (tx_ns > counters_.last_tx_ns) counters_.last_tx_ns = tx_ns;
+    if (tx_ns > last_tx_ns_) last_tx_ns_ = tx_ns;
     return;
   }
 
   const int64_t d = seq_distance(seq, hi_seq_);
-  if (d > 0) {
-    if (d > 1) {
-      pending_.push_back(PendingGap{Edge{hi_seq_, hi_tx_, hi_rx_, hi_has_count_, hi_count_}, e});
-    }
+  if (d == 1) {
+    // In order, the common case: line 0 only. The bitmap learns of this run when something
+    // needs it; a run longer than the window is cut so that its length never wraps.
+    hi_seq_ = seq;
+    if (hi_seq_ - bits_hi_ >= 2 * kReorderWindow) bits_hi_ = hi_seq_ - kReorderWindow;
+  } else if (d > 1) {
+    materialize_bits();
+    // The newest answered probe's rx time is never an edge's: only b's rx is reported.
+    pending_.push_back(PendingGap{Edge{hi_seq_, hi_tx_, 0, hi_has_count_, hi_count_},
+                                  Edge{seq, tx_ns, rx_ns, has_count, count}});
+    record_pending();
     // Slide the window: seqs hi+1 .. seq enter it and must read as unanswered.
     if (d >= kReorderWindow) {
-      answered_.fill(0);
+      answered_bits_.fill(0);
     } else {
       for (uint32_t s = hi_seq_ + 1; s != seq; ++s) {
-        answered_[(s % kReorderWindow) / 64] &= ~(uint64_t{1} << (s % 64));
+        answered_bits_[(s % kReorderWindow) / 64] &= ~(uint64_t{1} << (s % 64));
       }
     }
+    hi_seq_ = bits_hi_ = seq;
     mark_answered(seq);
-    hi_seq_ = seq;
-    hi_tx_ = tx_ns;
-    hi_rx_ = rx_ns;
-    hi_has_count_ = has_count;
-    hi_count_ = count;
-    if (tx_ns > counters_.last_tx_ns) counters_.last_tx_ns = tx_ns;
   } else if (d == 0) {
-    ++counters_.duplicates;
+    ++duplicates_;
     return;
   } else {
     // An older probe: it fills a hole of a pending gap, or it was answered already.
-    if (fill_pending(e)) {
-      ++counters_.reordered;
+    if (fill_pending(Edge{seq, tx_ns, rx_ns, has_count, count})) {
+      ++reordered_;
       if (-d < kReorderWindow) mark_answered(seq);
     } else if (-d < kReorderWindow && is_answered(seq)) {
-      ++counters_.duplicates;
+      ++duplicates_;
       return;
     } else {
       // Outside the window and no pending gap holds it: a reply to a probe from before
       // the first answered one, or a replayed one. It cannot change any gap.
-      ++counters_.reordered;
+      ++reordered_;
       if (-d < kReorderWindow) mark_answered(seq);
     }
+    ++answered_;
+    record_rtt(tx_ns, rx_ns);
+    return;
   }
-  ++counters_.answered;
+  hi_tx_ = tx_ns;
+  hi_has_count_ = has_count;
+  hi_count_ = count;
+  if (tx_ns > last_tx_ns_) last_tx_ns_ = tx_ns;
+  ++answered_;
   record_rtt(tx_ns, rx_ns);
 }
 
@@ -124,6 +163,7 @@ bool FlowTracker::fill_pending(const Edge& e) {
     const bool touches_b = e.seq + 1 == g.b.seq;
     if (touches_a && touches_b) {
       pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+      record_pending();
     } else if (touches_a) {
       g.a = e;
       g.open_start = false;
@@ -189,7 +229,7 @@ void FlowTracker::emit(const TrackerConfig& cfg, const PendingGap& g, std::vecto
       gap.forward_lost = gap.lost - delivered;
     }
   }
-  counters_.lost += gap.lost;
+  lost_ += gap.lost;
   out->push_back(gap);
 }
 
@@ -204,6 +244,7 @@ void FlowTracker::settle(const TrackerConfig& cfg, uint64_t now_ns, bool all,
     emit(cfg, pending_[done], out);
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
+  record_pending();
 }
 
 void FlowTracker::finish(const TrackerConfig& cfg, uint64_t end_ns, std::vector<Gap>* out) {
@@ -239,7 +280,7 @@ void FlowTracker::finish(const TrackerConfig& cfg, uint64_t end_ns, std::vector<
   gap.lower_ns = last_tx > first_unanswered_tx ? last_tx - first_unanswered_tx : 0;
   gap.estimate_ns = gap.lower_ns;
   gap.outage = gap.estimate_ns >= cfg.outage_threshold_ns;
-  counters_.lost += gap.lost;
+  lost_ += gap.lost;
   out->push_back(gap);
 }
 

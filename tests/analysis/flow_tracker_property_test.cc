@@ -69,6 +69,53 @@ TEST(FlowTrackerPropertyTest, RandomFlowsMatchTheirOutages) {
               checked.closed, checked.open_start, checked.open_end);
 }
 
+// A run of in-order replies does not write the reorder bitmap (the tracker's hot line only);
+// duplicates of any probe in the window behind it, before and after a hole, must still be
+// told from reordered replies exactly, whatever the run's length against the window.
+TEST(FlowTrackerPropertyTest, DuplicatesAfterLongInOrderRunsAreExact) {
+  constexpr uint32_t kW = FlowTracker::kReorderWindow;
+  const uint32_t runs[] = {1, 2, 100, kW - 1, kW, kW + 1, 2 * kW - 1, 2 * kW, 2 * kW + 1, 5000};
+  for (const uint32_t first : {0u, 0xffffffffU - 700}) {
+    for (const uint32_t run : runs) {
+      TrackerConfig cfg;
+      cfg.reply_timeout_ns = 1000 * kMs;
+      FlowTracker t(1, 10 * kUs);
+      std::vector<Gap> gaps;
+      uint64_t now = kBase;
+      const auto reply = [&](uint32_t i) {
+        now += kUs;
+        t.on_reply(cfg, first + i, kBase + i * 10 * kUs, now + i * 10 * kUs, false, 0);
+      };
+      for (uint32_t i = 0; i < run; ++i) reply(i);
+      // Duplicates from the newest one back to the edge of the window (or the first).
+      uint64_t dups = 0;
+      for (uint32_t back = 0; back < kW && back < run; back += 37) {
+        reply(run - 1 - back);
+        ++dups;
+      }
+      const std::string what = "first " + std::to_string(first) + " run " + std::to_string(run);
+      EXPECT_EQ(t.counters().duplicates, dups) << what;
+      EXPECT_EQ(t.counters().reordered, 0u) << what;
+      // A hole of 5, then duplicates of probes before it, and the hole filled late.
+      for (uint32_t i = run + 5; i < run + 20; ++i) reply(i);
+      for (uint32_t back = 1; back < kW - 20 && back <= run; back += 29) {
+        reply(run - back);
+        ++dups;
+      }
+      EXPECT_EQ(t.counters().duplicates, dups) << what;
+      for (uint32_t i = run; i < run + 5; ++i) reply(i);
+      EXPECT_EQ(t.counters().reordered, 5u) << what;
+      reply(run + 2);  // the hole's probes are answered now
+      ++dups;
+      EXPECT_EQ(t.counters().duplicates, dups) << what;
+      EXPECT_EQ(t.counters().answered, run + 20) << what;
+      t.finish(cfg, now + 100'000 * kMs, &gaps);
+      EXPECT_TRUE(gaps.empty()) << what;
+      if (HasFailure()) return;
+    }
+  }
+}
+
 // Regression: the first probe's reply overtaken by the second's, requests visible. The
 // tracker used to keep a zero-length gap open at the start (a.seq + 1 == b.seq).
 TEST(FlowTrackerPropertyTest, FirstReplyOvertakenIsNotAGap) {
