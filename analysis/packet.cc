@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <bit>
 #include <cstdio>
 #include <cstring>
 
@@ -267,24 +268,46 @@ bool parse_mac(const std::string& text, MacAddress* out) {
 }
 
 uint32_t checksum_add(uint32_t sum, const uint8_t* p, size_t len) {
-  uint64_t acc = sum;
-  while (len >= 4) {
+  // The ones-complement sum does not depend on byte order (RFC 1071 2.(B)): add 32-bit
+  // halves of 8-byte loads in host order, fold to 16 bits and swap once at the end.
+  uint64_t acc = 0;
+  while (len >= 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, 8);
+    acc += (w & 0xffffffff) + (w >> 32);
+    p += 8;
+    len -= 8;
+  }
+  if (len >= 4) {
     uint32_t w = 0;
     std::memcpy(&w, p, 4);
-    acc += __builtin_bswap32(w);
+    acc += w;
     p += 4;
     len -= 4;
   }
   if (len >= 2) {
-    acc += load_be16(p);
+    uint16_t w = 0;
+    std::memcpy(&w, p, 2);
+    acc += w;
     p += 2;
     len -= 2;
   }
-  if (len) acc += static_cast<uint32_t>(p[0]) << 8;
-  while (acc >> 32) acc = (acc & 0xffffffff) + (acc >> 32);
-  // Fold to 32 bits keeping the ones-complement sum intact.
+  if (len) {
+    // The odd byte is the high half of a big-endian word: in host order, its first byte.
+    uint16_t w = 0;
+    std::memcpy(&w, p, 1);
+    acc += w;
+  }
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  acc = (acc & 0xffffffff) + (acc >> 32);
   acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<uint32_t>(acc);
+  acc = (acc & 0xffff) + (acc >> 16);
+  uint16_t folded = static_cast<uint16_t>(acc);
+  if constexpr (std::endian::native == std::endian::little) folded = __builtin_bswap16(folded);
+  // Fold the starting sum in as well, keeping the result within 32 bits.
+  uint64_t total = uint64_t{sum} + folded;
+  total = (total & 0xffff) + (total >> 16);
+  return static_cast<uint32_t>(total);
 }
 
 uint16_t checksum_fold(uint32_t sum) {

@@ -12,6 +12,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <ctime>
 #include <memory>
 #include <vector>
@@ -27,8 +28,15 @@ namespace {
 namespace an = migprobe::analysis;
 
 constexpr unsigned kBurst = 32;
-// Flows checked for settled gaps and outages per loop, so 100k flows cost little per burst.
-constexpr uint32_t kScanPerLoop = 32;
+// The outage scan visits every flow once per period: kMinScanPeriodNs, or kScanNsPerFlow
+// per flow beyond a thousand flows, so that it costs at most a visit per microsecond
+// (100,000 flows: each seen every 100 ms; gaps are settled a reply timeout after they
+// close, outages in progress are a live hint) however many frames come. A loop visits at
+// most kMaxScanPerLoop flows, so a jump of the clock (replay) never stalls the RX burst.
+constexpr uint64_t kMinScanPeriodNs = 1'000'000;
+constexpr uint64_t kScanNsPerFlow = 1'000;
+constexpr uint32_t kMaxScanPerLoop = 64;
+constexpr uint32_t kScanPrefetch = 4;
 constexpr unsigned kEmptyPollsBeforeSleep = 64;
 constexpr long kIdleSleepNs = 20'000;
 
@@ -47,11 +55,6 @@ struct alignas(64) RxFlowHot {
   bool pending = false;      // the tracker holds gaps still open to reordered replies
 };
 static_assert(sizeof(RxFlowHot) == 64, "one cache line per flow");
-
-// The analysis library's tracker of one flow, in whole cache lines of its own.
-struct alignas(64) RxTrackerSlot {
-  an::FlowTracker tracker;
-};
 
 class alignas(64) RxCore {
  public:
@@ -80,6 +83,8 @@ class alignas(64) RxCore {
   bool on_probe(const an::ParsedPacket& p, uint64_t rx_ns);
   bool on_arp(const an::ParsedPacket& p, uint64_t rx_ns);
   void scan(uint64_t now_ns);
+  // How many flows the scan owes a visit at now_ns.
+  uint32_t scan_quota(uint64_t now_ns);
   // Settles what a flow's tracker can, posting the gaps (all of them at the end of a run).
   void settle(uint32_t id, uint64_t now_ns, bool finish);
   // The tracker settings of one flow: its own reply timeout.
@@ -91,7 +96,7 @@ class alignas(64) RxCore {
   // Copies what the scan needs from a tracker into the flow's hot line.
   void refresh_hot(RxFlowHot& f, const an::FlowTracker& t) {
     f.newest_tx_ns = t.newest_answered_tx_ns();
-    f.rtt_max_ns = t.counters().rtt_max_ns;
+    f.rtt_max_ns = t.rtt_max_ns();
     f.pending = t.has_pending();
   }
   void post(const RxEvent& e);
@@ -103,9 +108,12 @@ class alignas(64) RxCore {
   RxCoreSetup s_;
   an::ParseOptions opt_;
   std::vector<RxFlowHot> flows_;
-  std::vector<RxTrackerSlot> trackers_;
+  // The analysis library's trackers: an in-order reply touches the first line of one.
+  std::vector<an::FlowTracker> trackers_;
   std::vector<uint32_t> active_;
   uint32_t cursor_ = 0;
+  uint64_t scan_last_ns_ = 0;
+  uint64_t scan_credit_ = 0;  // flow visits owed, times the scan period
   std::vector<an::Gap> gaps_;
   RxCounters counters_;
   uint64_t replay_now_ns_ = 0;
@@ -122,7 +130,7 @@ void RxCore::add_flow(uint32_t id, uint32_t peer, uint8_t kind, uint8_t generati
   if (id >= flows_.size()) return;
   RxFlowHot& f = flows_[id];
   if (!f.active) active_.push_back(id);
-  trackers_[id].tracker = an::FlowTracker(id, interval);
+  trackers_[id] = an::FlowTracker(id, interval);
   f = RxFlowHot{};
   f.interval_ns = interval;
   f.reply_timeout_ns = reply_timeout != 0 ? reply_timeout : s_.tracker.reply_timeout_ns;
@@ -134,7 +142,7 @@ void RxCore::add_flow(uint32_t id, uint32_t peer, uint8_t kind, uint8_t generati
 
 void RxCore::settle(uint32_t id, uint64_t now, bool finish) {
   RxFlowHot& f = flows_[id];
-  an::FlowTracker& t = trackers_[id].tracker;
+  an::FlowTracker& t = trackers_[id];
   gaps_.clear();
   if (finish) {
     t.finish(config(f), now, &gaps_);
@@ -187,7 +195,7 @@ void RxCore::handle(const RxCommand& c) {
       const size_t n = std::min(snap->flows.size(), flows_.size());
       for (size_t i = 0; i < n; ++i) {
         snap->flows[i].active = flows_[i].active;
-        snap->flows[i].counters = trackers_[i].tracker.counters();
+        snap->flows[i].counters = trackers_[i].counters();
       }
       snap->done.store(true, std::memory_order_release);
       break;
@@ -196,7 +204,7 @@ void RxCore::handle(const RxCommand& c) {
       const uint64_t end = c.end_ns != 0 ? c.end_ns : now_ns();
       for (uint32_t id : active_) {
         if (c.sent != nullptr && id < c.sent->size() && (*c.sent)[id].sent != 0) {
-          trackers_[id].tracker.on_request((*c.sent)[id].next_seq - 1, (*c.sent)[id].last_tx_ns);
+          trackers_[id].on_request((*c.sent)[id].next_seq - 1, (*c.sent)[id].last_tx_ns);
         }
         settle(id, end, true);
       }
@@ -294,7 +302,7 @@ bool RxCore::on_probe(const an::ParsedPacket& p, uint64_t rx_ns) {
     // Replay: the first packet of a flow defines it, interval measured from the probes.
     add_flow(t.flow_id, is_request ? dst : src, kind, t.generation, 0, 0);
   }
-  an::FlowTracker& tracker = trackers_[t.flow_id].tracker;
+  an::FlowTracker& tracker = trackers_[t.flow_id];
   if (unlikely(t.generation != f.generation)) {
     ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kSTALE_GENERATION)];
     return false;
@@ -354,10 +362,29 @@ bool RxCore::on_frame(rte_mbuf* m, uint64_t rx_ns) {
   }
 }
 
+uint32_t RxCore::scan_quota(uint64_t now) {
+  const uint64_t n = active_.size();
+  if (now <= scan_last_ns_) {
+    // No time passed, or the clock went back (a new replay clock): start again from here.
+    if (now < scan_last_ns_) scan_last_ns_ = now;
+    return 0;
+  }
+  const uint64_t period = std::max(kMinScanPeriodNs, n * kScanNsPerFlow);
+  const uint64_t dt = std::min(now - scan_last_ns_, period);
+  scan_last_ns_ = now;
+  scan_credit_ = std::min(scan_credit_ + dt * n, n * period);
+  const uint64_t owed = scan_credit_ / period;
+  const uint64_t visits = std::min<uint64_t>(owed, kMaxScanPerLoop);
+  scan_credit_ -= visits * period;
+  return static_cast<uint32_t>(visits);
+}
+
 void RxCore::scan(uint64_t now) {
   const uint32_t n = static_cast<uint32_t>(active_.size());
   if (n == 0) return;
-  const uint32_t count = n < kScanPerLoop ? n : kScanPerLoop;
+  const uint32_t quota = scan_quota(now);
+  if (quota == 0) return;
+  const uint32_t count = std::min(quota, n);
   for (uint32_t i = 0; i < count; ++i) {
     if (cursor_ >= n) cursor_ = 0;
     const uint32_t id = active_[cursor_++];
@@ -370,8 +397,7 @@ void RxCore::scan(uint64_t now) {
     const uint64_t base = f.newest_tx_ns + s_.tracker.outage_threshold_ns +
                           (f.rtt_max_ns < f.reply_timeout_ns ? f.rtt_max_ns : f.reply_timeout_ns);
     if (now <= base) continue;
-    const uint64_t interval =
-        f.interval_ns != 0 ? f.interval_ns : trackers_[id].tracker.interval_ns();
+    const uint64_t interval = f.interval_ns != 0 ? f.interval_ns : trackers_[id].interval_ns();
     if (now > base + interval) {
       f.in_progress = true;
       RxEvent e;
@@ -383,8 +409,9 @@ void RxCore::scan(uint64_t now) {
       ++counters_.outages_in_progress;
     }
   }
-  // The next loop's flows: start loading their lines now.
-  for (uint32_t i = 0, c = cursor_; i < count; ++i, ++c) {
+  // The next visits' flows: start loading their lines now.
+  const uint32_t ahead = std::min(kScanPrefetch, n);
+  for (uint32_t i = 0, c = cursor_; i < ahead; ++i, ++c) {
     rte_prefetch0(&flows_[active_[c < n ? c : c - n]]);
   }
 }
@@ -402,11 +429,9 @@ void RxCore::prefetch_flows(rte_mbuf* const* pkts, uint16_t n) const {
         ((uint32_t{tr[2]} << 24) | (uint32_t{tr[3]} << 16) | (uint32_t{tr[4]} << 8) | tr[5]) &
         an::kMaxFlowId;
     if (id >= flows_.size()) continue;
+    // The hot line and the tracker's first line: all an in-order reply touches.
     rte_prefetch0(&flows_[id]);
-    const char* t = reinterpret_cast<const char*>(&trackers_[id]);
-    for (size_t off = 0; off < sizeof(RxTrackerSlot); off += RTE_CACHE_LINE_SIZE) {
-      rte_prefetch0(t + off);
-    }
+    rte_prefetch0(&trackers_[id]);
   }
 }
 

@@ -9,6 +9,8 @@ both edges are timestamped before and after the call, so the truth is an interva
   - every injected outage shows as one gap per flow, its estimate within one probe interval
     + 1 ms of the injected length (>= 20 outages, 5 ms .. 2 s);
   - a one-way outage (replies dropped) is reported as return loss on the UDP flow;
+  - every outage of 100 ms or more raises an "outage in progress" event per flow while it
+    lasts, before its gap closes;
   - replay: the capture fed back through net_pcap into migprobe-dp gives the same gaps, and
     so does migprobe-analyze when it is built.
 Everything named mpt*, deleted on exit, also on failure. Needs root.
@@ -144,6 +146,19 @@ def dp_cmd(build, extra_eal, app):
              "--log-level", "warning"] + extra_eal + ["--"] + app)
 
 
+def read_in_progress(path):
+    events = []
+    with open(path) as f:
+        for line in f:
+            ev = json.loads(line)
+            if "outage_in_progress" in ev:
+                e = ev["outage_in_progress"]
+                e["detected_ns"] = int(e["detected_ns"])
+                e["since_tx_ns"] = int(e.get("since_tx_ns", 0))
+                events.append(e)
+    return events
+
+
 def read_gaps(path):
     gaps = []
     with open(path) as f:
@@ -203,6 +218,7 @@ def main():
         records = [r for t in injectors for r in t.records]
         gaps = read_gaps(events)
         check_live(records, gaps, failures)
+        check_in_progress(records, read_in_progress(events), failures)
         replay_gaps = replay(build, work, capture)
         check_same(gaps, replay_gaps, "replay through net_pcap", failures)
         analyze = analyze_gaps(build, work, capture)
@@ -230,6 +246,30 @@ def main():
         return 1
     print("PASS")
     return 0
+
+
+def check_in_progress(records, events, failures):
+    """Outages of 100 ms or more must be announced live, once per flow, while they last."""
+    kinds = ["FLOW_KIND_ICMP_ECHO", "FLOW_KIND_UDP_REFLECT"]
+    seen = 0
+    for r in records:
+        if r["kind"] != "both" or r["ms"] < 100:
+            continue
+        for kind in kinds:
+            label = f"vm{r['vm']} {kind} {r['ms']} ms"
+            hits = [e for e in events if e.get("target") == f"vm{r['vm']}"
+                    and e.get("flow_kind") == kind
+                    and r["start"][0] <= e["detected_ns"] <= r["end"][1] + 5_000_000]
+            if len(hits) != 1:
+                failures.append(f"{label}: {len(hits)} outage-in-progress events (want 1)")
+                continue
+            e = hits[0]
+            if e["since_tx_ns"] > r["start"][1]:
+                failures.append(f"{label}: in progress since {e['since_tx_ns']}, after the "
+                                f"outage began at {r['start'][1]}")
+            seen += 1
+            print(f"  {label:45s} in progress after {(e['detected_ns'] - r['start'][1]) / 1e6:8.3f} ms")
+    print(f"  {seen} outages announced while in progress")
 
 
 def check_live(records, gaps, failures):
