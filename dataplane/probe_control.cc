@@ -499,9 +499,13 @@ void ProbeControl::tick(uint64_t now) {
   }
 }
 
-void ProbeControl::snapshot(TxSnapshot* tx, RxSnapshot* rx) {
-  tx->flows.resize(flows_.size());
-  rx->flows.resize(flows_.size());
+void ProbeControl::snapshot(TxSnapshot* tx, RxSnapshot* rx, bool per_flow) {
+  // Without per-flow figures the cores copy their totals only: a watchdog's poll must not
+  // stall the RX core over every flow slot (milliseconds with 100,000 flows).
+  if (per_flow) {
+    tx->flows.resize(flows_.size());
+    rx->flows.resize(flows_.size());
+  }
   TxCommand c;
   c.op = TxCommand::kSnapshot;
   c.snapshot = tx;
@@ -519,7 +523,7 @@ void ProbeControl::snapshot(TxSnapshot* tx, RxSnapshot* rx) {
 void ProbeControl::stats(bool per_flow, v1::Stats* out) {
   auto tx = std::make_unique<TxSnapshot>();
   auto rx = std::make_unique<RxSnapshot>();
-  snapshot(tx.get(), rx.get());
+  snapshot(tx.get(), rx.get(), per_flow);
   out->set_taken_ns(realtime_ns());
   out->set_running(running_);
   out->set_generation(generation_);

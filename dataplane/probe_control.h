@@ -95,7 +95,7 @@ class ProbeControl {
   void send_tx(const TxCommand& c);
   void send_rx(const RxCommand& c);
   void refresh_clock();
-  void snapshot(TxSnapshot* tx, RxSnapshot* rx);
+  void snapshot(TxSnapshot* tx, RxSnapshot* rx, bool per_flow);
   void shutdown();
   void run_tasks();
   void write_stats_file();
