@@ -20,6 +20,7 @@
 #include "analysis/packet.h"
 #include "analysis/probe_trailer.h"
 #include "dataplane/dp_messages.h"
+#include "dataplane/flow_array.h"
 #include "dataplane/lcore_cores.h"
 
 namespace migprobe::dataplane {
@@ -107,9 +108,9 @@ class alignas(64) RxCore {
 
   RxCoreSetup s_;
   an::ParseOptions opt_;
-  std::vector<RxFlowHot> flows_;
+  FlowArray<RxFlowHot> flows_;
   // The analysis library's trackers: an in-order reply touches the first line of one.
-  std::vector<an::FlowTracker> trackers_;
+  FlowArray<an::FlowTracker> trackers_;
   std::vector<uint32_t> active_;
   uint32_t cursor_ = 0;
   uint64_t scan_last_ns_ = 0;

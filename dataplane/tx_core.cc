@@ -20,6 +20,7 @@
 
 #include "dataplane/deadline_wheel.h"
 #include "dataplane/dp_messages.h"
+#include "dataplane/flow_array.h"
 #include "dataplane/lcore_cores.h"
 #include "dataplane/pacing.h"
 
@@ -74,8 +75,8 @@ class alignas(64) TxCore {
   void idle(uint64_t now);
 
   TxCoreSetup s_;
-  std::vector<TxFlow> flows_;
-  std::vector<TxFlowCold> cold_;
+  FlowArray<TxFlow> flows_;
+  FlowArray<TxFlowCold> cold_;
   DeadlineWheel wheel_;
   TxCounters counters_;
   bool quit_ = false;
