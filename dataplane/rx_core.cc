@@ -76,11 +76,14 @@ class alignas(64) RxCore {
   void remove_flow(uint32_t id);
   // Returns true when the frame is to be captured.
   bool on_frame(rte_mbuf* m, uint64_t rx_ns);
-  // Starts loading the flow state a burst will touch, a burst ahead of its use, so that
-  // with many flows the cache misses overlap instead of stalling one frame after another.
-  void prefetch_flows(rte_mbuf* const* pkts, uint16_t n) const;
+  // Starts loading the flow state frame m will touch. Called a burst ahead of its use, one
+  // frame of the next burst per frame processed: with many flows the misses overlap with
+  // work, and never more are in flight than the core has line fill buffers for.
+  void prefetch_flow(const rte_mbuf* m) const;
+  // Processes a burst while prefetching for the next one (ahead, n_ahead frames).
   template <bool kCapture>
-  void process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns);
+  void process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns, rte_mbuf* const* ahead,
+                     uint16_t n_ahead);
   bool on_probe(const an::ParsedPacket& p, uint64_t rx_ns);
   bool on_arp(const an::ParsedPacket& p, uint64_t rx_ns);
   void scan(uint64_t now_ns);
@@ -417,31 +420,30 @@ void RxCore::scan(uint64_t now) {
   }
 }
 
-void RxCore::prefetch_flows(rte_mbuf* const* pkts, uint16_t n) const {
+void RxCore::prefetch_flow(const rte_mbuf* m) const {
   // A guess from where the trailer of an untagged IPv4 probe sits (Ethernet 14, IPv4 20,
   // ICMP or UDP 8): only a hint, the frame is parsed and checked in full afterwards.
   constexpr uint32_t kTrailerOff = 14 + 20 + 8;
-  for (uint16_t i = 0; i < n; ++i) {
-    const rte_mbuf* m = pkts[i];
-    if (unlikely(m->data_len < kTrailerOff + an::kTrailerSize)) continue;
-    const uint8_t* tr = rte_pktmbuf_mtod(m, const uint8_t*) + kTrailerOff;
-    if (tr[0] != 0x6d || tr[1] != 0x70) continue;
-    const uint32_t id =
-        ((uint32_t{tr[2]} << 24) | (uint32_t{tr[3]} << 16) | (uint32_t{tr[4]} << 8) | tr[5]) &
-        an::kMaxFlowId;
-    if (id >= flows_.size()) continue;
-    // The hot line and the tracker's first line: all an in-order reply touches.
-    rte_prefetch0(&flows_[id]);
-    rte_prefetch0(&trackers_[id]);
-  }
+  if (unlikely(m->data_len < kTrailerOff + an::kTrailerSize)) return;
+  const uint8_t* tr = rte_pktmbuf_mtod(m, const uint8_t*) + kTrailerOff;
+  if (tr[0] != 0x6d || tr[1] != 0x70) return;
+  const uint32_t id =
+      ((uint32_t{tr[2]} << 24) | (uint32_t{tr[3]} << 16) | (uint32_t{tr[4]} << 8) | tr[5]) &
+      an::kMaxFlowId;
+  if (id >= flows_.size()) return;
+  // The hot line and the tracker's first line: all an in-order reply touches.
+  rte_prefetch0(&flows_[id]);
+  rte_prefetch0(&trackers_[id]);
 }
 
 template <bool kCapture>
-void RxCore::process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns) {
+void RxCore::process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns, rte_mbuf* const* ahead,
+                           uint16_t n_ahead) {
   rte_mbuf* keep[kBurst];
   unsigned kept = 0;
   unsigned done = 0;
   for (uint16_t i = 0; i < n; ++i) {
+    if (i < n_ahead) prefetch_flow(ahead[i]);
     rte_mbuf* m = pkts[i];
     uint64_t rx_ns = burst_ns;
     if (s_.port_timestamps && (m->ol_flags & s_.timestamp_flag) != 0) {
@@ -459,6 +461,7 @@ void RxCore::process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns) {
     }
     pkts[done++] = m;  // freed together below
   }
+  for (uint16_t i = n; i < n_ahead; ++i) prefetch_flow(ahead[i]);
   if (done != 0) rte_pktmbuf_free_bulk(pkts, done);
   if constexpr (kCapture) {
     if (kept != 0) {
@@ -484,7 +487,7 @@ void RxCore::run() {
   while (!quit_) {
     if (unlikely(!rte_ring_empty(s_.commands))) {
       // Frames received before a command are handled before it (a finish settles them).
-      if (held != 0) process_burst<kCapture>(bursts[cur], held, held_ns);
+      if (held != 0) process_burst<kCapture>(bursts[cur], held, held_ns, nullptr, 0);
       held = 0;
       process_commands();
     }
@@ -495,11 +498,12 @@ void RxCore::run() {
       empty_polls = 0;
       const uint64_t burst_tsc = rte_rdtsc();
       const uint64_t burst_ns = s_.clock.to_ns(burst_tsc);
-      if (n != 0) {
-        counters_.packets += n;
-        prefetch_flows(next, n);
+      counters_.packets += n;
+      if (held != 0) {
+        process_burst<kCapture>(bursts[cur], held, held_ns, next, n);
+      } else {
+        for (uint16_t i = 0; i < n; ++i) prefetch_flow(next[i]);
       }
-      if (held != 0) process_burst<kCapture>(bursts[cur], held, held_ns);
       held = n;
       held_ns = burst_ns;
       cur ^= 1;
