@@ -146,32 +146,32 @@ def dp_cmd(build, extra_eal, app):
              "--log-level", "warning"] + extra_eal + ["--"] + app)
 
 
-def read_in_progress(path):
+def read_events(path, kind, int_fields=()):
+    """The events of one kind from migprobe-dp's JSON lines, with the 64-bit figures (JSON
+    strings in protobuf's mapping) and the named fields as ints."""
     events = []
     with open(path) as f:
         for line in f:
-            ev = json.loads(line)
-            if "outage_in_progress" in ev:
-                e = ev["outage_in_progress"]
-                e["detected_ns"] = int(e["detected_ns"])
-                e["since_tx_ns"] = int(e.get("since_tx_ns", 0))
-                events.append(e)
+            ev = json.loads(line).get(kind)
+            if ev is None:
+                continue
+            for k in list(ev):
+                if k.endswith("_ns") or k in int_fields:
+                    ev[k] = int(ev[k])
+            events.append(ev)
+    return events
+
+
+def read_in_progress(path):
+    events = read_events(path, "outage_in_progress")
+    for e in events:
+        e.setdefault("since_tx_ns", 0)
     return events
 
 
 def read_gaps(path):
-    gaps = []
-    with open(path) as f:
-        for line in f:
-            ev = json.loads(line)
-            if "gap" in ev:
-                g = ev["gap"]
-                for k in list(g):
-                    if k.endswith("_ns") or k in ("lost", "forward_lost", "return_lost",
-                                                 "seq_before", "seq_after", "flow_id"):
-                        g[k] = int(g[k])
-                gaps.append(g)
-    return gaps
+    return read_events(path, "gap", ("lost", "forward_lost", "return_lost", "seq_before",
+                                     "seq_after", "flow_id"))
 
 
 def main():
