@@ -140,6 +140,10 @@ v1::Report build_report_from_journal(const JournalContents& journal, const Repor
   ReportTargets targets;
   targets.add_journal_targets(journal);
   for (const auto& r : journal.records) {
+    // The dataplane's own threshold classified the gaps of a live run.
+    if (r.has_probe() && r.probe().outage_threshold_ns() > 0) {
+      settings->set_outage_threshold_ns(r.probe().outage_threshold_ns());
+    }
     if (!r.has_target()) continue;
     for (const auto& f : r.target().flows()) {
       if (f.reply_timeout_ns() > 0) settings->set_reply_timeout_ns(f.reply_timeout_ns());

@@ -530,6 +530,7 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
   out->set_run_started_ns(run_started_ns_);
   out->set_process_started_ns(process_started_ns_);
   out->set_pid(static_cast<uint32_t>(getpid()));
+  out->set_outage_threshold_ns(o_.outage_threshold_ns);
   rte_eth_stats ps{};
   rte_eth_stats_get(port_.port_id, &ps);
   v1::PortStats* p = out->mutable_port();

@@ -59,6 +59,7 @@ control::Status ProbeLink::start(const std::vector<v1::Target>& targets) {
     r.mutable_calibration()->set_tsc_hz(stats->clock().tsc_hz());
     journal_.append(r);
   }
+  journal_probe_settings(*stats);
   watchdog_ = std::thread([this] { watchdog(); });
   return control::Done{};
 }
@@ -132,6 +133,15 @@ void ProbeLink::remember_flows(const v1::Stats& stats) {
   current_flows_.assign(stats.flows().begin(), stats.flows().end());
 }
 
+void ProbeLink::journal_probe_settings(const v1::Stats& stats) {
+  v1::JournalRecord r;
+  v1::ProbeSettings* p = r.mutable_probe();
+  p->set_outage_threshold_ns(stats.outage_threshold_ns());
+  p->set_pid(stats.pid());
+  p->set_process_started_ns(stats.process_started_ns());
+  journal_.append(r);
+}
+
 bool ProbeLink::recover(const v1::Stats& stats) {
   std::vector<v1::Target> targets;
   bool restarted = false;
@@ -169,6 +179,7 @@ bool ProbeLink::recover(const v1::Stats& stats) {
     healthy_ = true;
   }
   changed_.notify_all();
+  if (restarted) journal_probe_settings(stats);
   const uint64_t to = realtime_ns();
   v1::JournalRecord r;
   r.mutable_coverage_gap()->set_from_ns(from);

@@ -55,6 +55,9 @@ class ProbeLink {
   bool recover(const v1::Stats& stats);
   void remember_flows(const v1::Stats& stats);
   void journal_error(const std::string& message);
+  // Journals what the dataplane measures with (its outage threshold), at the start and
+  // after a restart.
+  void journal_probe_settings(const v1::Stats& stats);
 
   control::DataplaneClient client_;
   control::RunJournal& journal_;

@@ -53,6 +53,10 @@ class EvacuationDemo(unittest.TestCase):
         migrations = report["migrations"]
         self.assertEqual(len(migrations), 12, "3 VMs x 2 directions x 2 iterations" + context)
         self.assertEqual(report["unattributed_gaps"], [], "gaps no migration explains" + context)
+        # The demo's dataplane runs with --outage-threshold-ms 2: its gaps were classified so,
+        # and the report says it (JSON: 64-bit integers as strings).
+        self.assertEqual(int(report["settings"]["outage_threshold_ns"]), 2_000_000,
+                         "the report does not give the dataplane's outage threshold" + context)
         per_target = {}
         for t in report["targets"]:
             for mr in t["migrations"]:

@@ -149,6 +149,10 @@ class JournalReportTest : public ::testing::Test {
     target("vm-1", "10.77.0.11", "52:54:00:77:00:11", {{1, kIcmp}, {2, kUdp}});
     target("vm-2", "10.77.0.12", "52:54:00:77:00:12", {{3, kIcmp}});
     target("vm-3", "10.77.0.13", "52:54:00:77:00:13", {{4, kIcmp}, {5, kUdp}});
+    v1::JournalRecord probe;
+    probe.mutable_probe()->set_outage_threshold_ns(2 * kMs);
+    probe.mutable_probe()->set_pid(4242);
+    put(probe);
 
     // Iteration 1, host-a -> host-b: 500 ms .. 10.5 s.
     v1::MigrationEvent m1 = mig("vm-1", "10.77.0.11", "1001", 1000);
@@ -241,8 +245,10 @@ TEST_F(JournalReportTest, TargetsFlowsAndGapsSitWhereTheJournalSays) {
   EXPECT_EQ(r.source().format(), "journal");
   EXPECT_EQ(r.source().first_ns(), kT0);
   EXPECT_EQ(r.source().last_ns(), kT0 + 40 * kS);
-  // The flows' own reply timeout wins over the default.
+  // The flows' own reply timeout wins over the default, and so does the dataplane's own
+  // outage threshold (it classified the gaps).
   EXPECT_EQ(r.settings().reply_timeout_ns(), 500 * kMs);
+  EXPECT_EQ(r.settings().outage_threshold_ns(), 2 * kMs);
   ASSERT_EQ(r.targets_size(), 3);
   EXPECT_EQ(r.targets(0).name(), "vm-1");
   EXPECT_EQ(r.targets(0).mac(), "52:54:00:77:00:11");
