@@ -69,8 +69,8 @@ __attribute__((always_inline)) inline void write_probe(const ProbeHeader& h, uin
                         (flow_id & analysis::kMaxFlowId);
   // The trailer as three big-endian stores, and its one's complement sum from the same
   // values (16-bit words), not from the bytes just written.
-  t[0] = 0x6d;
-  t[1] = 0x70;
+  t[0] = static_cast<uint8_t>(analysis::kTrailerMagicProbe >> 8);
+  t[1] = static_cast<uint8_t>(analysis::kTrailerMagicProbe);
   const uint32_t word_be = __builtin_bswap32(word);
   const uint32_t seq_be = __builtin_bswap32(seq);
   const uint64_t tx_be = __builtin_bswap64(tx_ns);
@@ -78,7 +78,7 @@ __attribute__((always_inline)) inline void write_probe(const ProbeHeader& h, uin
   std::memcpy(t + 6, &seq_be, 4);
   std::memcpy(t + 10, &tx_be, 8);
   const uint32_t t_sum =
-      0x6d70U + (word >> 16) + (word & 0xffff) + (seq >> 16) + (seq & 0xffff) +
+      analysis::kTrailerMagicProbe + (word >> 16) + (word & 0xffff) + (seq >> 16) + (seq & 0xffff) +
       static_cast<uint32_t>(tx_ns >> 48) + static_cast<uint32_t>((tx_ns >> 32) & 0xffff) +
       static_cast<uint32_t>((tx_ns >> 16) & 0xffff) + static_cast<uint32_t>(tx_ns & 0xffff);
   uint8_t* l4 = frame + h.l4_off;

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "analysis/byte_order.h"
 #include "analysis/packet.h"
 #include "analysis/probe_trailer.h"
 #include "dataplane/dp_messages.h"
@@ -426,10 +427,9 @@ void RxCore::prefetch_flow(const rte_mbuf* m) const {
   constexpr uint32_t kTrailerOff = 14 + 20 + 8;
   if (unlikely(m->data_len < kTrailerOff + an::kTrailerSize)) return;
   const uint8_t* tr = rte_pktmbuf_mtod(m, const uint8_t*) + kTrailerOff;
-  if (tr[0] != 0x6d || tr[1] != 0x70) return;
-  const uint32_t id =
-      ((uint32_t{tr[2]} << 24) | (uint32_t{tr[3]} << 16) | (uint32_t{tr[4]} << 8) | tr[5]) &
-      an::kMaxFlowId;
+  // Probe magic ("mp", ICMP echo replies) or reflector magic ("mr", UDP replies).
+  if (!an::has_trailer_magic(tr, an::kTrailerSize)) return;
+  const uint32_t id = an::load_be32(tr + 2) & an::kMaxFlowId;
   if (id >= flows_.size()) return;
   // The hot line and the tracker's first line: all an in-order reply touches.
   rte_prefetch0(&flows_[id]);
