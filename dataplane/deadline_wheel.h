@@ -10,7 +10,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+
+#include "dataplane/flow_array.h"
 
 namespace migprobe::dataplane {
 
@@ -232,7 +233,8 @@ class DeadlineWheel {
     }
   }
 
-  std::vector<Node> nodes_;  // flows, then the list heads of every slot
+  // Flows, then the list heads of every slot; on huge pages like the flows they schedule.
+  FlowArray<Node> nodes_;
   uint32_t flows_;
   // Per level, a bit per slot that may be non-empty (set when linked, cleared lazily).
   mutable uint64_t bits_[kLevels][kSlots / 64] = {};
