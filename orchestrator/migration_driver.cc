@@ -58,12 +58,15 @@ MigrationDriver::MigrationDriver(control::NovaClient& nova, control::RunJournal&
 void MigrationDriver::record(Active& active, v1::MigrationPhase phase) {
   v1::JournalRecord r;
   {
+    // Appended under the migration's lock: records of one migration reach the journal in
+    // the order of their states (an announce's switchover record, taken from the event
+    // thread, can never land after the outcome and leave the migration open).
     std::lock_guard<std::mutex> lock(active.mutex);
     active.event.set_phase(phase);
     active.event.set_recorded_ns(realtime_ns());
     *r.mutable_migration() = active.event;
+    journal_.append(r);
   }
-  journal_.append(r);
   // Outcomes reach the kernel at once; the flusher handles the rest.
   if (phase >= v1::MIGRATION_PHASE_COMPLETED) journal_.flush();
 }
@@ -148,7 +151,8 @@ void MigrationDriver::settle_outcome(Active& active, int64_t baseline_id) {
       e.set_error(error);
     }
   }
-  if (figures_ != nullptr) {
+  // QEMU's figures exist for a migration that completed only.
+  if (figures_ != nullptr && phase == v1::MIGRATION_PHASE_COMPLETED) {
     v1::MigrationEvent copy;
     {
       std::lock_guard<std::mutex> lock(active.mutex);
