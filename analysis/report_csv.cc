@@ -27,6 +27,9 @@ std::string hypervisor_downtime(const v1::MigrationEvent& m) {
 
 }  // namespace
 
+// The columns from migration_number to coverage_lost.
+constexpr size_t kMigrationColumns = 12;
+
 std::string render_csv(const v1::Report& report) {
   std::string out =
       "target,ip,flow_id,kind,seq_before,seq_after,lost,tx_before_ns,tx_after_ns,"
@@ -66,13 +69,11 @@ std::string render_csv(const v1::Report& report) {
                  field(mig->nova_migration_id()) + ',' + field(mig->error()) + ',' +
                  (figures != nullptr ? n(figures->union_ns()) : "") + ',' +
                  hypervisor_downtime(*mig) + ',' +
-                 (mig->hypervisor_stop_ns() > 0 &&
-                          mig->hypervisor_resume_ns() > mig->hypervisor_stop_ns()
-                      ? n(mig->hypervisor_resume_ns() - mig->hypervisor_stop_ns())
-                      : "") +
-                 ',' + (figures != nullptr ? b(figures->coverage_lost()) : "");
+                 (hypervisor_pause_ns(*mig) > 0 ? n(hypervisor_pause_ns(*mig)) : "") + ',' +
+                 (figures != nullptr ? b(figures->coverage_lost()) : "");
         } else {
-          out += ",,,,,,,,,,";
+          // No migration: its kMigrationColumns columns, empty.
+          out += std::string(kMigrationColumns - 1, ',');
         }
         out += '\n';
       }

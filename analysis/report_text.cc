@@ -127,9 +127,8 @@ void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t o
     char ms[40];
     std::snprintf(ms, sizeof ms, "%.3f ms", mig.hypervisor_downtime_ms());
     std::string hv = "hypervisor: downtime " + std::string(ms);
-    if (mig.hypervisor_resume_ns() > mig.hypervisor_stop_ns() && mig.hypervisor_stop_ns() > 0) {
-      hv += ", paused " + format_ms(mig.hypervisor_resume_ns() - mig.hypervisor_stop_ns()) +
-            " (stop to resume)";
+    if (const uint64_t pause = hypervisor_pause_ns(mig); pause > 0) {
+      hv += ", paused " + format_ms(pause) + " (stop to resume)";
     }
     hv +=
         m.gaps() > 0 ? "; the probe measured " + format_ms(m.union_ns()) : "; the probe saw no gap";
@@ -219,9 +218,8 @@ void render_migration_table(std::string* out, const v1::Report& r) {
     if (e.hypervisor_downtime_ms() > 0) {
       std::snprintf(qemu_downtime, sizeof qemu_downtime, "%.3f ms", e.hypervisor_downtime_ms());
     }
-    const std::string pause = e.hypervisor_resume_ns() > e.hypervisor_stop_ns()
-                                  ? format_ms(e.hypervisor_resume_ns() - e.hypervisor_stop_ns())
-                                  : "-";
+    const uint64_t pause_ns = hypervisor_pause_ns(e);
+    const std::string pause = pause_ns > 0 ? format_ms(pause_ns) : "-";
     line(out, "  %4d  %-12s %4u  %-24s %-10s %12s  %-24s %13s %12s", i + 1,
          e.instance_name().c_str(), e.iteration(), direction.c_str(),
          outcome_label(e.outcome()).c_str(), downtime.c_str(), bounds.c_str(), qemu_downtime,

@@ -17,6 +17,14 @@ std::string render_csv(const v1::Report& report);
 // Short name of a flow kind for people and spreadsheets: icmp, udp, tcp, ping.
 std::string flow_kind_label(v1::FlowKind kind);
 
+// The hypervisor's pause of a migration, STOP to RESUME, in ns; 0 when it did not give
+// both (a missing STOP reads as 0 and must not turn the resume time into a pause).
+inline uint64_t hypervisor_pause_ns(const v1::MigrationEvent& m) {
+  return m.hypervisor_stop_ns() > 0 && m.hypervisor_resume_ns() > m.hypervisor_stop_ns()
+             ? m.hypervisor_resume_ns() - m.hypervisor_stop_ns()
+             : 0;
+}
+
 // "12.340 ms": ns as milliseconds with microsecond digits, exact (no floating point).
 std::string format_ms(uint64_t ns);
 

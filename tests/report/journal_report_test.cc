@@ -393,6 +393,29 @@ TEST_F(JournalReportTest, RenderingsShowHypervisorFiguresAndRunSections) {
             std::string::npos)
       << csv;
   EXPECT_NE(csv.find(",MIGRATION_OUTCOME_COMPLETED,1003,,5000000,,,1\n"), std::string::npos);
+  // Every row has the header's columns, those of a gap no migration explains included.
+  const auto fields = [](const std::string& row) {
+    size_t n = 1;
+    bool quoted = false;
+    for (char c : row) {
+      if (c == '"') quoted = !quoted;
+      if (c == ',' && !quoted) ++n;
+    }
+    return n;
+  };
+  size_t rows = 0, unattributed = 0, header = 0;
+  for (size_t at = 0, end; (end = csv.find('\n', at)) != std::string::npos; at = end + 1) {
+    const std::string row = csv.substr(at, end - at);
+    if (at == 0) {
+      header = fields(row);
+      continue;
+    }
+    ++rows;
+    if (row.find("MIGRATION_OUTCOME") == std::string::npos) ++unattributed;
+    EXPECT_EQ(fields(row), header) << row;
+  }
+  EXPECT_GT(rows, 0U);
+  EXPECT_GT(unattributed, 0U) << csv;
 }
 
 }  // namespace
