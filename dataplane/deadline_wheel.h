@@ -10,8 +10,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-
-#include "dataplane/flow_array.h"
+#include <vector>
 
 namespace migprobe::dataplane {
 
@@ -233,8 +232,7 @@ class DeadlineWheel {
     }
   }
 
-  // Flows, then the list heads of every slot; on huge pages like the flows they schedule.
-  FlowArray<Node> nodes_;
+  std::vector<Node> nodes_;  // flows, then the list heads of every slot
   uint32_t flows_;
   // Per level, a bit per slot that may be non-empty (set when linked, cleared lazily).
   mutable uint64_t bits_[kLevels][kSlots / 64] = {};
