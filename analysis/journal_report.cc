@@ -134,7 +134,12 @@ v1::Report build_report_from_journal(const JournalContents& journal, const Repor
   auto* settings = report.mutable_settings();
   settings->set_outage_threshold_ns(inputs.outage_threshold_ns);
   settings->set_reply_timeout_ns(inputs.reply_timeout_ns);
-  settings->set_settle_ns(inputs.settle_ns);
+  // The run's own --settle tagged its gaps live: the journal says it (older ones do not).
+  uint64_t settle_ns = inputs.settle_ns;
+  for (const auto& r : journal.records) {
+    if (r.has_run() && r.run().settle_ns() > 0) settle_ns = r.run().settle_ns();
+  }
+  settings->set_settle_ns(settle_ns);
   settings->set_reorder_window(FlowTracker::kReorderWindow);
 
   ReportTargets targets;
@@ -178,7 +183,7 @@ v1::Report build_report_from_journal(const JournalContents& journal, const Repor
   }
 
   const std::vector<Announce> announces = journal_announces(journal);
-  finish_report(std::move(targets.all()), announces, &journal, inputs.settle_ns, &report);
+  finish_report(std::move(targets.all()), announces, &journal, settle_ns, &report);
   for (const auto& r : journal.records) {
     if (r.has_announce()) *report.add_announces() = r.announce();
   }

@@ -41,10 +41,12 @@ void pick_address(const control::Server& s, Vm* vm) {
   }
 }
 
-void journal_run(control::RunJournal& journal, const std::string& state,
+void journal_run(control::RunJournal& journal, const EvacuationOptions& o, const std::string& state,
                  const std::string& summary_text) {
   v1::JournalRecord r;
   r.mutable_run()->set_seen_ns(realtime_ns());
+  r.mutable_run()->set_settle_ns(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(o.settle).count()));
   r.mutable_run()->set_state(state);
   r.mutable_run()->set_summary(summary_text);
   journal.append(r);
@@ -109,13 +111,13 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
     return kRunCouldNotStart;
   }
   const std::string what = summary(o);
-  journal_run(journal, "started", what);
+  journal_run(journal, o, "started", what);
   progress.line("run " + o.campaign + ": " + what);
   progress.line("journal: " + journal_path);
 
   auto fail_start = [&](const std::string& source, const std::string& message) {
     journal.append_error(source, message);
-    journal_run(journal, "failed", message);
+    journal_run(journal, o, "failed", message);
     journal.close();
     progress.line("cannot start: " + message);
     return kRunCouldNotStart;
@@ -272,7 +274,7 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
   }
   const bool interrupted = stop.stop_new();
   journal_run(
-      journal, interrupted ? "interrupted" : (probe_lost ? "stopped" : "finished"),
+      journal, o, interrupted ? "interrupted" : (probe_lost ? "stopped" : "finished"),
       std::to_string(completed) + " migrations completed, " + std::to_string(failed) + " failed");
   journal.close();
   if (!journal.error().empty()) progress.line("journal: " + journal.error());

@@ -276,6 +276,19 @@ TEST_F(JournalReportTest, TargetsFlowsAndGapsSitWhereTheJournalSays) {
   EXPECT_EQ(r.coverage_gaps(0).reason(), "dataplane restarted");
 }
 
+// The run's --settle, journaled with its run records, tags the gaps of the report made
+// from the journal alone, whatever the reader's default.
+TEST_F(JournalReportTest, TheRunsOwnSettleWins) {
+  JournalContents j = write_run();
+  for (auto& r : j.records) {
+    if (r.has_run()) r.mutable_run()->set_settle_ns(7 * kS);
+  }
+  ReportInputs in;
+  in.settle_ns = kS;
+  const v1::Report r = build_report_from_journal(j, in);
+  EXPECT_EQ(r.settings().settle_ns(), 7 * kS);
+}
+
 TEST_F(JournalReportTest, GapsAreTaggedAndMigrationsSummed) {
   const v1::Report r = report();
   // Phase records merge to one migration each, newest state.
