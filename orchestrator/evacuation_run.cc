@@ -102,6 +102,13 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
   }
   control::RunJournal journal;
   const std::string journal_path = o.out_dir + "/journal.mpj";
+  // One run per directory: appending to an earlier run's journal would make one report of
+  // two runs under the first one's header.
+  if (struct stat st{}; stat(journal_path.c_str(), &st) == 0 && st.st_size > 0) {
+    progress.line(o.out_dir + " already holds a run (" + journal_path +
+                  "): give another --out-dir, or remove it");
+    return kRunCouldNotStart;
+  }
   v1::JournalHeader header;
   header.set_writer("migprobe-control");
   header.set_created_ns(realtime_ns());

@@ -180,6 +180,14 @@ class Faults(e2e.E2ETestCase):
         self.assertTrue(all(m["outcome"] != "MIGRATION_OUTCOME_IN_PROGRESS"
                             for m in report["migrations"]))
         self.assertReplaysTheSame(out)
+        # A second run into the same directory is refused, the first run's journal kept.
+        with open(os.path.join(out, "journal.mpj"), "rb") as f:
+            before = f.read()
+        again = self.evacuate(env, out)
+        self.assertEqual(again.returncode, 2, again.stderr)
+        self.assertIn("already holds a run", again.stderr)
+        with open(os.path.join(out, "journal.mpj"), "rb") as f:
+            self.assertEqual(f.read(), before)
 
 
 if __name__ == "__main__":
