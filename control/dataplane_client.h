@@ -55,8 +55,6 @@ class DataplaneClient {
   // Closes the stream and joins its thread; safe to call when none is open.
   void stop_events();
 
-  const DataplaneOptions& options() const { return options_; }
-
  private:
   // The RPC wrapper every unary call goes through: deadline, error translation.
   template <typename Request, typename Reply, typename Call>

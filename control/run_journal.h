@@ -36,7 +36,6 @@ class RunJournal {
   void close();
   // The first write error, empty when none.
   std::string error() const;
-  const std::string& path() const { return path_; }
 
  private:
   void flusher();

@@ -50,10 +50,6 @@ struct EvacuationOptions {
   std::string campaign;
   // JSON Lines of the hypervisor's own figures per Nova migration uuid (the lab writes one).
   std::string hypervisor_figures;
-  // --os-cloud; empty: OS_CLOUD or the OS_* variables.
-  std::string os_cloud;
-  // The highest compute microversion to ask for ("latest" or "2.x").
-  std::string max_microversion = "latest";
   bool quiet = false;
 };
 

@@ -19,7 +19,6 @@ class HypervisorFigures {
   // appear (the writer may lag). False when not found.
   bool fill(const std::string& uuid, v1::MigrationEvent* event,
             std::chrono::milliseconds wait) const;
-  const std::string& path() const { return path_; }
 
  private:
   bool read_once(const std::string& uuid, v1::MigrationEvent* event) const;

@@ -176,7 +176,6 @@ int evacuate_main(int argc, char** argv) {
       }
     }
     if (o.campaign.empty()) o.campaign = default_campaign();
-    o.os_cloud = cloud.os_cloud;
     if (std::string err = mo::validate(o); !err.empty()) throw po::error(err);
   } catch (const po::error& e) {
     std::cerr << "migprobe-control evacuate: " << e.what() << " (see --help)\n";

@@ -172,7 +172,6 @@ bool ProbeLink::recover(const v1::Stats& stats) {
       current_flows_.clear();
       pid_ = stats.pid();
       process_started_ns_ = stats.process_started_ns();
-      restarts_.fetch_add(1);
     }
     from = lost_since_ns_;
     lost_since_ns_ = 0;

@@ -42,8 +42,6 @@ class ProbeLink {
   // Stops probing, waits drain for the last gaps, journals final per-flow totals (summed
   // over every dataplane process of the run) and any open coverage gap, and disconnects.
   void finish(std::chrono::milliseconds drain);
-  // Restarts the dataplane has gone through, and blind time so far.
-  int restarts() const { return restarts_.load(); }
 
  private:
   void on_event(const v1::Event& event);
@@ -77,7 +75,6 @@ class ProbeLink {
   // Latest per-flow counters of the current process, and the last of earlier processes.
   std::vector<v1::FlowStats> current_flows_;
   std::vector<v1::FlowStats> earlier_flows_;
-  std::atomic<int> restarts_{0};
   std::thread watchdog_;
 };
 
