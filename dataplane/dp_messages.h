@@ -40,6 +40,8 @@ inline constexpr size_t kDpDropCount = static_cast<size_t>(DpDrop::kCount);
   _(probes_sent, "probes handed to the port")                                     \
   _(bytes_sent, "bytes of probes handed to the port")                             \
   _(skipped_slots, "probe slots skipped because the core was late (no catch-up)") \
+  _(late_sends, "probes sent 100 us or more after their deadline")                \
+  _(max_late_ns, "the latest a probe left after its deadline, ns")                \
   _(unresolved_slots, "probe slots not sent: target MAC not resolved yet")        \
   _(port_full, "probes dropped because the port's TX queue stayed full")          \
   _(no_mbuf, "probe slots lost for want of an mbuf")                              \

@@ -215,6 +215,7 @@ def main():
         time.sleep(1.0)
         dp.send_signal(signal.SIGINT)
         dp.wait(timeout=30)
+        print_tx_timing(f"{work}/live-stats.json")
         records = [r for t in injectors for r in t.records]
         gaps = read_gaps(events)
         check_live(records, gaps, failures)
@@ -246,6 +247,16 @@ def main():
         return 1
     print("PASS")
     return 0
+
+
+def print_tx_timing(path):
+    """The probe's own timing error: a probe sent late widens the gap it bounds."""
+    with open(path) as f:
+        tx = {c["name"]: int(c["value"]) for c in json.load(f)["tx"]}
+    slots = tx["probes_sent"] + tx["skipped_slots"] + tx["unresolved_slots"]
+    print(f"  TX: {tx['probes_sent']} probes, {tx['skipped_slots']} slots skipped "
+          f"({100 * tx['skipped_slots'] / max(slots, 1):.2f}%), {tx['late_sends']} sent 100 us "
+          f"or more late, the latest {tx['max_late_ns'] / 1e6:.3f} ms after its deadline")
 
 
 def check_in_progress(records, events, failures):
