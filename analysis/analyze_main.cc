@@ -5,7 +5,6 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -144,18 +143,9 @@ AnalyzeOptions parse_options(int argc, char** argv, bool* help) {
 
 // Writes content to path ('-' is stdout). False with a message on stderr when it fails.
 bool write_output(const std::string& path, const std::string& content) {
-  if (path == "-") {
-    std::cout << content;
-    return static_cast<bool>(std::cout.flush());
-  }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) {
-    std::cerr << "migprobe-analyze: cannot write " << path << "\n";
-    return false;
-  }
-  return true;
+  const std::string err = write_report_file(path, content);
+  if (!err.empty()) std::cerr << "migprobe-analyze: " << err << "\n";
+  return err.empty();
 }
 
 // The report of a run from its journal alone.

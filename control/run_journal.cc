@@ -2,12 +2,19 @@
 
 #include <time.h>
 
+#include <cerrno>
+#include <cstring>
+
 namespace migprobe::control {
 
 uint64_t realtime_ns() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string RunJournal::failure(const char* what) const {
+  return what + path_ + ": " + std::strerror(errno);
 }
 
 RunJournal::~RunJournal() {
@@ -33,7 +40,7 @@ Status RunJournal::open(const std::string& path, const v1::JournalHeader& header
 void RunJournal::append(const v1::JournalRecord& record) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!open_) return;
-  if (!writer_.append(record) && error_.empty()) error_ = "cannot append to journal " + path_;
+  if (!writer_.append(record) && error_.empty()) error_ = failure("cannot append to journal ");
   dirty_ = true;
 }
 
@@ -48,7 +55,7 @@ void RunJournal::append_error(const std::string& source, const std::string& mess
 void RunJournal::flush(bool sync) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!open_) return;
-  if (!writer_.flush(sync) && error_.empty()) error_ = "cannot flush journal " + path_;
+  if (!writer_.flush(sync) && error_.empty()) error_ = failure("cannot flush journal ");
   dirty_ = false;
 }
 
@@ -61,7 +68,7 @@ void RunJournal::close() {
   wake_.notify_all();
   if (flusher_.joinable()) flusher_.join();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!writer_.flush(true) && error_.empty()) error_ = "cannot flush journal " + path_;
+  if (!writer_.flush(true) && error_.empty()) error_ = failure("cannot flush journal ");
   writer_.close();
 }
 
@@ -75,7 +82,7 @@ void RunJournal::flusher() {
   while (open_) {
     wake_.wait_for(lock, flush_interval_, [this] { return !open_; });
     if (dirty_) {
-      if (!writer_.flush(false) && error_.empty()) error_ = "cannot flush journal " + path_;
+      if (!writer_.flush(false) && error_.empty()) error_ = failure("cannot flush journal ");
       dirty_ = false;
     }
   }

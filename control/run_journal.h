@@ -39,6 +39,8 @@ class RunJournal {
 
  private:
   void flusher();
+  // what + the path + errno's text.
+  std::string failure(const char* what) const;
 
   std::string path_;
   mutable std::mutex mutex_;

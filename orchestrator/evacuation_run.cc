@@ -97,7 +97,7 @@ control::Result<std::vector<Vm>> find_vms(const EvacuationOptions& o, control::N
 int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& progress,
                    StopRequest& stop) {
   if (mkdir(o.out_dir.c_str(), 0750) != 0 && errno != EEXIST) {
-    progress.line("cannot create " + o.out_dir + ": " + std::strerror(errno));
+    progress.problem("cannot create " + o.out_dir + ": " + std::strerror(errno));
     return kRunCouldNotStart;
   }
   control::RunJournal journal;
@@ -105,8 +105,8 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
   // One run per directory: appending to an earlier run's journal would make one report of
   // two runs under the first one's header.
   if (struct stat st{}; stat(journal_path.c_str(), &st) == 0 && st.st_size > 0) {
-    progress.line(o.out_dir + " already holds a run (" + journal_path +
-                  "): give another --out-dir, or remove it");
+    progress.problem(o.out_dir + " already holds a run (" + journal_path +
+                     "): give another --out-dir, or remove it");
     return kRunCouldNotStart;
   }
   v1::JournalHeader header;
@@ -114,7 +114,7 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
   header.set_created_ns(realtime_ns());
   header.set_campaign(o.campaign);
   if (auto opened = journal.open(journal_path, header); !opened.ok()) {
-    progress.line(opened.error().message);
+    progress.problem(opened.error().message);
     return kRunCouldNotStart;
   }
   const std::string what = summary(o);
@@ -126,7 +126,7 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
     journal.append_error(source, message);
     journal_run(journal, o, "failed", message);
     journal.close();
-    progress.line("cannot start: " + message);
+    progress.problem("cannot start: " + message);
     return kRunCouldNotStart;
   };
   if (auto v = nova.negotiate(); !v.ok()) return fail_start("nova", v.error().to_string());
@@ -269,30 +269,32 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
                                     " ms; stopping the run (migrations without a probe measure "
                                     "nothing)";
         journal.append_error("control", message);
-        progress.line(message);
+        progress.problem(message);
       }
     }
   }
+  // A stop asked for while the last replies drain does not make a finished run interrupted.
+  const bool interrupted = stop.stop_new();
   if (probe) {
     uint64_t reply_timeout_ns = 0;
     for (const auto& f : o.flows)
       reply_timeout_ns = std::max(reply_timeout_ns, f.reply_timeout_ns());
     probe->finish(std::chrono::milliseconds(reply_timeout_ns / 1'000'000 + 500));
   }
-  const bool interrupted = stop.stop_new();
   journal_run(
       journal, o, interrupted ? "interrupted" : (probe_lost ? "stopped" : "finished"),
       std::to_string(completed) + " migrations completed, " + std::to_string(failed) + " failed");
   journal.close();
-  if (!journal.error().empty()) progress.line("journal: " + journal.error());
+  const std::string journal_error = journal.error();
+  if (!journal_error.empty()) {
+    progress.problem("journal: " + journal_error + ": some records are missing");
+  }
   progress.line(std::string(interrupted ? "run interrupted" : "run finished") + ": " +
                 std::to_string(completed) + " completed, " + std::to_string(failed) + " failed");
 
   const std::string err = write_reports(journal_path, o.out_dir, o.quiet ? nullptr : stdout);
-  if (!err.empty()) {
-    progress.line("report: " + err);
-    return kRunCouldNotStart;
-  }
+  if (!err.empty()) progress.problem("report: " + err);
+  if (!journal_error.empty() || !err.empty()) return kRunOutputLost;
   if (interrupted) return kRunInterrupted;
   if (probe_lost) return kRunProbeLost;
   return failed > 0 ? kRunSomeFailed : kRunAllCompleted;

@@ -20,6 +20,8 @@ enum RunExit : int {
   kRunCouldNotStart = 2,
   kRunInterrupted = 3,
   kRunProbeLost = 4,
+  // The journal or a report could not be written: what the run measured is not all kept.
+  kRunOutputLost = 5,
 };
 
 // Runs the evacuation and writes the journal and reports under options.out_dir.

@@ -154,9 +154,12 @@ int evacuate_main(int argc, char** argv) {
     po::store(po::parse_command_line(argc, argv, d), vm);
     po::notify(vm);
     if (vm.count("help")) {
-      std::cout << d
-                << "\nExit status: 0 every migration completed, 1 some failed, 2 could not "
-                   "start, 3 interrupted, 4 the dataplane was lost.\n";
+      std::cout
+          << d
+          << "\nExit status: 0 every migration completed, 1 some failed, 2 could not "
+             "start, 3 interrupted, 4 the dataplane was lost, 5 the journal or a report could "
+             "not be written (some of what was measured is missing; the message says "
+             "what).\n";
       return 0;
     }
     o.servers = mo::split_list(servers);
@@ -190,6 +193,9 @@ int evacuate_main(int argc, char** argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // Past a file-size limit a write fails (and is reported, exit 5) instead of killing the
+  // run before it can say what it lost.
+  signal(SIGXFSZ, SIG_IGN);
   mo::RunProgress progress(o.quiet);
   return mo::run_evacuation(o, *link.value()->nova, progress, g_stop);
 }

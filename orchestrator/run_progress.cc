@@ -8,7 +8,14 @@
 namespace migprobe::orchestrator {
 
 void RunProgress::line(const std::string& text) {
-  if (quiet_) return;
+  if (!quiet_) write(text);
+}
+
+void RunProgress::problem(const std::string& text) {
+  write(text);
+}
+
+void RunProgress::write(const std::string& text) {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   tm local{};

@@ -7,13 +7,19 @@
 
 namespace migprobe::orchestrator {
 
-// Writes progress lines to stderr unless quiet.
+// Writes progress lines to stderr unless quiet; problems always.
 class RunProgress {
  public:
   explicit RunProgress(bool quiet) : quiet_(quiet) {}
+  // A progress line: not written when quiet.
   void line(const std::string& text);
+  // Something the operator must see (the run cannot start or lost output): written even
+  // when quiet.
+  void problem(const std::string& text);
 
  private:
+  void write(const std::string& text);
+
   const bool quiet_;
   std::mutex mutex_;
 };

@@ -1,23 +1,10 @@
 #include "orchestrator/run_report.h"
 
-#include <fstream>
-
 #include "analysis/journal.h"
 #include "analysis/journal_report.h"
 #include "analysis/report_writers.h"
 
 namespace migprobe::orchestrator {
-namespace {
-
-std::string write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return "cannot write " + path;
-  return "";
-}
-
-}  // namespace
 
 std::string write_reports(const std::string& journal_path, const std::string& out_dir,
                           std::FILE* text_out) {
@@ -28,16 +15,20 @@ std::string write_reports(const std::string& journal_path, const std::string& ou
   inputs.source.set_journal_path(journal_path);
   const v1::Report report = analysis::build_report_from_journal(journal, inputs);
   const std::string text = analysis::render_text(report);
+  // Every file is tried and the text still reaches the terminal when one cannot be written.
+  std::string errors;
   for (const auto& [name, body] : {std::pair<std::string, std::string>{"report.txt", text},
                                    {"report.json", analysis::render_json(report)},
                                    {"report.csv", analysis::render_csv(report)}}) {
-    if (std::string err = write_file(out_dir + "/" + name, body); !err.empty()) return err;
+    if (std::string err = analysis::write_report_file(out_dir + "/" + name, body); !err.empty()) {
+      errors += (errors.empty() ? "" : "; ") + err;
+    }
   }
   if (text_out != nullptr) {
     std::fputs(text.c_str(), text_out);
     std::fflush(text_out);
   }
-  return "";
+  return errors;
 }
 
 }  // namespace migprobe::orchestrator

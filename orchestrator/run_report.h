@@ -9,7 +9,8 @@
 namespace migprobe::orchestrator {
 
 // Reads the journal at journal_path and writes report.txt, report.json and report.csv into
-// out_dir; prints the text to text_out when not null. Returns an error message or "".
+// out_dir; prints the text to text_out when not null. Returns the error messages ("; "
+// between them) or "": a file that cannot be written does not stop the others.
 std::string write_reports(const std::string& journal_path, const std::string& out_dir,
                           std::FILE* text_out);
 

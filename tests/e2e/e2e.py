@@ -112,10 +112,11 @@ class E2ETestCase(unittest.TestCase):
             dp.kill()
             dp.wait()
 
-    def control(self, env, *args, timeout=600):
+    def control(self, env, *args, timeout=600, preexec_fn=None):
         """Runs migprobe-control; returns the CompletedProcess."""
         return subprocess.run([os.path.join(self.build, "orchestrator/migprobe-control"), *args],
-                              env=env, capture_output=True, text=True, timeout=timeout)
+                              env=env, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=preexec_fn)
 
     def control_bg(self, env, *args):
         return subprocess.Popen([os.path.join(self.build, "orchestrator/migprobe-control"), *args],

@@ -6,6 +6,7 @@ journal replays to the same report."""
 
 import json
 import os
+import resource
 import shutil
 import signal
 import tempfile
@@ -39,13 +40,13 @@ class Faults(e2e.E2ETestCase):
         if not os.environ.get("MIGPROBE_KEEP_E2E"):
             shutil.rmtree(self.work, ignore_errors=True)
 
-    def evacuate(self, env, out, *extra, background=False, settle="500ms"):
+    def evacuate(self, env, out, *extra, background=False, settle="500ms", preexec_fn=None):
         args = ["evacuate", "--from", "hostA", "--to", "hostB", "--dataplane-socket",
                 self.dp_socket, "--flows", "icmp:2ms,udp:2ms", "--settle", settle,
                 "--out-dir", out, "--api-timeout", "3s", *extra]
         if background:
             return self.control_bg(env, *args)
-        return self.control(env, *args)
+        return self.control(env, *args, preexec_fn=preexec_fn)
 
     def evacuate_while(self, env, out, after_s, action, *extra, settle="500ms"):
         """Runs an evacuation in the background, calls action(run) after after_s seconds,
@@ -188,6 +189,56 @@ class Faults(e2e.E2ETestCase):
         self.assertIn("already holds a run", again.stderr)
         with open(os.path.join(out, "journal.mpj"), "rb") as f:
             self.assertEqual(f.read(), before)
+
+    def test_ctrl_c_while_the_last_replies_drain_keeps_the_run_finished(self):
+        """Every migration done, Ctrl-C while the probe drains its last replies: the run
+        finished (exit 0), it was not interrupted."""
+        env = self.start_cloud("--outage-ms", "100")
+        out = os.path.join(self.work, "run")
+        run = self.evacuate(env, out, "--iterations", "1", background=True)
+        try:
+            signalled = False
+            for line in run.stderr:
+                if "iteration 1/1 hostB -> hostA: done in" in line:
+                    run.send_signal(signal.SIGINT)
+                    signalled = True
+                    break
+            _, rest = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+        self.assertTrue(signalled, rest)
+        self.assertEqual(run.returncode, 0, rest)
+        self.assertIn("run finished: 6 completed, 0 failed", rest)
+        self.assertReplaysTheSame(out)
+
+    def test_journal_write_error_is_reported_and_fails_the_run(self):
+        """The journal hits a file-size limit mid-run: the run says which file and why on
+        stderr even with --quiet and exits 5; what was written before stays readable."""
+        env = self.start_cloud("--outage-ms", "100")
+        out = os.path.join(self.work, "run")
+        limit = 3000
+        cp = self.evacuate(env, out, "--iterations", "1", "--quiet",
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
+                                                                 (limit, limit)))
+        self.assertEqual(cp.returncode, 5, cp.stderr)
+        journal = os.path.join(out, "journal.mpj")
+        self.assertRegex(cp.stderr, f"journal: cannot (append to|flush) journal {journal}: "
+                                    "File too large: some records are missing")
+        # Every report is whole or absent (a file-size limit cuts a report, never leaves half).
+        for name in ("report.txt", "report.json", "report.csv"):
+            path = os.path.join(out, name)
+            self.assertFalse(os.path.exists(path + ".tmp"), name)
+            if os.path.exists(path):
+                self.assertLess(os.path.getsize(path), limit, name)
+            else:
+                self.assertIn(f"cannot write {path}: File too large", cp.stderr)
+        self.assertEqual(os.path.getsize(journal), limit)
+        again = self.replay(out)
+        with open(os.path.join(again, "report.json")) as f:
+            report = json.load(f)
+        self.assertIn("cut short or corrupt", report["source"]["error"])
+        self.assertGreater(int(report["source"]["journal_records"]), 1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+#include <stdio.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "analysis/report_writers.h"
+
+namespace migprobe::analysis {
+
+std::string write_report_file(const std::string& path, const std::string& content) {
+  auto failed = [&path](int err) { return "cannot write " + path + ": " + std::strerror(err); };
+  if (path == "-") {
+    if (std::fwrite(content.data(), 1, content.size(), stdout) != content.size() ||
+        std::fflush(stdout) != 0) {
+      return failed(errno);
+    }
+    return "";
+  }
+  // Beside the file and renamed over it at the end: a failed or interrupted write leaves
+  // the previous report (or none), never half a report.
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return failed(errno);
+  int err = 0;
+  if (std::fwrite(content.data(), 1, content.size(), f) != content.size() ||
+      std::fflush(f) != 0) {
+    err = errno;
+  }
+  if (std::fclose(f) != 0 && err == 0) err = errno;
+  if (err == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
+    std::remove(tmp.c_str());
+    return failed(err);
+  }
+  return "";
+}
+
+}  // namespace migprobe::analysis
