@@ -23,8 +23,7 @@ std::string write_report_file(const std::string& path, const std::string& conten
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (f == nullptr) return failed(errno);
   int err = 0;
-  if (std::fwrite(content.data(), 1, content.size(), f) != content.size() ||
-      std::fflush(f) != 0) {
+  if (std::fwrite(content.data(), 1, content.size(), f) != content.size() || std::fflush(f) != 0) {
     err = errno;
   }
   if (std::fclose(f) != 0 && err == 0) err = errno;
