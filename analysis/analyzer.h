@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/announce.h"
 #include "analysis/drop_reason.h"
 #include "analysis/flow_tracker.h"
 #include "analysis/packet.h"
@@ -27,16 +28,6 @@ struct AnalyzerOptions {
   std::unordered_map<uint32_t, uint64_t> flow_interval_ns;
   // Interval for flows without one above; 0 measures it from the capture.
   uint64_t default_interval_ns = 0;
-};
-
-// A switchover marker seen on the wire.
-struct Announce {
-  uint64_t seen_ns = 0;
-  bool rarp = false;
-  MacAddress mac{};
-  // Announced IPv4 address (host order), for gratuitous ARP.
-  uint32_t ip = 0;
-  uint16_t vlan = 0;
 };
 
 // One flow as the capture showed it.

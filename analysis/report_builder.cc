@@ -1,23 +1,9 @@
 #include "analysis/report_builder.h"
 
-#include <algorithm>
-
+#include "analysis/announce.h"
 #include "analysis/report_tagging.h"
 
 namespace migprobe::analysis {
-namespace {
-
-void set_announce(v1::GapEvent* ev, const Gap& gap, const Announce& a) {
-  ev->set_has_announce(true);
-  ev->set_announce_ns(a.seen_ns);
-  const uint64_t start = gap.start_ns();
-  uint64_t before = a.seen_ns > start ? a.seen_ns - start : 0;
-  before = std::min(before, gap.estimate_ns);
-  ev->set_before_announce_ns(before);
-  ev->set_after_announce_ns(gap.estimate_ns - before);
-}
-
-}  // namespace
 
 v1::GapEvent to_gap_event(const Gap& gap, v1::FlowKind kind) {
   v1::GapEvent ev;
@@ -91,11 +77,13 @@ v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
       v1::GapEvent* ev = fr->add_gaps();
       *ev = to_gap_event(g, f->kind);
       ev->set_target(t.report.name());
-      // The announce must come between the last answered probe's send and b's reply.
-      const uint64_t from = g.start_ns() > g.interval_ns ? g.start_ns() - g.interval_ns : 0;
-      const uint64_t to = g.open_end ? UINT64_MAX : std::max(g.rx_after_ns, g.tx_after_ns);
-      if (const Announce* a = find_announce(analyzer.announces(), t, from, to)) {
-        set_announce(ev, g, *a);
+      const AnnounceWindow w = announce_window(g);
+      if (const Announce* a = find_announce(analyzer.announces(), t, w.from_ns, w.to_ns)) {
+        const AnnounceSplit split = split_at_announce(g, a->seen_ns);
+        ev->set_has_announce(true);
+        ev->set_announce_ns(a->seen_ns);
+        ev->set_before_announce_ns(split.before_ns);
+        ev->set_after_announce_ns(split.after_ns);
       }
     }
   }

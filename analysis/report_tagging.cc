@@ -259,13 +259,9 @@ v1::AnnounceEvent to_announce_event(const Announce& a) {
 
 const Announce* find_announce(const std::vector<Announce>& announces, const TargetBuild& t,
                               uint64_t from, uint64_t to) {
-  auto it = std::lower_bound(announces.begin(), announces.end(), from,
-                             [](const Announce& a, uint64_t ts) { return a.seen_ns < ts; });
-  for (; it != announces.end() && it->seen_ns <= to; ++it) {
-    if (t.mac_known && it->mac == t.mac) return &*it;
-    if (!it->rarp && t.ipv4 != 0 && it->ip == t.ipv4) return &*it;
-  }
-  return nullptr;
+  const auto it = first_announce(announces.begin(), announces.end(), t.mac_known ? &t.mac : nullptr,
+                                 t.ipv4, from, to);
+  return it == announces.end() ? nullptr : &*it;
 }
 
 v1::DowntimeStats downtime_stats(std::vector<uint64_t> values) {

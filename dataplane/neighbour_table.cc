@@ -1,5 +1,7 @@
 #include "dataplane/neighbour_table.h"
 
+#include <iterator>
+
 namespace migprobe::dataplane {
 
 void NeighbourTable::want(uint32_t ip, uint64_t now_ns) {
@@ -44,10 +46,13 @@ NeighbourChange NeighbourTable::on_arp(uint32_t sender_ip, const analysis::MacAd
   return change;
 }
 
-void NeighbourTable::on_announce(const analysis::MacAddress& mac, const Announce& a) {
-  auto& q = announces_[mac];
-  q.push_back(a);
-  if (q.size() > kAnnouncesPerMac) q.pop_front();
+void NeighbourTable::on_announce(const analysis::Announce& a) {
+  // In time order (an announce stamped earlier than the newest goes in its place), bounded:
+  // a flood of announces from many MACs costs the oldest ones, never memory.
+  auto at = announces_.end();
+  while (at != announces_.begin() && std::prev(at)->seen_ns > a.seen_ns) --at;
+  announces_.insert(at, a);
+  if (announces_.size() > kMaxAnnounces) announces_.pop_front();
 }
 
 void NeighbourTable::due_requests(uint64_t now_ns, std::vector<uint32_t>* out) {
@@ -66,14 +71,12 @@ const Neighbour* NeighbourTable::find(uint32_t ip) const {
   return it == table_.end() ? nullptr : &it->second;
 }
 
-const Announce* NeighbourTable::announce_between(const analysis::MacAddress& mac, uint64_t from_ns,
-                                                 uint64_t to_ns) const {
-  auto it = announces_.find(mac);
-  if (it == announces_.end()) return nullptr;
-  for (const Announce& a : it->second) {
-    if (a.seen_ns >= from_ns && a.seen_ns <= to_ns) return &a;
-  }
-  return nullptr;
+const analysis::Announce* NeighbourTable::first_announce(const analysis::MacAddress* mac,
+                                                         uint32_t ipv4, uint64_t from_ns,
+                                                         uint64_t to_ns) const {
+  const auto it =
+      analysis::first_announce(announces_.begin(), announces_.end(), mac, ipv4, from_ns, to_ns);
+  return it == announces_.end() ? nullptr : &*it;
 }
 
 }  // namespace migprobe::dataplane

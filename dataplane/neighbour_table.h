@@ -1,7 +1,7 @@
 #pragma once
 // IPv4 neighbours of the probe (owned by the control thread, never by an lcore): ARP
 // resolution with retries, aging and re-probing, learning from gratuitous ARP, and the
-// switchover announces (RARP, GARP) seen per MAC. A known MAC is kept while it is being
+// switchover announces (RARP, GARP), newest first out. A known MAC is kept while it is being
 // re-probed, so the TX core never waits on this table.
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/announce.h"
 #include "analysis/packet.h"
 
 namespace migprobe::dataplane {
@@ -23,13 +24,6 @@ struct NeighbourConfig {
 
 // What happened to a neighbour when an ARP frame was seen.
 enum class NeighbourChange : uint8_t { kNone, kResolved, kMoved };
-
-// A switchover announce: RARP from QEMU or a gratuitous ARP from the guest.
-struct Announce {
-  uint64_t seen_ns = 0;
-  bool rarp = false;
-  uint32_t ip = 0;  // host order; 0 for RARP
-};
 
 // One neighbour.
 struct Neighbour {
@@ -57,33 +51,27 @@ class NeighbourTable {
   // addresses the table wants, so a flood of ARP cannot grow it.
   NeighbourChange on_arp(uint32_t sender_ip, const analysis::MacAddress& sender_mac,
                          uint64_t now_ns);
-  // Records an announce from mac (RARP, or a GARP whose sender is mac).
-  void on_announce(const analysis::MacAddress& mac, const Announce& a);
+  // Records a switchover announce (RARP, or a gratuitous ARP). The newest kMaxAnnounces
+  // are kept, in time order, whatever MACs they come from.
+  void on_announce(const analysis::Announce& a);
 
   // Addresses to send an ARP request for now; schedules the next try of each.
   void due_requests(uint64_t now_ns, std::vector<uint32_t>* out);
 
   const Neighbour* find(uint32_t ip) const;
-  // The first announce from mac seen in [from_ns, to_ns], or nullptr.
-  const Announce* announce_between(const analysis::MacAddress& mac, uint64_t from_ns,
-                                   uint64_t to_ns) const;
+  // The first announce from the target (its MAC when mac is not null, or a gratuitous ARP
+  // for ipv4) seen in [from_ns, to_ns], or nullptr: analysis::first_announce.
+  const analysis::Announce* first_announce(const analysis::MacAddress* mac, uint32_t ipv4,
+                                           uint64_t from_ns, uint64_t to_ns) const;
   size_t size() const { return table_.size(); }
 
- private:
-  struct MacHash {
-    size_t operator()(const analysis::MacAddress& m) const {
-      uint64_t v = 0;
-      for (uint8_t b : m) v = (v << 8) | b;
-      return std::hash<uint64_t>()(v);
-    }
-  };
-  // Per MAC, the newest announces (bounded).
-  static constexpr size_t kAnnouncesPerMac = 64;
+  static constexpr size_t kMaxAnnounces = 4096;
 
+ private:
   NeighbourConfig cfg_;
   std::unordered_map<uint32_t, Neighbour> table_;
   std::unordered_map<uint32_t, bool> static_;
-  std::unordered_map<analysis::MacAddress, std::deque<Announce>, MacHash> announces_;
+  std::deque<analysis::Announce> announces_;
 };
 
 }  // namespace migprobe::dataplane

@@ -372,18 +372,20 @@ void ProbeControl::on_event(const RxEvent& e) {
       p->set_has_direction(g.has_direction);
       p->set_forward_lost(g.forward_lost);
       p->set_return_lost(g.return_lost);
-      // Switchover marker: an announce from the target's MAC inside the gap.
-      if (g.flow_id < flows_.size() && flows_[g.flow_id].used && !g.open_start && !g.open_end) {
-        const Neighbour* n = neighbours_.find(targets_[flows_[g.flow_id].target].params.ip);
-        const Announce* a =
-            n == nullptr ? nullptr
-                         : neighbours_.announce_between(n->mac, g.tx_before_ns, g.rx_after_ns);
+      // Switchover marker: the target's announce inside the gap, split as the offline
+      // analysis splits it (analysis/announce.h).
+      if (g.flow_id < flows_.size() && flows_[g.flow_id].used) {
+        const uint32_t ip = targets_[flows_[g.flow_id].target].params.ip;
+        const Neighbour* n = neighbours_.find(ip);
+        const an::AnnounceWindow w = an::announce_window(g);
+        const an::Announce* a = neighbours_.first_announce(
+            n != nullptr && n->resolved ? &n->mac : nullptr, ip, w.from_ns, w.to_ns);
         if (a != nullptr) {
+          const an::AnnounceSplit split = an::split_at_announce(g, a->seen_ns);
           p->set_has_announce(true);
           p->set_announce_ns(a->seen_ns);
-          const uint64_t start = g.start_ns(), end = g.end_ns();
-          p->set_before_announce_ns(a->seen_ns > start ? a->seen_ns - start : 0);
-          p->set_after_announce_ns(end > a->seen_ns ? end - a->seen_ns : 0);
+          p->set_before_announce_ns(split.before_ns);
+          p->set_after_announce_ns(split.after_ns);
         }
       }
       emit(ev);
@@ -402,7 +404,7 @@ void ProbeControl::on_event(const RxEvent& e) {
       break;
     }
     case RxEvent::kRarp: {
-      neighbours_.on_announce(e.sender_mac, Announce{e.ts_ns, true, 0});
+      neighbours_.on_announce(an::Announce{e.ts_ns, true, e.sender_mac, 0, e.vlan});
       v1::AnnounceEvent* p = ev.mutable_announce();
       p->set_seen_ns(e.ts_ns);
       p->set_kind(v1::ANNOUNCE_KIND_RARP);
@@ -416,7 +418,7 @@ void ProbeControl::on_event(const RxEvent& e) {
       const an::MacAddress previous = before != nullptr ? before->mac : an::MacAddress{};
       const NeighbourChange change = neighbours_.on_arp(e.sender_ip, e.sender_mac, e.ts_ns);
       if (e.garp) {
-        neighbours_.on_announce(e.sender_mac, Announce{e.ts_ns, false, e.sender_ip});
+        neighbours_.on_announce(an::Announce{e.ts_ns, false, e.sender_mac, e.sender_ip, e.vlan});
         v1::Event a;
         v1::AnnounceEvent* p = a.mutable_announce();
         p->set_seen_ns(e.ts_ns);

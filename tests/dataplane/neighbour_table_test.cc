@@ -64,17 +64,46 @@ TEST(NeighbourTable, IgnoresUnwantedAndStatic) {
   EXPECT_TRUE(due.empty());
 }
 
-TEST(NeighbourTable, AnnouncesPerMac) {
+TEST(NeighbourTable, AnnouncesByMacOrGratuitousArpForTheAddress) {
   NeighbourTable t;
-  t.on_announce(kMacA, Announce{100, true, 0});
-  t.on_announce(kMacA, Announce{200, false, 7});
-  t.on_announce(kMacB, Announce{150, true, 0});
-  const Announce* a = t.announce_between(kMacA, 120, 300);
+  using analysis::Announce;
+  t.on_announce(Announce{100, true, kMacA, 0, 0});
+  t.on_announce(Announce{200, false, kMacA, 7, 0});
+  // Stamped before the newest: kept in time order all the same.
+  t.on_announce(Announce{150, true, kMacB, 0, 0});
+  // A gratuitous ARP for address 9 from a MAC the table does not know.
+  t.on_announce(Announce{300, false, kMacB, 9, 0});
+  const Announce* a = t.first_announce(&kMacA, 0, 120, 400);
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->seen_ns, 200U);
   EXPECT_FALSE(a->rarp);
-  EXPECT_EQ(t.announce_between(kMacA, 201, 300), nullptr);
-  EXPECT_EQ(t.announce_between(kMacB, 0, 149), nullptr);
+  EXPECT_EQ(t.first_announce(&kMacA, 0, 201, 400), nullptr);
+  ASSERT_NE(t.first_announce(&kMacB, 0, 0, 400), nullptr);
+  EXPECT_EQ(t.first_announce(&kMacB, 0, 0, 400)->seen_ns, 150U);
+  EXPECT_EQ(t.first_announce(&kMacB, 0, 0, 149), nullptr);
+  // By address alone (MAC not resolved): only the gratuitous ARP for it, never a RARP.
+  ASSERT_NE(t.first_announce(nullptr, 9, 0, 400), nullptr);
+  EXPECT_EQ(t.first_announce(nullptr, 9, 0, 400)->seen_ns, 300U);
+  EXPECT_EQ(t.first_announce(nullptr, 7, 201, 400), nullptr);
+}
+
+TEST(NeighbourTable, AnnounceFloodKeepsTheNewestBounded) {
+  NeighbourTable t;
+  analysis::MacAddress mac{2, 0, 0, 0, 0, 0};
+  const size_t n = NeighbourTable::kMaxAnnounces + 100;
+  for (size_t i = 0; i < n; ++i) {
+    mac[5] = static_cast<uint8_t>(i);
+    mac[4] = static_cast<uint8_t>(i >> 8);
+    t.on_announce(analysis::Announce{1000 + i, true, mac, 0, 0});
+  }
+  // The oldest 100 are gone, the newest is there.
+  mac[5] = static_cast<uint8_t>(99);
+  mac[4] = 0;
+  EXPECT_EQ(t.first_announce(&mac, 0, 0, UINT64_MAX), nullptr);
+  mac[5] = static_cast<uint8_t>(n - 1);
+  mac[4] = static_cast<uint8_t>((n - 1) >> 8);
+  ASSERT_NE(t.first_announce(&mac, 0, 0, UINT64_MAX), nullptr);
+  EXPECT_EQ(t.first_announce(&mac, 0, 0, UINT64_MAX)->seen_ns, 1000 + n - 1);
 }
 
 }  // namespace

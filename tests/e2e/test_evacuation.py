@@ -7,6 +7,7 @@ switchover marker (the RARP QEMU sends), and a downtime within
 code cache after the switchover); no gap may stay unattributed; the journal must replay to
 the same report."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -99,9 +100,40 @@ class EvacuationDemo(unittest.TestCase):
         for f in ("report.json", "report.txt", "report.csv"):
             with open(os.path.join(self.out, f)) as a, open(os.path.join(again, f)) as b:
                 self.assertEqual(a.read(), b.read(), f"{f}: the replay differs")
+        # The capture through migprobe-analyze (with the journal) finds the same gaps and
+        # splits each at the same announce as the live dataplane did.
+        captures = sorted(f for f in os.listdir(self.out) if f.startswith("capture.pcapng"))
+        self.assertEqual(captures, ["capture.pcapng"], "the demo's capture rotated")
+        analyzed = os.path.join(self.work, "analyzed.json")
+        cp = subprocess.run([os.path.join(e2e.build_dir(), "analysis/migprobe-analyze"),
+                             os.path.join(self.out, "capture.pcapng"), "--journal",
+                             os.path.join(self.out, "journal.mpj"), "--json", analyzed,
+                             "--reply-timeout", "1s", "--outage-threshold", "2ms"],
+                            capture_output=True, text=True)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        with open(analyzed) as f:
+            offline_splits = announce_splits(json.load(f))
+        live_splits = announce_splits(report)
+        self.assertGreaterEqual(sum(1 for v in live_splits.values() if v[0]), 12,
+                                "a gap split at its announce per migration")
+        self.assertEqual(live_splits, offline_splits)
         # Nothing left behind.
         links, nss = e2e.rack.leftovers()
         self.assertEqual((links, nss), ([], []), "lab links or namespaces left behind")
+
+
+def announce_splits(report):
+    """Closed gaps by (flow, seq before, seq after): announce or not, when, before, after."""
+    out = {}
+    for t in report["targets"]:
+        for f in t.get("flows", []):
+            for g in f.get("gaps", []):
+                if g.get("open_start") or g.get("open_end"):
+                    continue
+                key = (int(g["flow_id"]), int(g["seq_before"]), int(g["seq_after"]))
+                out[key] = (bool(g.get("has_announce")), int(g.get("announce_ns", 0)),
+                            int(g.get("before_announce_ns", 0)), int(g.get("after_announce_ns", 0)))
+    return out
 
 
 if __name__ == "__main__":
