@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <unordered_map>
 
 namespace migprobe::analysis {
 namespace {
@@ -48,32 +49,49 @@ struct TaggedGap {
   int migration = -1;
 };
 
-// Index of the target a migration moved (by IP, name or MAC), or -1.
-int target_of(const std::vector<TargetBuild>& targets, const v1::MigrationEvent& m) {
-  for (size_t i = 0; i < targets.size(); ++i) {
-    const auto& t = targets[i];
-    if ((!m.ip().empty() && m.ip() == t.report.ip()) ||
-        (!m.instance_name().empty() && m.instance_name() == t.report.name()) ||
-        (!m.mac().empty() && t.mac_known && m.mac() == mac_to_string(t.mac))) {
-      return static_cast<int>(i);
+// The target a migration moved, by IP, name or MAC: the first target (in report order)
+// that matches any of them, or -1.
+class TargetIndex {
+ public:
+  explicit TargetIndex(const std::vector<TargetBuild>& targets) {
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const auto& t = targets[i];
+      const int n = static_cast<int>(i);
+      if (!t.report.ip().empty()) by_ip_.try_emplace(t.report.ip(), n);
+      if (!t.report.name().empty()) by_name_.try_emplace(t.report.name(), n);
+      if (t.mac_known) by_mac_.try_emplace(mac_to_string(t.mac), n);
     }
   }
-  return -1;
-}
+  int of(const v1::MigrationEvent& m) const {
+    int best = -1;
+    auto take = [&best](const std::unordered_map<std::string, int>& map, const std::string& key) {
+      if (key.empty()) return;
+      const auto it = map.find(key);
+      if (it != map.end() && (best < 0 || it->second < best)) best = it->second;
+    };
+    take(by_ip_, m.ip());
+    take(by_name_, m.instance_name());
+    take(by_mac_, m.mac());
+    return best;
+  }
+
+ private:
+  std::unordered_map<std::string, int> by_ip_, by_name_, by_mac_;
+};
 
 // Tagging: a gap belongs to a migration of its target whose window
 // [requested, completed + settle] it overlaps. When windows overlap (back-to-back
 // migrations of one VM, each with its settle time), the cause is the newest migration
 // requested before the gap began; a gap that began before any of them goes to the one it
 // overlaps most.
+// target_migrations: the indices of the target's migrations, in journal order.
 int tag_gap(const TaggedGap& g, const std::vector<v1::MigrationEvent>& migrations,
-            const std::vector<int>& migration_target, uint64_t settle_ns) {
+            const std::vector<size_t>& target_migrations, uint64_t settle_ns) {
   uint64_t best_overlap = 0;
   uint64_t newest_request = 0;
   int by_request = -1;
   int best = -1;
-  for (size_t m = 0; m < migrations.size(); ++m) {
-    if (migration_target[m] != static_cast<int>(g.target)) continue;
+  for (const size_t m : target_migrations) {
     const uint64_t w0 = migrations[m].requested_ns();
     const uint64_t w1 = window_end(migrations[m], settle_ns);
     // A gap of zero estimated length still belongs where it sits.
@@ -92,13 +110,13 @@ int tag_gap(const TaggedGap& g, const std::vector<v1::MigrationEvent>& migration
   return by_request >= 0 ? by_request : best;
 }
 
-// Adds the figures of the gaps tagged with migration m to mr.
-void add_gap_figures(const std::vector<TaggedGap>& gaps, int m,
+// Adds the figures of the gaps tagged with a migration (their indices in gaps) to mr.
+void add_gap_figures(const std::vector<TaggedGap>& gaps, const std::vector<size_t>& tagged,
                      const std::vector<TargetBuild>& targets, v1::MigrationReport* mr) {
   std::vector<std::pair<uint64_t, uint64_t>> spans;
   uint64_t longest = 0;
-  for (const TaggedGap& g : gaps) {
-    if (g.migration != m) continue;
+  for (const size_t i : tagged) {
+    const TaggedGap& g = gaps[i];
     const v1::GapEvent& ev = targets[g.target].report.flows(g.flow).gaps(g.index);
     mr->set_gaps(mr->gaps() + 1);
     mr->set_lost(mr->lost() + ev.lost());
@@ -126,16 +144,24 @@ void add_gap_figures(const std::vector<TaggedGap>& gaps, int m,
   mr->set_union_ns(union_length(spans));
 }
 
-// True when a time the probe was not measuring overlaps [from, to].
-bool coverage_lost(const JournalContents* journal, uint64_t from, uint64_t to) {
-  if (journal == nullptr) return false;
+// The times the probe was not measuring, [from, to] (to is UINT64_MAX for a coverage gap
+// without an end: it lasted to the end of the run).
+std::vector<std::pair<uint64_t, uint64_t>> coverage_gaps(const JournalContents* journal) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  if (journal == nullptr) return out;
   for (const auto& r : journal->records) {
     if (!r.has_coverage_gap()) continue;
-    // A coverage gap without an end lasted to the end of the run.
-    const uint64_t end = r.coverage_gap().to_ns() == 0 ? UINT64_MAX : r.coverage_gap().to_ns();
-    if (r.coverage_gap().from_ns() <= to && end >= from) return true;
+    const auto& c = r.coverage_gap();
+    out.emplace_back(c.from_ns(), c.to_ns() == 0 ? UINT64_MAX : c.to_ns());
   }
-  return false;
+  return out;
+}
+
+// True when one of the coverage gaps overlaps [from, to].
+bool coverage_lost(const std::vector<std::pair<uint64_t, uint64_t>>& lost, uint64_t from,
+                   uint64_t to) {
+  return std::any_of(lost.begin(), lost.end(),
+                     [&](const auto& c) { return c.first <= to && c.second >= from; });
 }
 
 }  // namespace
@@ -318,15 +344,26 @@ void finish_report(std::vector<TargetBuild> targets, const std::vector<Announce>
     }
   }
   const std::vector<v1::MigrationEvent> migrations = merge_migrations(journal);
+  // Each migration's target, each target's migrations, each migration's gaps: built once, so
+  // a long campaign costs gaps x (migrations of one target), not gaps x migrations.
+  const TargetIndex index(targets);
   std::vector<int> migration_target(migrations.size());
+  std::vector<std::vector<size_t>> target_migrations(targets.size());
   for (size_t m = 0; m < migrations.size(); ++m) {
-    migration_target[m] = target_of(targets, migrations[m]);
+    migration_target[m] = index.of(migrations[m]);
+    if (migration_target[m] >= 0) {
+      target_migrations[static_cast<size_t>(migration_target[m])].push_back(m);
+    }
   }
-  for (TaggedGap& g : gaps) {
-    g.migration = tag_gap(g, migrations, migration_target, settle_ns);
+  std::vector<std::vector<size_t>> migration_gaps(migrations.size());
+  for (size_t i = 0; i < gaps.size(); ++i) {
+    TaggedGap& g = gaps[i];
+    g.migration = tag_gap(g, migrations, target_migrations[g.target], settle_ns);
     targets[g.target].report.mutable_flows(g.flow)->mutable_gaps(g.index)->set_migration_number(
         static_cast<uint32_t>(g.migration + 1));
+    if (g.migration >= 0) migration_gaps[static_cast<size_t>(g.migration)].push_back(i);
   }
+  const auto lost = coverage_gaps(journal);
 
   std::vector<uint64_t> downtimes;
   for (size_t m = 0; m < migrations.size(); ++m) {
@@ -343,12 +380,12 @@ void finish_report(std::vector<TargetBuild> targets, const std::vector<Announce>
     v1::MigrationReport* mr = t.report.add_migrations();
     *mr->mutable_migration() = mig;
     mr->set_number(static_cast<uint32_t>(m + 1));
-    add_gap_figures(gaps, static_cast<int>(m), targets, mr);
+    add_gap_figures(gaps, migration_gaps[m], targets, mr);
     const uint64_t w1 = window_end(mig, settle_ns);
     if (const Announce* a = find_announce(announces, t, mig.requested_ns(), w1)) {
       mr->set_announce_ns(a->seen_ns);
     }
-    mr->set_coverage_lost(coverage_lost(journal, mig.requested_ns(), w1));
+    mr->set_coverage_lost(coverage_lost(lost, mig.requested_ns(), w1));
     if (mig.outcome() == v1::MIGRATION_OUTCOME_COMPLETED) downtimes.push_back(mr->union_ns());
   }
   *report->mutable_downtime() = downtime_stats(std::move(downtimes));
