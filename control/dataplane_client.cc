@@ -58,7 +58,7 @@ Result<Reply> DataplaneClient::unary(const char* what, const Request& request, C
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
   Reply reply;
-  const grpc::Status status = call(stub_->stub.get(), &context, request, &reply);
+  const grpc::Status status = (stub_->stub.get()->*call)(&context, request, &reply);
   if (!status.ok()) return rpc_error(what, options_.socket_path, status);
   return reply;
 }
@@ -68,10 +68,8 @@ Result<v1::ConfigureReply> DataplaneClient::configure(const std::vector<v1::Targ
   v1::ConfigureRequest request;
   for (const auto& t : targets) *request.add_targets() = t;
   request.set_replace(replace);
-  return unary<v1::ConfigureRequest, v1::ConfigureReply>(
-      "Configure", request, [](auto* stub, auto* ctx, const auto& req, auto* reply) {
-        return stub->Configure(ctx, req, reply);
-      });
+  return unary<v1::ConfigureRequest, v1::ConfigureReply>("Configure", request,
+                                                         &v1::Dataplane::Stub::Configure);
 }
 
 Result<v1::RemoveTargetsReply> DataplaneClient::remove_targets(
@@ -79,32 +77,23 @@ Result<v1::RemoveTargetsReply> DataplaneClient::remove_targets(
   v1::RemoveTargetsRequest request;
   for (const auto& n : names) request.add_targets(n);
   return unary<v1::RemoveTargetsRequest, v1::RemoveTargetsReply>(
-      "RemoveTargets", request, [](auto* stub, auto* ctx, const auto& req, auto* reply) {
-        return stub->RemoveTargets(ctx, req, reply);
-      });
+      "RemoveTargets", request, &v1::Dataplane::Stub::RemoveTargets);
 }
 
 Result<v1::StartReply> DataplaneClient::start() {
-  return unary<v1::StartRequest, v1::StartReply>(
-      "Start", v1::StartRequest{}, [](auto* stub, auto* ctx, const auto& req, auto* reply) {
-        return stub->Start(ctx, req, reply);
-      });
+  return unary<v1::StartRequest, v1::StartReply>("Start", v1::StartRequest{},
+                                                 &v1::Dataplane::Stub::Start);
 }
 
 Result<v1::StopReply> DataplaneClient::stop() {
-  return unary<v1::StopRequest, v1::StopReply>(
-      "Stop", v1::StopRequest{}, [](auto* stub, auto* ctx, const auto& req, auto* reply) {
-        return stub->Stop(ctx, req, reply);
-      });
+  return unary<v1::StopRequest, v1::StopReply>("Stop", v1::StopRequest{},
+                                               &v1::Dataplane::Stub::Stop);
 }
 
 Result<v1::Stats> DataplaneClient::stats(bool per_flow) {
   v1::StatsRequest request;
   request.set_per_flow(per_flow);
-  return unary<v1::StatsRequest, v1::Stats>(
-      "GetStats", request, [](auto* stub, auto* ctx, const auto& req, auto* reply) {
-        return stub->GetStats(ctx, req, reply);
-      });
+  return unary<v1::StatsRequest, v1::Stats>("GetStats", request, &v1::Dataplane::Stub::GetStats);
 }
 
 Status DataplaneClient::start_events(EventHandler on_event, EndHandler on_end) {
@@ -113,8 +102,13 @@ Status DataplaneClient::start_events(EventHandler on_event, EndHandler on_end) {
   // Without a deadline the stream lives as long as the dataplane; a dead peer ends it.
   std::shared_ptr<grpc::ClientReader<v1::Event>> reader(
       stub_->stub->StreamEvents(context.get(), v1::StreamEventsRequest{}));
-  // The stream is open once its initial metadata arrived (the server subscribed first).
-  std::promise<bool> opened;
+  // The stream is open once its initial metadata arrived (the server subscribed first);
+  // a call that failed gives its status instead.
+  struct Opened {
+    bool subscribed = false;
+    grpc::Status status;
+  };
+  std::promise<Opened> opened;
   auto opened_future = opened.get_future();
   {
     std::lock_guard<std::mutex> lock(stream_mutex_);
@@ -126,14 +120,13 @@ Status DataplaneClient::start_events(EventHandler on_event, EndHandler on_end) {
     // The dataplane marks its initial metadata once it has subscribed this stream; a call
     // that failed has none.
     const auto& metadata = context->GetServerInitialMetadata();
-    const bool subscribed = metadata.find("migprobe-subscribed") != metadata.end();
-    opened.set_value(subscribed);
-    v1::Event event;
-    if (!subscribed) {
+    if (metadata.find("migprobe-subscribed") == metadata.end()) {
       // start_events reports it; the end handler is for streams that were open.
-      reader->Finish();
+      opened.set_value(Opened{false, reader->Finish()});
       return;
     }
+    opened.set_value(Opened{true, grpc::Status::OK});
+    v1::Event event;
     while (reader->Read(&event)) on_event(event);
     const grpc::Status status = reader->Finish();
     bool cancelled = false;
@@ -156,14 +149,19 @@ Status DataplaneClient::start_events(EventHandler on_event, EndHandler on_end) {
     return make_error(ErrorKind::kTransport, "dataplane event stream on unix:" +
                                                  options_.socket_path + ": no answer in time");
   }
-  if (!opened_future.get()) {
-    // The reader has finished (or is finishing) the failed call.
+  const Opened result = opened_future.get();
+  if (!result.subscribed) {
+    // The reader has finished the failed call.
     if (reader_.joinable()) reader_.join();
-    std::lock_guard<std::mutex> lock(stream_mutex_);
-    stream_context_ = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(stream_mutex_);
+      stream_context_ = nullptr;
+    }
+    if (!result.status.ok()) return rpc_error("event stream", options_.socket_path, result.status);
     return make_error(ErrorKind::kTransport,
                       "dataplane event stream on unix:" + options_.socket_path +
-                          ": not reachable (is migprobe-dp running?)");
+                          ": the server answered without subscribing the stream (not a "
+                          "migprobe-dp of this version?)");
   }
   return Done{};
 }

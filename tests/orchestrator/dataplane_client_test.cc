@@ -48,6 +48,9 @@ class FakeDataplane final : public v1::Dataplane::Service {
   }
   grpc::Status StreamEvents(grpc::ServerContext* ctx, const v1::StreamEventsRequest*,
                             grpc::ServerWriter<v1::Event>* writer) override {
+    if (refuse_streams) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many event subscribers");
+    }
     ctx->AddInitialMetadata("migprobe-subscribed", "1");
     writer->SendInitialMetadata();
     std::unique_lock<std::mutex> lock(mutex_);
@@ -68,6 +71,8 @@ class FakeDataplane final : public v1::Dataplane::Service {
     queue_.push_back(e);
     changed_.notify_all();
   }
+  std::atomic<bool> refuse_streams{false};
+
   void close_streams() {
     std::lock_guard<std::mutex> lock(mutex_);
     closing_ = true;
@@ -91,7 +96,36 @@ TEST(DataplaneClient, ADeadDataplaneIsAnErrorNotAHang) {
   EXPECT_NE(stats.error().message.find(path), std::string::npos) << stats.error().message;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
   auto events = client.start_events([](const v1::Event&) {}, [](const Error&) {});
-  EXPECT_FALSE(events.ok());
+  ASSERT_FALSE(events.ok());
+  EXPECT_NE(events.error().message.find("event stream on unix:" + path + ": not reachable"),
+            std::string::npos)
+      << events.error().message;
+}
+
+TEST(DataplaneClient, ARefusedStreamSaysWhatTheDataplaneSaid) {
+  const std::string path = socket_path("refusing-dp");
+  unlink(path.c_str());
+  FakeDataplane service;
+  service.refuse_streams = true;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_TRUE(server);
+  DataplaneClient client({path, std::chrono::milliseconds(2000)});
+  bool ended = false;
+  auto events =
+      client.start_events([](const v1::Event&) {}, [&ended](const Error&) { ended = true; });
+  ASSERT_FALSE(events.ok());
+  EXPECT_EQ(events.error().kind, ErrorKind::kConfig);
+  EXPECT_NE(events.error().message.find("too many event subscribers"), std::string::npos)
+      << events.error().message;
+  EXPECT_EQ(events.error().message.find("not reachable"), std::string::npos)
+      << events.error().message;
+  // The end handler is for streams that were open.
+  EXPECT_FALSE(ended);
+  server->Shutdown();
+  unlink(path.c_str());
 }
 
 TEST(DataplaneClient, ConfiguresStartsAndStreamsUntilTheServerGoes) {
