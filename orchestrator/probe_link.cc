@@ -53,12 +53,6 @@ control::Status ProbeLink::start(const std::vector<v1::Target>& targets) {
     *r.mutable_target() = t;
     journal_.append(r);
   }
-  if (stats->has_clock()) {
-    v1::JournalRecord r;
-    r.mutable_calibration()->set_realtime_ns(stats->clock().taken_ns());
-    r.mutable_calibration()->set_tsc_hz(stats->clock().tsc_hz());
-    journal_.append(r);
-  }
   journal_probe_settings(*stats);
   watchdog_ = std::thread([this] { watchdog(); });
   return control::Done{};
@@ -140,6 +134,12 @@ void ProbeLink::journal_probe_settings(const v1::Stats& stats) {
   p->set_pid(stats.pid());
   p->set_process_started_ns(stats.process_started_ns());
   journal_.append(r);
+  if (stats.has_clock()) {
+    v1::JournalRecord c;
+    c.mutable_calibration()->set_realtime_ns(stats.clock().taken_ns());
+    c.mutable_calibration()->set_tsc_hz(stats.clock().tsc_hz());
+    journal_.append(c);
+  }
 }
 
 bool ProbeLink::recover(const v1::Stats& stats) {
@@ -158,9 +158,17 @@ bool ProbeLink::recover(const v1::Stats& stats) {
     // Flow ids are kept: the dataplane accepts the ids it assigned before.
     auto configured = client_.configure(targets, true);
     if (!configured.ok()) {
-      journal_error("dataplane back but refused the targets: " + configured.error().message);
+      // Retried every kRetryPeriod: said once until the answer changes.
+      const std::string message =
+          "dataplane back but refused the targets: " + configured.error().message;
+      if (message != last_refusal_) {
+        last_refusal_ = message;
+        journal_error(message);
+        if (notice_) notice_(message);
+      }
       return false;
     }
+    last_refusal_.clear();
     auto started = client_.start();
     if (!started.ok()) return false;
   }

@@ -53,8 +53,8 @@ class ProbeLink {
   bool recover(const v1::Stats& stats);
   void remember_flows(const v1::Stats& stats);
   void journal_error(const std::string& message);
-  // Journals what the dataplane measures with (its outage threshold), at the start and
-  // after a restart.
+  // Journals what the dataplane measures with (its outage threshold) and its clock
+  // calibration, at the start and after a restart.
   void journal_probe_settings(const v1::Stats& stats);
 
   control::DataplaneClient client_;
@@ -75,6 +75,9 @@ class ProbeLink {
   // Latest per-flow counters of the current process, and the last of earlier processes.
   std::vector<v1::FlowStats> current_flows_;
   std::vector<v1::FlowStats> earlier_flows_;
+  // What a dataplane back from the dead said when it refused the targets: journaled once,
+  // not at every retry (watchdog thread only).
+  std::string last_refusal_;
   std::thread watchdog_;
 };
 

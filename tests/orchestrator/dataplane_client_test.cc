@@ -7,84 +7,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 
-#include "migprobe/v1/dataplane.grpc.pb.h"
+#include "tests/orchestrator/fake_dataplane.h"
 
 namespace migprobe::control {
 namespace {
-
-std::string socket_path(const char* name) {
-  return testing::TempDir() + "/" + name + "-" + std::to_string(getpid()) + ".sock";
-}
-
-// A dataplane that assigns flow ids and streams the events a test pushes.
-class FakeDataplane final : public v1::Dataplane::Service {
- public:
-  grpc::Status Configure(grpc::ServerContext*, const v1::ConfigureRequest* req,
-                         v1::ConfigureReply* reply) override {
-    uint32_t next = 1;
-    for (const auto& t : req->targets()) {
-      v1::Target* out = reply->add_targets();
-      *out = t;
-      for (auto& f : *out->mutable_flows()) {
-        if (f.flow_id() == 0) f.set_flow_id(next++);
-      }
-    }
-    return grpc::Status::OK;
-  }
-  grpc::Status Start(grpc::ServerContext*, const v1::StartRequest*,
-                     v1::StartReply* reply) override {
-    reply->set_generation(7);
-    return grpc::Status::OK;
-  }
-  grpc::Status GetStats(grpc::ServerContext*, const v1::StatsRequest*, v1::Stats* reply) override {
-    reply->set_pid(4242);
-    reply->set_running(true);
-    return grpc::Status::OK;
-  }
-  grpc::Status StreamEvents(grpc::ServerContext* ctx, const v1::StreamEventsRequest*,
-                            grpc::ServerWriter<v1::Event>* writer) override {
-    if (refuse_streams) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many event subscribers");
-    }
-    ctx->AddInitialMetadata("migprobe-subscribed", "1");
-    writer->SendInitialMetadata();
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!ctx->IsCancelled() && !closing_) {
-      changed_.wait_for(lock, std::chrono::milliseconds(20));
-      while (!queue_.empty()) {
-        v1::Event e = queue_.front();
-        queue_.pop_front();
-        lock.unlock();
-        writer->Write(e);
-        lock.lock();
-      }
-    }
-    return grpc::Status::OK;
-  }
-  void push(const v1::Event& e) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(e);
-    changed_.notify_all();
-  }
-  std::atomic<bool> refuse_streams{false};
-
-  void close_streams() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    closing_ = true;
-    changed_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<v1::Event> queue_;
-  bool closing_ = false;
-};
 
 TEST(DataplaneClient, ADeadDataplaneIsAnErrorNotAHang) {
   const std::string path = socket_path("nobody");
@@ -103,16 +32,10 @@ TEST(DataplaneClient, ADeadDataplaneIsAnErrorNotAHang) {
 }
 
 TEST(DataplaneClient, ARefusedStreamSaysWhatTheDataplaneSaid) {
-  const std::string path = socket_path("refusing-dp");
-  unlink(path.c_str());
-  FakeDataplane service;
-  service.refuse_streams = true;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_TRUE(server);
-  DataplaneClient client({path, std::chrono::milliseconds(2000)});
+  ServedFake fake("refusing-dp");
+  ASSERT_TRUE(fake.server);
+  fake.service.refuse_streams = true;
+  DataplaneClient client({fake.path, std::chrono::milliseconds(2000)});
   bool ended = false;
   auto events =
       client.start_events([](const v1::Event&) {}, [&ended](const Error&) { ended = true; });
@@ -124,21 +47,14 @@ TEST(DataplaneClient, ARefusedStreamSaysWhatTheDataplaneSaid) {
       << events.error().message;
   // The end handler is for streams that were open.
   EXPECT_FALSE(ended);
-  server->Shutdown();
-  unlink(path.c_str());
 }
 
 TEST(DataplaneClient, ConfiguresStartsAndStreamsUntilTheServerGoes) {
-  const std::string path = socket_path("fake-dp");
-  unlink(path.c_str());
-  FakeDataplane service;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_TRUE(server);
+  ServedFake fake("fake-dp");
+  ASSERT_TRUE(fake.server);
+  FakeDataplane& service = fake.service;
 
-  DataplaneClient client({path, std::chrono::milliseconds(2000)});
+  DataplaneClient client({fake.path, std::chrono::milliseconds(2000)});
   v1::Target t;
   t.set_name("vm1");
   t.set_ip("10.77.0.11");
@@ -189,7 +105,7 @@ TEST(DataplaneClient, ConfiguresStartsAndStreamsUntilTheServerGoes) {
   }
   // The dataplane goes away: the end is reported once, with a reason.
   service.close_streams();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  fake.server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
   {
     std::unique_lock<std::mutex> lock(mutex);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return !end_reason.empty(); }));
@@ -198,7 +114,6 @@ TEST(DataplaneClient, ConfiguresStartsAndStreamsUntilTheServerGoes) {
   client.stop_events();
   auto after = client.stats(false);
   EXPECT_FALSE(after.ok());
-  unlink(path.c_str());
 }
 
 }  // namespace
