@@ -139,6 +139,32 @@ class E2ETestCase(unittest.TestCase):
                 self.assertEqual(a.read(), b.read(), f"{name} of the replay differs from the run's")
 
 
+class EvacuationTestCase(E2ETestCase):
+    """Evacuations hostA -> hostB: a work dir and a dataplane per test, and the guests brought
+    home to hostA after each test, whatever it left behind."""
+
+    work_prefix = "migprobe-e2e-"
+    reply_timeout_ms = 200
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix=self.work_prefix)
+        self.start_dataplane(self.work, reply_timeout_ms=self.reply_timeout_ms)
+
+    def tearDown(self):
+        self.stop_dataplane()
+        status = json.loads(self.lab("status", "--json").stdout)
+        for name, g in status.get("guests", {}).items():
+            if g.get("host") != "hostA":
+                self.lab("migrate", name, "--to", "hostA", check=False)
+        if not os.environ.get("MIGPROBE_KEEP_E2E"):
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def evacuate_args(self, out, flows, *extra):
+        """migprobe-control's arguments for an evacuation into out, probing with flows."""
+        return ["evacuate", "--from", "hostA", "--to", "hostB", "--dataplane-socket",
+                self.dp_socket, "--flows", flows, "--out-dir", out, *extra]
+
+
 def load_report(out_dir):
     with open(os.path.join(out_dir, "report.json")) as f:
         return json.load(f)

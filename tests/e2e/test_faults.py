@@ -7,9 +7,7 @@ journal replays to the same report."""
 import json
 import os
 import resource
-import shutil
 import signal
-import tempfile
 import time
 import unittest
 
@@ -20,30 +18,19 @@ def errors_text(report):
     return "\n".join(e["message"] for e in report.get("errors", []))
 
 
-class Faults(e2e.E2ETestCase):
+class Faults(e2e.EvacuationTestCase):
 
     lab_args = ["--guests", "3", "--mode", "netns"]
+    work_prefix = "migprobe-e2e-faults-"
 
     def setUp(self):
-        self.work = tempfile.mkdtemp(prefix="migprobe-e2e-faults-")
-        self.start_dataplane(self.work)
+        super().setUp()
         # Every test starts with the guests on hostA.
         self.assertEqual(self.lab("status", "--json").returncode, 0)
 
-    def tearDown(self):
-        self.stop_dataplane()
-        # Bring strays home so the next test finds every guest on hostA.
-        status = json.loads(self.lab("status", "--json").stdout)
-        for name, g in status.get("guests", {}).items():
-            if g.get("host") != "hostA":
-                self.lab("migrate", name, "--to", "hostA", check=False)
-        if not os.environ.get("MIGPROBE_KEEP_E2E"):
-            shutil.rmtree(self.work, ignore_errors=True)
-
     def evacuate(self, env, out, *extra, background=False, settle="500ms", preexec_fn=None):
-        args = ["evacuate", "--from", "hostA", "--to", "hostB", "--dataplane-socket",
-                self.dp_socket, "--flows", "icmp:2ms,udp:2ms", "--settle", settle,
-                "--out-dir", out, "--api-timeout", "3s", *extra]
+        args = self.evacuate_args(out, "icmp:2ms,udp:2ms", "--settle", settle, "--api-timeout",
+                                  "3s", *extra)
         if background:
             return self.control_bg(env, *args)
         return self.control(env, *args, preexec_fn=preexec_fn)

@@ -6,36 +6,22 @@ stays on its source (and is not moved back); --parallel 2 has two migrations in 
 import json
 import os
 import shutil
-import tempfile
 import unittest
 
 import e2e
 
 
 @unittest.skipUnless(shutil.which("qemu-system-x86_64"), "QEMU is not installed")
-class Policies(e2e.E2ETestCase):
+class Policies(e2e.EvacuationTestCase):
 
     lab_args = ["--guests", "2"]
-
-    def setUp(self):
-        self.work = tempfile.mkdtemp(prefix="migprobe-e2e-policies-")
-        self.start_dataplane(self.work, reply_timeout_ms=1000)
-
-    def tearDown(self):
-        self.stop_dataplane()
-        status = json.loads(self.lab("status", "--json").stdout)
-        for name, g in status.get("guests", {}).items():
-            if g.get("host") != "hostA":
-                self.lab("migrate", name, "--to", "hostA", check=False)
-        if not os.environ.get("MIGPROBE_KEEP_E2E"):
-            shutil.rmtree(self.work, ignore_errors=True)
+    work_prefix = "migprobe-e2e-policies-"
+    reply_timeout_ms = 1000
 
     def evacuate(self, env, out, *extra):
-        return self.control(env, "evacuate", "--from", "hostA", "--to", "hostB",
-                            "--dataplane-socket", self.dp_socket, "--flows",
-                            "icmp:5ms,udp:5ms", "--reply-timeout", "1s", "--settle", "1s",
-                            "--out-dir", out, "--hypervisor-figures",
-                            os.path.join(self.state_dir, "ground-truth.jsonl"), *extra)
+        return self.control(env, *self.evacuate_args(
+            out, "icmp:5ms,udp:5ms", "--reply-timeout", "1s", "--settle", "1s",
+            "--hypervisor-figures", os.path.join(self.state_dir, "ground-truth.jsonl"), *extra))
 
     def test_force_complete(self):
         env = self.start_cloud("--bandwidth", "8")
