@@ -1,6 +1,5 @@
-#include <stdio.h>
-
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
