@@ -31,6 +31,10 @@ struct TscCalibration {
   uint64_t ticks(uint64_t ns) const {
     return static_cast<uint64_t>(static_cast<u128>(ns) * hz / 1'000'000'000U);
   }
+  // Nanoseconds in a span of ticks (the inverse of ticks()).
+  uint64_t span_ns(uint64_t ticks) const {
+    return static_cast<uint64_t>(static_cast<u128>(ticks) * 1'000'000'000U / hz);
+  }
 };
 
 // Reads the TSC (the fast path uses rte_rdtsc, which is the same instruction).

@@ -89,9 +89,7 @@ class alignas(64) TxCore {
   void idle(uint64_t now);
   void note_late(uint64_t late_ticks) {
     ++counters_.late_sends;
-    const uint64_t ns =
-        static_cast<uint64_t>(static_cast<u128>(late_ticks) * 1'000'000'000U / s_.clock.hz);
-    counters_.max_late_ns = std::max(counters_.max_late_ns, ns);
+    counters_.max_late_ns = std::max(counters_.max_late_ns, s_.clock.span_ns(late_ticks));
   }
 
   TxCoreSetup s_;
@@ -214,8 +212,7 @@ void TxCore::idle(uint64_t now) {
   const uint64_t next = wheel_.next_due_lower_bound();
   if (next != UINT64_MAX) {
     const uint64_t until = next > now ? next - now : 0;
-    const uint64_t ns =
-        static_cast<uint64_t>(static_cast<u128>(until) * 1'000'000'000U / s_.clock.hz);
+    const uint64_t ns = s_.clock.span_ns(until);
     if (ns < kSleepMinNs) return;
     wait_ns = ns > kNearNs + kSliceNs ? std::min(ns - kNearNs, kMaxSleepNs)
                                       : std::min(ns - kWakeEarlyNs, kSliceNs);
