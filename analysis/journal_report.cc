@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <unordered_map>
 
 #include "analysis/flow_tracker.h"
 #include "analysis/report_tagging.h"
@@ -79,7 +78,7 @@ class JournalFlows {
   v1::FlowReport* flow(const std::string& target, uint32_t flow_id, v1::FlowKind kind,
                        uint64_t interval_ns, size_t* target_index) {
     const auto spec = specs_.find(flow_id);
-    int ti = target.empty() ? -1 : find_name(target);
+    int ti = target.empty() ? -1 : targets_->find_name(target);
     if (ti < 0 && spec != specs_.end()) ti = spec->second.first;
     if (ti < 0) {
       // A target the journal never described: named as the record names it.
@@ -110,18 +109,7 @@ class JournalFlows {
   }
 
  private:
-  // ReportTargets::find_name, remembered: it scans the targets and every gap record asks.
-  int find_name(const std::string& name) {
-    const auto it = by_name_.find(name);
-    if (it != by_name_.end()) return it->second;
-    const int ti = targets_->find_name(name);
-    // Only a hit is kept: a name not found yet may be added as a target below.
-    if (ti >= 0) by_name_.emplace(name, ti);
-    return ti;
-  }
-
   ReportTargets* targets_;
-  std::unordered_map<std::string, int> by_name_;
   std::map<uint32_t, std::pair<int, v1::FlowSpec>> specs_;
   std::map<size_t, std::map<uint32_t, v1::FlowReport>> flows_;
 };

@@ -173,6 +173,7 @@ TargetBuild& ReportTargets::add_ip(const std::string& ip) {
     TargetBuild& t = targets_.back();
     t.report.set_ip(ip);
     t.report.set_name(ip);
+    names_changed_ = true;
     const IpAddress a = IpAddress::parse(ip);
     if (a.family == 4) {
       t.ipv4 = (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) |
@@ -186,7 +187,10 @@ void ReportTargets::add_journal_targets(const JournalContents& journal) {
   for (const auto& r : journal.records) {
     if (!r.has_target()) continue;
     TargetBuild& t = add_ip(r.target().ip());
-    if (!r.target().name().empty()) t.report.set_name(r.target().name());
+    if (!r.target().name().empty()) {
+      t.report.set_name(r.target().name());
+      names_changed_ = true;
+    }
     if (!r.target().mac().empty() && parse_mac(r.target().mac(), &t.mac)) t.mac_known = true;
   }
 }
@@ -197,10 +201,13 @@ int ReportTargets::find_ip(const std::string& ip) const {
 }
 
 int ReportTargets::find_name(const std::string& name) const {
-  for (size_t i = 0; i < targets_.size(); ++i) {
-    if (targets_[i].report.name() == name) return static_cast<int>(i);
+  if (names_changed_) {
+    by_name_.clear();
+    for (size_t i = 0; i < targets_.size(); ++i) by_name_.try_emplace(targets_[i].report.name(), i);
+    names_changed_ = false;
   }
-  return find_ip(name);
+  const auto it = by_name_.find(name);
+  return it != by_name_.end() ? static_cast<int>(it->second) : find_ip(name);
 }
 
 uint64_t gap_end_ns(const v1::GapEvent& g) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "analysis/analyzer.h"
@@ -33,15 +34,19 @@ class ReportTargets {
   void add_journal_targets(const JournalContents& journal);
   // Index of the target with this IP, or -1.
   int find_ip(const std::string& ip) const;
-  // Index of the target named name (or, failing that, with name as its IP), or -1.
+  // Index of the first target named name (or, failing that, with name as its IP), or -1.
   int find_name(const std::string& name) const;
 
+  // Names change through add_ip and add_journal_targets only: find_name's index follows them.
   std::vector<TargetBuild>& all() { return targets_; }
   TargetBuild& at(size_t i) { return targets_[i]; }
 
  private:
   std::vector<TargetBuild> targets_;
   std::map<std::string, size_t> by_ip_;
+  // Name -> first target with it, rebuilt on the next find_name after a name changed.
+  mutable std::unordered_map<std::string, size_t> by_name_;
+  mutable bool names_changed_ = false;
 };
 
 // The estimated outage interval [start, end) of a gap on the probe's clock (as
