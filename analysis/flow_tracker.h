@@ -119,6 +119,8 @@ class alignas(64) FlowTracker {
   uint32_t bits_hi_ = 0;
   bool started_ = false;
   bool hi_has_count_ = false;
+  // !pending_.empty(), kept in line 0: the RX core (after each reply) and the analyzer
+  // (advance() per packet) ask it, and pending_ lies in the cold lines.
   bool has_pending_ = false;
 
   // Line 1: bit (seq % kReorderWindow) is set when seq, within the window behind hi and at

@@ -6,7 +6,7 @@
 #    schedstat run time), for migprobe-dp and testpmd alike; the ratios use both.
 #  - RX: replies with 10, 1,000 and 100,000 flows replayed through net_pcap. The rate is
 #    frames per second of RX-core busy time (TSC cycles from after the driver's RX call to
-#    the end of the loop's work on frames, the outage scan of 32 flows included: no start-up,
+#    the end of the loop's work on frames, the outage scan included: no start-up,
 #    no file reading, no stats writing). This machine's CPUs are shared with other tenants:
 #    one run's figure moves by up to 2x, so the rounds alternate the flow counts and the
 #    figures are given as the median and the best (min) round, with the ratio of 100,000 to
