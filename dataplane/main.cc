@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -46,9 +47,30 @@ rte_ring* make_ring(const char* name, unsigned esize, unsigned count) {
   return r;
 }
 
+// The probe's clock, from the rate measured since first: at least kMinBaseNs of it (the
+// EAL's initialisation is usually longer; a shorter one is waited out).
+dp::ProbeClock start_clock(const dp::ClockSample& first, const dp::Options& o) {
+  constexpr uint64_t kMinBaseNs = 50'000'000;
+  dp::ClockSample last = dp::take_clock_sample();
+  if (last.raw_ns - first.raw_ns < kMinBaseNs) {
+    const uint64_t rest = kMinBaseNs - (last.raw_ns - first.raw_ns);
+    timespec ts{0, static_cast<long>(rest)};
+    nanosleep(&ts, nullptr);
+    last = dp::take_clock_sample();
+  }
+  dp::ClockSettings settings;
+  settings.refresh_interval_ns = o.calibration_interval_ns;
+  settings.eal_hz = rte_get_tsc_hz();
+  settings.skew_ppm = o.tsc_skew_ppm;
+  return dp::ProbeClock(first, last, settings);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The TSC rate is measured against CLOCK_MONOTONIC_RAW over the EAL's initialisation:
+  // one sample now, one before the cores start (DESIGN.md "Time").
+  const dp::ClockSample clock_first = dp::take_clock_sample();
   // Split at `--`: the EAL's arguments before, ours after. Parse ours first so --help and
   // option errors need no EAL.
   int split = argc;
@@ -98,7 +120,6 @@ int main(int argc, char** argv) {
 
   const bool idle_sleep = o.idle_sleep == dp::Options::IdleSleep::kOn ||
                           (o.idle_sleep == dp::Options::IdleSleep::kAuto && port.is_virtual);
-  const dp::TscCalibration clock = dp::calibrate_initial(rte_get_tsc_hz());
 
   dp::CoreRings rings;
   rings.tx_commands = make_ring("mp_tx_cmd", sizeof(dp::TxCommand), 4096);
@@ -132,7 +153,6 @@ int main(int argc, char** argv) {
   tx.max_flows = o.max_flows;
   tx.idle_sleep = idle_sleep;
   tx.realtime_priority = o.realtime_priority;
-  tx.clock = clock;
   dp::RxCoreSetup rx;
   rx.port = port.port_id;
   rx.commands = rings.rx_commands;
@@ -152,7 +172,10 @@ int main(int argc, char** argv) {
   rx.probe_mac = o.probe_mac ? *o.probe_mac : port.mac;
   rx.tracker.reply_timeout_ns = o.reply_timeout_ns;
   rx.tracker.outage_threshold_ns = o.outage_threshold_ns;
-  rx.clock = clock;
+
+  const dp::ProbeClock clock = start_clock(clock_first, o);
+  tx.clock = clock.calibration();
+  rx.clock = clock.calibration();
 
   if (o.realtime_priority > 0 && !idle_sleep) {
     die("--realtime needs idle sleep (--idle-sleep on): a spinning SCHED_FIFO core starves the "
@@ -171,10 +194,11 @@ int main(int argc, char** argv) {
   if (!o.quiet) {
     std::fprintf(stderr,
                  "migprobe-dp: port %s (%s%s), probe %s, TX lcore %d, RX lcore %d, idle sleep %s, "
-                 "TSC %.3f MHz\n",
+                 "TSC %.3f MHz (%s)\n",
                  port.name.c_str(), port.driver.c_str(), port.is_virtual ? ", virtual" : "",
                  migprobe::analysis::IpAddress::v4(o.probe_ip).to_string().c_str(), o.tx_lcore,
-                 o.rx_lcore, idle_sleep ? "on" : "off", static_cast<double>(clock.hz) / 1e6);
+                 o.rx_lcore, idle_sleep ? "on" : "off", static_cast<double>(clock.tsc_hz()) / 1e6,
+                 clock.rate_source().c_str());
   }
 
   {

@@ -1,6 +1,7 @@
 #include "dataplane/options.h"
 
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -33,7 +34,7 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   std::string probe_ip, probe_mac, idle_sleep = "auto", rx_timestamp = "tsc", targets_file;
   std::vector<std::string> targets;
   double reply_timeout_ms = 1000, outage_threshold_ms = 1, exit_idle_ms = 0, duration_s = 0;
-  double capture_max_mb = 1024, capture_flush_ms = 100, calibration_s = 10;
+  double capture_max_mb = 1024, capture_flush_ms = 100, calibration_s = 5;
   double arp_retry_ms = 200, arp_age_s = 60;
   uint32_t vlan = 0, rx_desc = 1024, tx_desc = 1024;
 
@@ -82,8 +83,12 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
       "stop when nothing was received for this long (replay)")(
       "duration-s", po::value<double>(&duration_s)->default_value(0), "stop after this long")(
       "no-autostart", "do not start sending until told to over the control API")(
-      "calibration-interval-s", po::value<double>(&calibration_s)->default_value(10),
-      "refresh the TSC to CLOCK_REALTIME calibration this often")(
+      "calibration-interval-s", po::value<double>(&calibration_s)->default_value(5),
+      "refresh the TSC to CLOCK_REALTIME mapping this often (after 0.1, 0.3, 0.7, ... s at "
+      "start); each refresh slews the mapping, never steps it")(
+      "tsc-skew-ppm", po::value<double>(&o.tsc_skew_ppm)->default_value(0),
+      "a test of the clock: start from the measured TSC rate this many ppm off (-20000.."
+      "20000); the refreshes must slew it out")(
       "arp-retry-ms", po::value<double>(&arp_retry_ms)->default_value(200), "ARP retry interval")(
       "arp-age-s", po::value<double>(&arp_age_s)->default_value(60),
       "re-probe a resolved neighbour after this long")(
@@ -160,6 +165,9 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   o.duration_ns = static_cast<uint64_t>(duration_s * 1e9);
   o.autostart = vm.count("no-autostart") == 0;
   if (calibration_s < 0.2) return fail("--calibration-interval-s must be at least 0.2");
+  if (!(std::abs(o.tsc_skew_ppm) <= 20000)) {
+    return fail("--tsc-skew-ppm must be within -20000..20000");
+  }
   o.calibration_interval_ns = static_cast<uint64_t>(calibration_s * 1e9);
   o.neighbour.retry_ns = static_cast<uint64_t>(arp_retry_ms * 1e6);
   o.neighbour.max_age_ns = static_cast<uint64_t>(arp_age_s * 1e9);

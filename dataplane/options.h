@@ -42,7 +42,8 @@ struct Options {
   uint64_t exit_after_idle_ns = 0;
   uint64_t duration_ns = 0;
   bool autostart = true;
-  uint64_t calibration_interval_ns = 10'000'000'000;
+  uint64_t calibration_interval_ns = 5'000'000'000;
+  double tsc_skew_ppm = 0;
   NeighbourConfig neighbour;
   bool verify_checksums = true;
   bool quiet = false;

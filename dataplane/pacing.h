@@ -27,6 +27,12 @@ struct FlowPace {
     acc = 0;
     deadline = start;
   }
+  // The same interval at a newly measured rate hz, from the deadline already set: a
+  // flow paced with a rate that was off keeps its next slot and is exact from there on.
+  void set_rate(uint64_t interval_ns, uint64_t hz) {
+    const uint64_t next = deadline;
+    init(interval_ns, hz, next);
+  }
   // Moves the deadline one interval on.
   void advance() {
     deadline += step;

@@ -67,7 +67,7 @@ bool EventQueue::closed() {
 }
 
 ProbeControl::ProbeControl(const Options& o, const PortInfo& port, const CoreRings& rings,
-                           const TscCalibration& clock, CaptureThread* capture)
+                           const ProbeClock& clock, CaptureThread* capture)
     : o_(o),
       port_(port),
       rings_(rings),
@@ -79,7 +79,11 @@ ProbeControl::ProbeControl(const Options& o, const PortInfo& port, const CoreRin
   self_.mac = o.probe_mac ? *o.probe_mac : port.mac;
   if (!o.events_path.empty()) events_file_.open(o.events_path, std::ios::app);
   process_started_ns_ = realtime_ns();
-  next_calibration_ns_ = process_started_ns_ + o.calibration_interval_ns;
+  last_refresh_real_ns_ = process_started_ns_;
+}
+
+uint64_t ProbeControl::probe_now() const {
+  return clock_.calibration().to_ns(rte_rdtsc());
 }
 
 void ProbeControl::call(const std::function<void()>& fn) {
@@ -169,7 +173,7 @@ std::string ProbeControl::configure(const std::vector<TargetParams>& targets, bo
     return "not enough flow ids: " + std::to_string(wanted) + " wanted, " +
            std::to_string(free_flows) + " free (--max-flows)";
   }
-  const uint64_t now = realtime_ns();
+  const uint64_t now = probe_now();
   for (const auto& tp : targets) {
     Target t;
     t.used = true;
@@ -314,8 +318,8 @@ void ProbeControl::stop() {
   for (const Flow& f : flows_) {
     if (f.used) longest = std::max(longest, reply_timeout(f.params));
   }
-  const uint64_t until = realtime_ns() + longest + 2'000'000;
-  while (realtime_ns() < until) {
+  const uint64_t until = probe_now() + longest + 2'000'000;
+  while (probe_now() < until) {
     poll_events();
     sleep_ms(1);
   }
@@ -329,7 +333,7 @@ void ProbeControl::stop() {
   finished_ = false;
   RxCommand r;
   r.op = RxCommand::kFinish;
-  r.end_ns = realtime_ns();
+  r.end_ns = probe_now();
   r.sent = &tx->flows;
   send_rx(r);
   while (!finished_) {
@@ -360,8 +364,8 @@ void ProbeControl::on_event(const RxEvent& e) {
       p->set_seq_before(g.seq_before);
       p->set_seq_after(g.seq_after);
       p->set_lost(g.lost);
-      p->set_tx_before_ns(g.tx_before_ns);
-      p->set_tx_after_ns(g.tx_after_ns);
+      p->set_tx_before_ns(exported(g.tx_before_ns));
+      p->set_tx_after_ns(exported(g.tx_after_ns));
       p->set_estimate_ns(g.estimate_ns);
       p->set_lower_bound_ns(g.lower_ns);
       p->set_upper_bound_ns(g.upper_ns);
@@ -383,7 +387,7 @@ void ProbeControl::on_event(const RxEvent& e) {
         if (a != nullptr) {
           const an::AnnounceSplit split = an::split_at_announce(g, a->seen_ns);
           p->set_has_announce(true);
-          p->set_announce_ns(a->seen_ns);
+          p->set_announce_ns(exported(a->seen_ns));
           p->set_before_announce_ns(split.before_ns);
           p->set_after_announce_ns(split.after_ns);
         }
@@ -398,15 +402,15 @@ void ProbeControl::on_event(const RxEvent& e) {
       if (e.flow_id < flows_.size() && flows_[e.flow_id].used) {
         p->set_flow_kind(proto_kind(flows_[e.flow_id].params.kind));
       }
-      p->set_detected_ns(e.ts_ns);
-      p->set_since_tx_ns(e.since_tx_ns);
+      p->set_detected_ns(exported(e.ts_ns));
+      p->set_since_tx_ns(exported(e.since_tx_ns));
       emit(ev);
       break;
     }
     case RxEvent::kRarp: {
       neighbours_.on_announce(an::Announce{e.ts_ns, true, e.sender_mac, 0, e.vlan});
       v1::AnnounceEvent* p = ev.mutable_announce();
-      p->set_seen_ns(e.ts_ns);
+      p->set_seen_ns(exported(e.ts_ns));
       p->set_kind(v1::ANNOUNCE_KIND_RARP);
       p->set_mac(an::mac_to_string(e.sender_mac));
       p->set_vlan(e.vlan);
@@ -421,7 +425,7 @@ void ProbeControl::on_event(const RxEvent& e) {
         neighbours_.on_announce(an::Announce{e.ts_ns, false, e.sender_mac, e.sender_ip, e.vlan});
         v1::Event a;
         v1::AnnounceEvent* p = a.mutable_announce();
-        p->set_seen_ns(e.ts_ns);
+        p->set_seen_ns(exported(e.ts_ns));
         p->set_kind(v1::ANNOUNCE_KIND_GARP);
         p->set_mac(an::mac_to_string(e.sender_mac));
         p->set_ip(ip_text(e.sender_ip));
@@ -441,7 +445,7 @@ void ProbeControl::on_event(const RxEvent& e) {
           }
         }
         v1::NeighbourEvent* p = ev.mutable_neighbour();
-        p->set_seen_ns(e.ts_ns);
+        p->set_seen_ns(exported(e.ts_ns));
         p->set_ip(ip_text(e.sender_ip));
         p->set_mac(an::mac_to_string(e.sender_mac));
         p->set_moved(change == NeighbourChange::kMoved);
@@ -462,22 +466,40 @@ void ProbeControl::poll_events() {
 }
 
 void ProbeControl::refresh_clock() {
-  clock_ = calibrate_refresh(clock_, &last_drift_ns_);
+  const ClockSample sample = take_clock_sample();
+  last_refresh_ = clock_.refresh(sample);
+  last_refresh_real_ns_ = sample.real_ns;
   TxCommand c;
   c.op = TxCommand::kSetClock;
-  c.clock = clock_;
+  c.clock = clock_.calibration();
   send_tx(c);
   RxCommand r;
   r.op = RxCommand::kSetClock;
-  r.clock = clock_;
+  r.clock = clock_.calibration();
   send_rx(r);
+  if (last_refresh_.realtime_step_ns != 0 && !o_.quiet) {
+    std::fprintf(stderr,
+                 "migprobe-dp: CLOCK_REALTIME stepped by %+.6f s (settimeofday?): events carry "
+                 "it from now on, the gaps under way are measured without it\n",
+                 static_cast<double>(last_refresh_.realtime_step_ns) / 1e9);
+  }
   v1::Event ev;
-  v1::ClockCalibration* p = ev.mutable_clock();
-  p->set_taken_ns(clock_.ns0);
-  p->set_tsc_hz(clock_.hz);
-  p->set_drift_ns(last_drift_ns_);
-  p->set_uncertainty_ns(clock_.uncertainty_ns);
+  fill_clock(ev.mutable_clock());
   emit(ev);
+}
+
+void ProbeControl::fill_clock(v1::ClockCalibration* p) const {
+  const TscCalibration& c = clock_.calibration();
+  p->set_taken_ns(last_refresh_real_ns_);
+  p->set_tsc_hz(clock_.tsc_hz());
+  p->set_drift_ns(last_refresh_.offset_ns);
+  p->set_uncertainty_ns(c.uncertainty_ns);
+  p->set_rate_source(clock_.rate_source());
+  p->set_eal_tsc_hz(clock_.eal_hz());
+  p->set_slew_ppm(last_refresh_.slew_ppm);
+  p->set_realtime_step_total_ns(clock_.realtime_offset_ns());
+  p->set_realtime_step_ns(last_refresh_.realtime_step_ns);
+  p->set_refresh(clock_.refreshes());
 }
 
 void ProbeControl::tick(uint64_t now) {
@@ -495,10 +517,7 @@ void ProbeControl::tick(uint64_t now) {
                                    an::MacAddress{}, ip, vlan);
     send_tx(c);
   }
-  if (now >= next_calibration_ns_) {
-    refresh_clock();
-    next_calibration_ns_ = now + o_.calibration_interval_ns;
-  }
+  if (monotonic_ns() >= clock_.refresh_due_mono_ns()) refresh_clock();
 }
 
 void ProbeControl::snapshot(TxSnapshot* tx, RxSnapshot* rx, bool per_flow) {
@@ -575,11 +594,7 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
     counter(out->mutable_capture(), "overflow", "frames the capture rings could not take",
             tx->totals.capture_overflow + rx->totals.capture_overflow);
   }
-  v1::ClockCalibration* cl = out->mutable_clock();
-  cl->set_taken_ns(clock_.ns0);
-  cl->set_tsc_hz(clock_.hz);
-  cl->set_drift_ns(last_drift_ns_);
-  cl->set_uncertainty_ns(clock_.uncertainty_ns);
+  fill_clock(out->mutable_clock());
   if (!per_flow) return;
   for (uint32_t id = 0; id < flows_.size(); ++id) {
     const bool seen = flows_[id].used || rx->flows[id].active || tx->flows[id].sent != 0;
@@ -647,7 +662,12 @@ void ProbeControl::shutdown() {
 }
 
 void ProbeControl::run(volatile int* stop_signal) {
-  const uint64_t t0 = realtime_ns();
+  const uint64_t t0 = probe_now();
+  {
+    v1::Event ev;  // the start calibration: the rate and where it came from
+    fill_clock(ev.mutable_clock());
+    emit(ev);
+  }
   if (!o_.targets.empty()) {
     std::string err = configure(o_.targets, false, nullptr);
     if (!err.empty()) std::fprintf(stderr, "migprobe-dp: %s\n", err.c_str());
@@ -658,7 +678,7 @@ void ProbeControl::run(volatile int* stop_signal) {
   while (*stop_signal == 0) {
     run_tasks();
     poll_events();
-    const uint64_t now = realtime_ns();
+    const uint64_t now = probe_now();
     tick(now);
     if (o_.duration_ns != 0 && now - t0 >= o_.duration_ns) break;
     if (o_.exit_after_idle_ns != 0 && now >= next_idle_check) {

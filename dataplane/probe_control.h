@@ -52,7 +52,7 @@ struct CoreRings {
 class ProbeControl {
  public:
   ProbeControl(const Options& o, const PortInfo& port, const CoreRings& rings,
-               const TscCalibration& clock, CaptureThread* capture);
+               const ProbeClock& clock, CaptureThread* capture);
 
   // Runs until a stop signal (or --duration-s / --exit-after-idle-ms), then shuts down:
   // stop TX, drain RX for the reply timeout, settle every flow, final stats.
@@ -95,6 +95,15 @@ class ProbeControl {
   void send_tx(const TxCommand& c);
   void send_rx(const RxCommand& c);
   void refresh_clock();
+  // The clock record: the calibration in force and what its last refresh found.
+  void fill_clock(v1::ClockCalibration* out) const;
+  // Now on the probe's clock, the one the cores stamp with (never steps).
+  uint64_t probe_now() const;
+  // A timestamp of the cores as it leaves the process: CLOCK_REALTIME, steps included.
+  // Replayed timestamps are the capture's own and stay as they are.
+  uint64_t exported(uint64_t probe_ns) const {
+    return port_.timestamps ? probe_ns : clock_.to_realtime(probe_ns);
+  }
   void snapshot(TxSnapshot* tx, RxSnapshot* rx, bool per_flow);
   void shutdown();
   void run_tasks();
@@ -108,8 +117,9 @@ class ProbeControl {
   Options o_;
   PortInfo port_;
   CoreRings rings_;
-  TscCalibration clock_;
-  int64_t last_drift_ns_ = 0;
+  ProbeClock clock_;
+  ClockRefresh last_refresh_;
+  uint64_t last_refresh_real_ns_ = 0;
   CaptureThread* capture_;
   ProbeIdentity self_;
   NeighbourTable neighbours_;
@@ -120,7 +130,6 @@ class ProbeControl {
   uint64_t run_started_ns_ = 0;
   // When this process built its control thread: tells clients apart a restarted dataplane.
   uint64_t process_started_ns_ = 0;
-  uint64_t next_calibration_ns_ = 0;
   std::ofstream events_file_;
   std::vector<std::shared_ptr<EventQueue>> subscribers_;
   std::mutex tasks_mu_;

@@ -44,6 +44,9 @@ constexpr uint64_t kSliceNs = 100'000;
 constexpr int kTxRetries = 256;
 // A probe this late after its deadline is counted (late_sends): the probe's own timing error.
 constexpr uint64_t kLateNs = 100'000;
+// A rate measured this much (ppm) away from the one the flows are paced with paces them
+// again; below it an interval is off by less than 10 ns a millisecond.
+constexpr uint64_t kRepaceAbovePpm = 10;
 
 // One flow, as the TX core holds it: what every probe reads and writes, in two cache
 // lines (the frame template first).
@@ -60,6 +63,7 @@ static_assert(sizeof(TxFlow) == 128, "a TX flow is two cache lines");
 
 // What a flow's probes rarely touch: counted only when a slot is not sent.
 struct TxFlowCold {
+  uint64_t interval_ns = 0;
   uint64_t skipped = 0;
   uint64_t unresolved = 0;
   uint64_t first_tx_ns = 0;
@@ -87,6 +91,9 @@ class alignas(64) TxCore {
   template <bool kCapture>
   void transmit(rte_mbuf** pkts, uint16_t n);
   void idle(uint64_t now);
+  // A new piece of the clock's mapping; the flows are paced again when the measured rate
+  // moved (the start rate was off): a rare walk over the flows, never on a quiet refresh.
+  void set_clock(const TscCalibration& clock);
   void note_late(uint64_t late_ticks) {
     ++counters_.late_sends;
     counters_.max_late_ns = std::max(counters_.max_late_ns, s_.clock.span_ns(late_ticks));
@@ -116,6 +123,7 @@ void TxCore::handle(const TxCommand& c) {
       const uint64_t now = rte_rdtsc();
       const uint64_t offset = s_.clock.ticks(c.interval_ns) * (c.flow_id % 64) / 64;
       f.pace.init(c.interval_ns, s_.clock.hz, now + offset);
+      cold_[c.flow_id].interval_ns = c.interval_ns;
       wheel_.schedule(c.flow_id, f.pace.deadline);
       break;
     }
@@ -148,7 +156,7 @@ void TxCore::handle(const TxCommand& c) {
       break;
     }
     case TxCommand::kSetClock:
-      s_.clock = c.clock;
+      set_clock(c.clock);
       break;
     case TxCommand::kSnapshot: {
       TxSnapshot* snap = c.snapshot;
@@ -169,6 +177,16 @@ void TxCore::handle(const TxCommand& c) {
     case TxCommand::kQuit:
       quit_ = true;
       break;
+  }
+}
+
+void TxCore::set_clock(const TscCalibration& clock) {
+  const uint64_t old_hz = s_.clock.hz;
+  s_.clock = clock;
+  const uint64_t moved = clock.hz > old_hz ? clock.hz - old_hz : old_hz - clock.hz;
+  if (moved * 1'000'000 < old_hz * kRepaceAbovePpm) return;
+  for (uint32_t id = 0; id < flows_.size(); ++id) {
+    if (flows_[id].active) flows_[id].pace.set_rate(cold_[id].interval_ns, clock.hz);
   }
 }
 

@@ -85,9 +85,7 @@ void ProbeLink::on_event(const v1::Event& event) {
       journal_.append(r);
       break;
     case v1::Event::kClock:
-      r.mutable_calibration()->set_realtime_ns(event.clock().taken_ns());
-      r.mutable_calibration()->set_tsc_hz(event.clock().tsc_hz());
-      journal_.append(r);
+      journal_calibration(event.clock());
       break;
     default:
       break;
@@ -134,12 +132,23 @@ void ProbeLink::journal_probe_settings(const v1::Stats& stats) {
   p->set_pid(stats.pid());
   p->set_process_started_ns(stats.process_started_ns());
   journal_.append(r);
-  if (stats.has_clock()) {
-    v1::JournalRecord c;
-    c.mutable_calibration()->set_realtime_ns(stats.clock().taken_ns());
-    c.mutable_calibration()->set_tsc_hz(stats.clock().tsc_hz());
-    journal_.append(c);
-  }
+  if (stats.has_clock()) journal_calibration(stats.clock());
+}
+
+void ProbeLink::journal_calibration(const v1::ClockCalibration& clock) {
+  v1::JournalRecord r;
+  v1::Calibration* c = r.mutable_calibration();
+  c->set_realtime_ns(clock.taken_ns());
+  c->set_tsc_hz(clock.tsc_hz());
+  c->set_drift_ns(clock.drift_ns());
+  c->set_uncertainty_ns(clock.uncertainty_ns());
+  c->set_rate_source(clock.rate_source());
+  c->set_eal_tsc_hz(clock.eal_tsc_hz());
+  c->set_slew_ppm(clock.slew_ppm());
+  c->set_realtime_step_total_ns(clock.realtime_step_total_ns());
+  c->set_realtime_step_ns(clock.realtime_step_ns());
+  c->set_refresh(clock.refresh());
+  journal_.append(r);
 }
 
 bool ProbeLink::recover(const v1::Stats& stats) {

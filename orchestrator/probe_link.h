@@ -56,6 +56,8 @@ class ProbeLink {
   // Journals what the dataplane measures with (its outage threshold) and its clock
   // calibration, at the start and after a restart.
   void journal_probe_settings(const v1::Stats& stats);
+  // One clock calibration record (rate, where it came from, drift, slew, realtime steps).
+  void journal_calibration(const v1::ClockCalibration& clock);
 
   control::DataplaneClient client_;
   control::RunJournal& journal_;
