@@ -13,16 +13,22 @@ both edges are timestamped before and after the call, so the truth is an interva
     lasts, before its gap closes;
   - replay: the capture fed back through net_pcap into migprobe-dp gives the same gaps, and
     so does migprobe-analyze when it is built.
+With --skew-ppm N the probe's clock starts from a TSC rate N ppm off (--tsc-skew-ppm), and
+vm1 first goes dark for 3 s from its first probes on, across the first clock refreshes
+that slew the error out; the same checks must hold, and the run lasts --run-s seconds so
+that its clock records show the residual drift, checked after the first 2 s.
 Everything named mpt*, deleted on exit, also on failure. Needs root.
 
-usage: namespace_test.py BUILD_DIR [WORK_DIR]
+usage: namespace_test.py BUILD_DIR [WORK_DIR] [--skew-ppm N] [--run-s S]
 """
 
+import argparse
 import ctypes
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +47,9 @@ DURATIONS_MS = [5, 7, 10, 14, 20, 28, 40, 55, 75, 100, 140, 200,
                 260, 330, 420, 520, 650, 800, 1000, 1200, 1400, 1600, 1800, 2000]
 PAUSE_S = 0.4
 ONE_WAY_MS = 300
+LEAD_MS = 3000
+# After the start's slew (2 s) the mapping stays this close to CLOCK_REALTIME at a refresh.
+SETTLED_DRIFT_NS = 50_000
 CLONE_NEWNET = 0x40000000
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -91,13 +100,36 @@ def setup(reflector):
 
 
 class Injector(threading.Thread):
-    """Lives in one VM namespace and adds/removes drop rules through libnftables."""
+    """Lives in one VM namespace and adds/removes drop rules through libnftables. With
+    lead_ms, it first waits for the probe's first ICMP echo to reach the VM and then drops
+    everything for lead_ms, 20 ms later (the flows have answered probes by then)."""
 
-    def __init__(self, vm, outages, one_way_ms=None):
+    def __init__(self, vm, outages, one_way_ms=None, lead_ms=None):
         super().__init__()
-        self.vm, self.outages, self.one_way_ms = vm, outages, one_way_ms
+        self.vm, self.outages, self.one_way_ms, self.lead_ms = vm, outages, one_way_ms, lead_ms
         self.records = []
         self.error = None
+        self.listening = threading.Event()
+
+    def wait_first_probe(self):
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+        try:
+            s.bind(("eth0", 0))
+            s.settimeout(1.0)
+            self.listening.set()
+            probe = socket.inet_aton(PROBE_IP)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                try:
+                    frame = s.recv(2048)
+                except socket.timeout:
+                    continue
+                # IPv4 from the probe, ICMP echo request.
+                if len(frame) > 34 and frame[23] == 1 and frame[26:30] == probe and frame[34] == 8:
+                    return
+            raise RuntimeError(f"vm{self.vm}: no probe arrived within 30 s")
+        finally:
+            s.close()
 
     def nft(self, ctx, lib, cmd):
         before = time.time_ns()
@@ -125,8 +157,13 @@ class Injector(threading.Thread):
             plan = [("both", d) for d in self.outages]
             if self.one_way_ms:
                 plan.append(("return", self.one_way_ms))
+            if self.lead_ms:
+                self.wait_first_probe()
+                plan = [("lead", self.lead_ms)] + plan
             for kind, ms in plan:
-                time.sleep(PAUSE_S)
+                time.sleep(0.02 if kind == "lead" else PAUSE_S)
+                if kind == "lead":
+                    kind = "both"
                 chain = "in" if kind == "both" else "out"
                 rule = (f"add rule inet mpt {chain} drop" if kind == "both"
                         else f"add rule inet mpt out ip daddr {PROBE_IP} drop")
@@ -175,8 +212,15 @@ def read_gaps(path):
 
 
 def main():
-    build = os.path.abspath(sys.argv[1])
-    work = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="mpt-")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("build")
+    ap.add_argument("work", nargs="?")
+    ap.add_argument("--skew-ppm", type=float, default=0,
+                    help="start the probe's clock this far off (--tsc-skew-ppm)")
+    ap.add_argument("--run-s", type=float, default=0, help="keep probing until this long")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    work = args.work or tempfile.mkdtemp(prefix="mpt-")
     os.makedirs(work, exist_ok=True)
     reflector = f"{build}/dataplane/migprobe-reflector"
     failures = []
@@ -194,25 +238,35 @@ def main():
         for p in (events, capture):
             if os.path.exists(p):
                 os.remove(p)
+        per_vm = [DURATIONS_MS[i::VMS] for i in range(VMS)]
+        injectors = [Injector(i + 1, per_vm[i], ONE_WAY_MS if i == VMS - 1 else None,
+                              LEAD_MS if args.skew_ppm and i == 0 else None)
+                     for i in range(VMS)]
+        skew = []
+        if args.skew_ppm:
+            skew = ["--tsc-skew-ppm", str(args.skew_ppm)]
+            injectors[0].start()  # it waits for the first probe
+            if not injectors[0].listening.wait(10):
+                raise RuntimeError(f"vm1 injector not listening: {injectors[0].error}")
+        dp_started = time.time()
         dp = subprocess.Popen(dp_cmd(build, ["--vdev", f"net_af_packet0,iface={PREFIX}-dp"],
                                      ["--port", "net_af_packet0", "--probe-ip", PROBE_IP,
                                       "--reply-timeout-ms", str(REPLY_TIMEOUT_MS),
                                       "--outage-threshold-ms", "2", "--realtime", "10",
                                       "--events", events, "--stats", f"{work}/live-stats.json",
-                                      "--capture", capture, "--quiet"] + targets))
+                                      "--capture", capture, "--quiet"] + skew + targets))
         time.sleep(2.5)  # ARP, first replies
         if dp.poll() is not None:
             raise RuntimeError("migprobe-dp exited early")
-        per_vm = [DURATIONS_MS[i::VMS] for i in range(VMS)]
-        injectors = [Injector(i + 1, per_vm[i], ONE_WAY_MS if i == VMS - 1 else None)
-                     for i in range(VMS)]
         for t in injectors:
-            t.start()
+            if t.ident is None:  # not started yet (vm1's lead injector is)
+                t.start()
         for t in injectors:
             t.join()
             if t.error:
                 raise RuntimeError(f"injector vm{t.vm}: {t.error}")
         time.sleep(1.0)
+        time.sleep(max(0.0, dp_started + args.run_s - time.time()))
         dp.send_signal(signal.SIGINT)
         dp.wait(timeout=30)
         print_tx_timing(f"{work}/live-stats.json")
@@ -220,6 +274,8 @@ def main():
         gaps = read_gaps(events)
         check_live(records, gaps, failures)
         check_in_progress(records, read_in_progress(events), failures)
+        check_clock(records, read_events(events, "clock", ("refresh", "tsc_hz", "eal_tsc_hz")),
+                    args.skew_ppm, failures)
         replay_gaps = replay(build, work, capture)
         check_same(gaps, replay_gaps, "replay through net_pcap", failures)
         analyze = analyze_gaps(build, work, capture)
@@ -257,6 +313,52 @@ def print_tx_timing(path):
     print(f"  TX: {tx['probes_sent']} probes, {tx['skipped_slots']} slots skipped "
           f"({100 * tx['skipped_slots'] / max(slots, 1):.2f}%), {tx['late_sends']} sent 100 us "
           f"or more late, the latest {tx['max_late_ns'] / 1e6:.3f} ms after its deadline")
+
+
+def check_clock(records, clocks, skew_ppm, failures):
+    """The clock records: the start's rate, the drift found at each refresh (the mapping
+    minus CLOCK_REALTIME), and with a skewed start, that the skew was real and that the
+    lead outage spanned the first refresh."""
+    if not clocks or clocks[0]["refresh"] != 0:
+        failures.append("no start clock record")
+        return
+    start = clocks[0]
+    print(f"  clock: TSC {start['tsc_hz'] / 1e6:.6f} MHz, {start['rate_source']}")
+    t0 = start["taken_ns"]
+    worst = 0
+    for c in clocks[1:]:
+        t = (c["taken_ns"] - t0) / 1e9
+        print(f"  clock refresh {c['refresh']:3d} at {t:7.3f} s: drift {c['drift_ns'] / 1e3:10.3f} us,"
+              f" slew {c.get('slew_ppm', 0):10.3f} ppm, TSC {c['tsc_hz'] / 1e6:.6f} MHz"
+              + (f", CLOCK_REALTIME stepped {c['realtime_step_ns'] / 1e9:+.6f} s"
+                 if c.get("realtime_step_ns") else ""))
+        if t >= 2.0:
+            worst = max(worst, abs(c["drift_ns"]))
+    settled = [c for c in clocks[1:] if (c["taken_ns"] - t0) / 1e9 >= 2.0]
+    print(f"  clock: worst drift at a refresh after 2 s: {worst / 1e3:.3f} us over {len(settled)}"
+          f" refreshes (allowed {SETTLED_DRIFT_NS / 1e3:.0f} us)")
+    if len(clocks) < 3:
+        failures.append(f"only {len(clocks) - 1} clock refreshes")
+    if worst > SETTLED_DRIFT_NS:
+        failures.append(f"clock drift {worst / 1e3:.3f} us at a refresh after the first 2 s")
+    if not skew_ppm:
+        return
+    if "tsc-skew-ppm" not in start["rate_source"]:
+        failures.append(f"the start clock record does not say it was skewed: {start['rate_source']}")
+    first = clocks[1]
+    # 0.5% for the ~100 ms before the first refresh: the error was real, then slewed out.
+    if abs(first["drift_ns"]) < abs(skew_ppm) * 1e-6 * 50e6:
+        failures.append(f"first refresh found a drift of only {first['drift_ns']} ns: was the "
+                        f"start skewed by {skew_ppm} ppm?")
+    lead = [r for r in records if r["vm"] == 1 and r["ms"] == LEAD_MS]
+    if not lead:
+        failures.append("no lead outage on vm1")
+    elif not lead[0]["start"][1] < first["taken_ns"] < lead[0]["end"][0]:
+        failures.append(f"the {LEAD_MS} ms outage did not span the first clock refresh "
+                        f"(began {(lead[0]['start'][1] - first['taken_ns']) / 1e6:+.1f} ms from it)")
+    else:
+        print(f"  the {LEAD_MS} ms outage began {(first['taken_ns'] - lead[0]['start'][1]) / 1e6:.1f} ms"
+              " before the first clock refresh")
 
 
 def check_in_progress(records, events, failures):
