@@ -56,6 +56,9 @@ class FakeDataplane final : public v1::Dataplane::Service {
     reply->set_outage_threshold_ns(2'000'000);
     reply->mutable_clock()->set_taken_ns(uint64_t{p} * 1'000'000);
     reply->mutable_clock()->set_tsc_hz(2'000'000'000);
+    reply->mutable_clock()->set_rate_source("measured against CLOCK_MONOTONIC_RAW over 0.5 s");
+    reply->mutable_clock()->set_drift_ns(-3);
+    reply->mutable_clock()->set_realtime_step_total_ns(3'600'000'000'000);
     return grpc::Status::OK;
   }
   grpc::Status StreamEvents(grpc::ServerContext* ctx, const v1::StreamEventsRequest*,

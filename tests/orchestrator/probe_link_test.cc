@@ -35,6 +35,12 @@ Journaled read_back(const std::string& path) {
       out.probe_pids.push_back(r.probe().pid());
     }
     out.calibrations += r.has_calibration();
+    if (r.has_calibration()) {
+      // The whole clock record, not only the rate: where it came from, drift, steps.
+      EXPECT_EQ(r.calibration().rate_source(), "measured against CLOCK_MONOTONIC_RAW over 0.5 s");
+      EXPECT_EQ(r.calibration().drift_ns(), -3);
+      EXPECT_EQ(r.calibration().realtime_step_total_ns(), 3'600'000'000'000);
+    }
     out.coverage_gaps += r.has_coverage_gap();
     if (r.has_error() && r.error().message().find("refused the targets") != std::string::npos) {
       ++out.refusals;
