@@ -35,37 +35,6 @@ void sleep_ms(int ms) {
 
 }  // namespace
 
-void EventQueue::push(const v1::Event& e) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (closed_ || q_.size() > 100000) return;
-    q_.push_back(e);
-  }
-  cv_.notify_one();
-}
-
-bool EventQueue::pop(v1::Event* e, int timeout_ms) {
-  std::unique_lock<std::mutex> l(mu_);
-  cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), [&] { return closed_ || !q_.empty(); });
-  if (q_.empty()) return false;
-  *e = std::move(q_.front());
-  q_.pop_front();
-  return true;
-}
-
-void EventQueue::close() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    closed_ = true;
-  }
-  cv_.notify_all();
-}
-
-bool EventQueue::closed() {
-  std::lock_guard<std::mutex> l(mu_);
-  return closed_;
-}
-
 ProbeControl::ProbeControl(const Options& o, const PortInfo& port, const CoreRings& rings,
                            const ProbeClock& clock, CaptureThread* capture)
     : o_(o),
@@ -74,10 +43,13 @@ ProbeControl::ProbeControl(const Options& o, const PortInfo& port, const CoreRin
       clock_(clock),
       capture_(capture),
       neighbours_(o.neighbour),
-      flows_(o.max_flows) {
+      flows_(o.max_flows),
+      publisher_(o.events_path, EventPublisher::kDefaultQueueBound, o.quiet) {
+  if (!publisher_.file_error().empty()) {
+    std::fprintf(stderr, "migprobe-dp: %s\n", publisher_.file_error().c_str());
+  }
   self_.ip = o.probe_ip;
   self_.mac = o.probe_mac ? *o.probe_mac : port.mac;
-  if (!o.events_path.empty()) events_file_.open(o.events_path, std::ios::app);
   process_started_ns_ = realtime_ns();
   last_refresh_real_ns_ = process_started_ns_;
 }
@@ -124,29 +96,11 @@ std::string ProbeControl::target_name(uint32_t flow_id) const {
 }
 
 void ProbeControl::emit(const v1::Event& e) {
-  if (events_file_.is_open()) {
-    std::string json;
-    google::protobuf::util::JsonPrintOptions opt;
-    opt.always_print_primitive_fields = true;
-    opt.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(e, &json, opt);
-    events_file_ << json << '\n';
-    events_file_.flush();
-  }
-  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
-    if ((*it)->closed()) {
-      it = subscribers_.erase(it);
-    } else {
-      (*it)->push(e);
-      ++it;
-    }
-  }
+  publisher_.publish(e);
 }
 
 std::shared_ptr<EventQueue> ProbeControl::subscribe() {
-  auto q = std::make_shared<EventQueue>();
-  subscribers_.push_back(q);
-  return q;
+  return publisher_.subscribe();
 }
 
 std::string ProbeControl::configure(const std::vector<TargetParams>& targets, bool replace,
@@ -595,6 +549,14 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
             tx->totals.capture_overflow + rx->totals.capture_overflow);
   }
   fill_clock(out->mutable_clock());
+  const PublisherCounters& pc = publisher_.counters();
+  counter(out->mutable_events(), "published", "events published", pc.published);
+  counter(out->mutable_events(), "subscribers", "event streams opened", pc.subscribers);
+  counter(out->mutable_events(), "overflowed",
+          "events lost to subscribers that did not read (their queue was full)", pc.overflowed);
+  counter(out->mutable_events(), "overflow_episodes", "times a subscriber began to fall behind",
+          pc.overflow_episodes);
+  counter(out->mutable_events(), "file_errors", "failed writes to the events file", pc.file_errors);
   if (!per_flow) return;
   for (uint32_t id = 0; id < flows_.size(); ++id) {
     const bool seen = flows_[id].used || rx->flows[id].active || tx->flows[id].sent != 0;
@@ -658,7 +620,7 @@ void ProbeControl::shutdown() {
   }
   poll_events();
   write_stats_file();
-  for (auto& s : subscribers_) s->close();
+  publisher_.close_all();
 }
 
 void ProbeControl::run(volatile int* stop_signal) {

@@ -16,6 +16,7 @@
 
 #include "dataplane/capture_thread.h"
 #include "dataplane/dp_messages.h"
+#include "dataplane/event_publisher.h"
 #include "dataplane/lcore_cores.h"
 #include "dataplane/neighbour_table.h"
 #include "dataplane/options.h"
@@ -25,22 +26,6 @@
 struct rte_ring;
 
 namespace migprobe::dataplane {
-
-// A stream of events for one subscriber (a gRPC StreamEvents call).
-class EventQueue {
- public:
-  void push(const v1::Event& e);
-  // Waits up to timeout_ms for an event; false on timeout or when closed.
-  bool pop(v1::Event* e, int timeout_ms);
-  void close();
-  bool closed();
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<v1::Event> q_;
-  bool closed_ = false;
-};
 
 // Rings between the control thread and the cores.
 struct CoreRings {
@@ -130,8 +115,7 @@ class ProbeControl {
   uint64_t run_started_ns_ = 0;
   // When this process built its control thread: tells clients apart a restarted dataplane.
   uint64_t process_started_ns_ = 0;
-  std::ofstream events_file_;
-  std::vector<std::shared_ptr<EventQueue>> subscribers_;
+  EventPublisher publisher_;
   std::mutex tasks_mu_;
   std::deque<std::function<void()>> tasks_;
   uint64_t last_rx_packets_ = 0;
