@@ -58,7 +58,7 @@ constexpr const char* kCloudsYaml = R"(clouds:
     auth_type: v3applicationcredential
     auth:
       auth_url: https://keystone.lab:5000
-      application_credential_id: 423f19a4ac1e4f48bbb4180756e6eb6c
+      application_credential_id: 9362ce3d64d4b60cf792ad830d9c1b1b
       application_credential_secret: app-s3cret
     verify: false
 )";

@@ -65,10 +65,10 @@ TEST(CurlTransport, ConnectionRefusedIsTransportError) {
     url = gone.base_url();
   }
   CurlTransport transport;
-  auto r = transport.send({"POST", url + "/", {}, "{\"password\": \"devstacker\"}"});
+  auto r = transport.send({"POST", url + "/", {}, "{\"password\": \"lab-probe-pw-7c1f\"}"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kTransport);
-  EXPECT_EQ(r.error().message.find("devstacker"), std::string::npos);
+  EXPECT_EQ(r.error().message.find("lab-probe-pw-7c1f"), std::string::npos);
   EXPECT_EQ(r.error().message.rfind("POST " + url + "/: ", 0), 0u) << r.error().message;
 }
 

@@ -179,7 +179,7 @@ void TestHttpServer::handle(int fd) {
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    ADD_FAILURE() << "missing sample file " << path;
+    ADD_FAILURE() << "missing file " << path;
     return {};
   }
   std::stringstream s;

@@ -1,6 +1,7 @@
-// The Nova client against a real HTTP server on 127.0.0.1 that answers with the Nova
-// samples: microversion negotiation and headers, every call's path and body, pagination,
-// errors with Nova's own message, and retries only where the call is safe to repeat.
+// The Nova client against a real HTTP server on 127.0.0.1 that answers with the project's
+// Nova fixtures: microversion negotiation and headers, every call's path and body,
+// pagination, errors with Nova's own message, and retries only where the call is safe to
+// repeat.
 #include "control/nova_client.h"
 
 #include <gtest/gtest.h>
@@ -8,21 +9,25 @@
 #include <atomic>
 
 #include "control/curl_transport.h"
-#include "sample_cloud.h"
+#include "fixture_cloud.h"
 
 namespace migprobe::control {
 namespace {
 
 using nlohmann::json;
+using testing::fixture;
+using testing::fixture_json;
 using testing::ReceivedRequest;
 using testing::Reply;
-using testing::sample;
-using testing::sample_json;
 
-const std::string kProject = "/v2.1/a6944d763bf64ee6a275f1263fae0352";
-const std::string kServer = "4cfba335-03d8-49b2-8c52-e69043d1e8fe";
+const std::string kProject = std::string("/v2.1/") + testing::kTestProjectId;
+// vm-blue: the server of the migration and instance-action fixtures.
+const std::string kServer = "93652f1a-f496-45f3-b489-90c75fe23862";
+// The migration in progress in nova/2.80/server-migration*.json.
+constexpr int64_t kMigration = 17;
+const std::string kMigrationPath = "/servers/" + kServer + "/migrations/17";
 
-// A Keystone and a Nova on one test server. Compute routes answer the samples; a test
+// A Keystone and a Nova on one test server. Compute routes answer the fixtures; a test
 // can override a route with `special`, which returns true when it answered.
 class FakeNova : public ::testing::Test {
  protected:
@@ -36,7 +41,7 @@ class FakeNova : public ::testing::Test {
       return testing::keystone_token_reply(server.base_url(), "token-nova");
     }
     if (path == "/v2.1/" || path == "/v2.1") {
-      return Reply{200, sample("nova/versions/v21-version-get-resp.json")};
+      return Reply{200, fixture("nova/versions/v2.1.json")};
     }
     Reply special_reply;
     if (special && special(r, special_reply)) return special_reply;
@@ -45,53 +50,45 @@ class FakeNova : public ::testing::Test {
     const Reply::Headers ids = {{"x-openstack-request-id", "req-" + r.method + api}};
     if (api == "/servers/detail") {
       if (r.query("marker").empty()) {
-        return Reply{200, sample("nova/servers/v2.96/servers-details-resp.json"), ids};
+        return Reply{200, fixture("nova/2.96/servers-detail.json"), ids};
       }
       return Reply{200, R"({"servers": []})", ids};
     }
     if (api == "/os-hypervisors") {
-      return Reply{200, sample("nova/os-hypervisors/v2.88/hypervisors-with-servers-resp.json"),
-                   ids};
+      return Reply{200, fixture("nova/2.88/hypervisors-with-servers.json"), ids};
     }
-    if (api == "/os-hypervisors/fake-mini/servers") {
-      return Reply{200, sample("nova/os-hypervisors/hypervisors-with-servers-resp.json"), ids};
+    if (api == "/os-hypervisors/cmp-a07.rack3.lab.example/servers") {
+      return Reply{200, fixture("nova/2.1/hypervisors-with-servers.json"), ids};
     }
     if (api == "/servers/" + kServer + "/action") {
       ++action_calls;
       return Reply{202, "", ids};
     }
     if (api == "/servers/" + kServer + "/migrations") {
-      return Reply{200, sample("nova/server-migrations/v2.80/migrations-index.json"), ids};
+      return Reply{200, fixture("nova/2.80/server-migrations.json"), ids};
     }
-    if (api == "/servers/" + kServer + "/migrations/1") {
+    if (api == kMigrationPath) {
       if (r.method == "DELETE") return Reply{202, "", ids};
-      return Reply{200, sample("nova/server-migrations/v2.80/migrations-get.json"), ids};
+      return Reply{200, fixture("nova/2.80/server-migration.json"), ids};
     }
-    if (api == "/servers/" + kServer + "/migrations/1/action") return Reply{202, "", ids};
+    if (api == kMigrationPath + "/action") return Reply{202, "", ids};
     if (api == "/os-migrations") {
       if (r.query("marker").empty()) {
-        return Reply{200, sample("nova/os-migrations/v2.80/migrations-get-with-limit.json"), ids};
+        return Reply{200, fixture("nova/2.80/os-migrations-limit.json"), ids};
       }
-      return Reply{200, sample("nova/os-migrations/v2.80/migrations-get-with-marker.json"), ids};
+      return Reply{200, fixture("nova/2.80/os-migrations-marker.json"), ids};
     }
     if (api == "/servers/" + kServer + "/os-instance-actions") {
       if (r.query("marker").empty()) {
-        return Reply{
-            200,
-            sample("nova/os-instance-actions/v2.84/instance-actions-list-with-limit-resp.json"),
-            ids};
+        return Reply{200, fixture("nova/2.84/instance-actions-limit.json"), ids};
       }
-      return Reply{
-          200, sample("nova/os-instance-actions/v2.84/instance-actions-list-with-marker-resp.json"),
-          ids};
+      return Reply{200, fixture("nova/2.84/instance-actions-marker.json"), ids};
     }
     if (api.rfind("/servers/" + kServer + "/os-instance-actions/", 0) == 0) {
-      return Reply{200, sample("nova/os-instance-actions/v2.84/instance-action-get-resp.json"),
-                   ids};
+      return Reply{200, fixture("nova/2.84/instance-action.json"), ids};
     }
     if (api == "/servers/" + kServer + "/diagnostics") {
-      return Reply{200, sample("nova/os-server-diagnostics/v2.48/server-diagnostics-get-resp.json"),
-                   ids};
+      return Reply{200, fixture("nova/2.48/server-diagnostics.json"), ids};
     }
     return Reply{404,
                  R"({"itemNotFound": {"code": 404, "message": "Instance could not be found."}})",
@@ -114,14 +111,14 @@ class FakeNova : public ::testing::Test {
 
   testing::TestHttpServer server{[this](const ReceivedRequest& r) { return route(r); }};
   CurlTransport transport;
-  Session session{transport, testing::sample_password_config(server.base_url()),
+  Session session{transport, testing::fixture_password_config(server.base_url()),
                   testing::test_session_options()};
 };
 
 TEST_F(FakeNova, NegotiatesAndSendsBothMicroversionHeaders) {
   NovaClient nova = client();
   EXPECT_EQ(nova.negotiate().value(), kClientMaxMicroversion);
-  EXPECT_EQ(client({2, 200}).negotiate().value(), (Microversion{2, 104}));
+  EXPECT_EQ(client({2, 200}).negotiate().value(), (Microversion{2, 100}));
   ASSERT_TRUE(nova.server_migrations(kServer).ok());
   auto requests = compute_requests();
   ASSERT_FALSE(requests.empty());
@@ -133,57 +130,64 @@ TEST_F(FakeNova, NegotiatesAndSendsBothMicroversionHeaders) {
 TEST_F(FakeNova, ServersOnHostAsHostEvacuateLiveFindsThem) {
   auto servers = client().servers_on_host("compute1");
   ASSERT_TRUE(servers.ok()) << servers.error().to_string();
-  json doc = sample_json("nova/servers/v2.96/servers-details-resp.json");
+  json doc = fixture_json("nova/2.96/servers-detail.json");
   ASSERT_EQ(servers->value.size(), doc["servers"].size());
   EXPECT_EQ(servers->value[0].id, doc["servers"][0]["id"]);
+  EXPECT_EQ(servers->value[1].name, "vm-green");
+  EXPECT_EQ(servers->value[0].addresses.size(), 3u);
   auto requests = compute_requests();
-  ASSERT_EQ(requests.size(), 2u);  // the sample has a next link; the second page is empty
+  ASSERT_EQ(requests.size(), 2u);  // the fixture has a next link; the second page is empty
   EXPECT_EQ(requests[0].query("host"), "compute1");
   EXPECT_EQ(requests[0].query("all_tenants"), "1");
-  EXPECT_EQ(requests[1].query("marker"), "f5dc173b-6804-445a-a6d8-c705dad5b5eb");
+  EXPECT_EQ(requests[1].query("marker"), "19706aef-ddc9-4d91-b310-5118ae042de3");
   EXPECT_EQ(requests[1].query("host"), "compute1");
   EXPECT_EQ(servers->request_id, "req-GET/servers/detail");
 }
 
 TEST_F(FakeNova, HypervisorServersPerMicroversion) {
-  auto modern = client().hypervisor_servers("fake-mini");
+  // From 2.53 a pattern search: Nova answers every hypervisor whose name contains it.
+  auto modern = client().hypervisor_servers("cmp-b0");
   ASSERT_TRUE(modern.ok()) << modern.error().to_string();
-  EXPECT_EQ(modern->value.at(0).servers.size(), 2u);
-  EXPECT_EQ(compute_requests().back().query("hypervisor_hostname_pattern"), "fake-mini");
+  ASSERT_EQ(modern->value.size(), 2u);
+  EXPECT_EQ(modern->value[0].servers.size(), 2u);
+  EXPECT_TRUE(modern->value[1].servers.empty());
+  EXPECT_EQ(compute_requests().back().query("hypervisor_hostname_pattern"), "cmp-b0");
   EXPECT_EQ(compute_requests().back().query("with_servers"), "true");
-  auto pattern = client().hypervisor_servers("fake");
-  ASSERT_TRUE(pattern.ok());
-  EXPECT_EQ(pattern->value.size(), 1u);
-  auto strict = client().hypervisor_servers("fake", true);
+  auto strict = client().hypervisor_servers("cmp-b0", true);
   ASSERT_TRUE(strict.ok());
   EXPECT_TRUE(strict->value.empty());
-  auto exact = client().hypervisor_servers("fake-mini", true);
+  auto exact = client().hypervisor_servers("cmp-b02.rack4.lab.example", true);
   ASSERT_TRUE(exact.ok());
-  EXPECT_EQ(exact->value.size(), 1u);
-  auto old = client({2, 52}).hypervisor_servers("fake-mini");
+  ASSERT_EQ(exact->value.size(), 1u);
+  EXPECT_EQ(exact->value[0].servers.at(0).name, "vm-red");
+  auto old = client({2, 52}).hypervisor_servers("cmp-a07.rack3.lab.example");
   ASSERT_TRUE(old.ok()) << old.error().to_string();
-  EXPECT_EQ(old->value.at(0).id, "1");
-  EXPECT_EQ(compute_requests().back().path(), kProject + "/os-hypervisors/fake-mini/servers");
+  EXPECT_EQ(old->value.at(0).id, "7");
+  EXPECT_EQ(compute_requests().back().path(),
+            kProject + "/os-hypervisors/cmp-a07.rack3.lab.example/servers");
 }
 
 TEST_F(FakeNova, LiveMigrateBodyPerNegotiatedMicroversion) {
-  LiveMigrateOptions o;
-  o.host = "01c0cadef72d47e28a672a76060d492c";
   struct Case {
     Microversion max;
-    const char* sample_path;
+    const char* host;
+    const char* fixture_path;
   };
-  for (const Case& c : {Case{{2, 1}, "nova/os-migrate-server/live-migrate-server.json"},
-                        Case{{2, 25}, "nova/os-migrate-server/v2.25/live-migrate-server.json"},
-                        Case{{2, 30}, "nova/os-migrate-server/v2.30/live-migrate-server.json"},
-                        Case{{2, 96}, "nova/os-migrate-server/v2.68/live-migrate-server.json"}}) {
+  for (const Case& c : {Case{{2, 1}, "cmp-b02", "nova/2.1/live-migrate.json"},
+                        Case{{2, 24}, "cmp-b02", "nova/2.24/live-migrate.json"},
+                        Case{{2, 25}, "cmp-b02", "nova/2.25/live-migrate.json"},
+                        Case{{2, 30}, "cmp-b02", "nova/2.30/live-migrate.json"},
+                        Case{{2, 96}, "cmp-b02", "nova/2.68/live-migrate.json"},
+                        Case{{2, 96}, "", "nova/2.80/live-migrate-any-host.json"}}) {
+    LiveMigrateOptions o;
+    o.host = c.host;
     auto accepted = client(c.max).live_migrate(kServer, o);
     ASSERT_TRUE(accepted.ok()) << accepted.error().to_string();
     EXPECT_EQ(accepted->request_id, "req-POST/servers/" + kServer + "/action");
     const ReceivedRequest sent = compute_requests().back();
     EXPECT_EQ(sent.method, "POST");
     EXPECT_EQ(sent.headers.at("content-type"), "application/json");
-    EXPECT_EQ(json::parse(sent.body), sample_json(c.sample_path)) << c.sample_path;
+    EXPECT_EQ(json::parse(sent.body), fixture_json(c.fixture_path)) << c.fixture_path;
   }
 }
 
@@ -192,71 +196,76 @@ TEST_F(FakeNova, MigrationProgressForceCompleteAndAbort) {
   auto list = nova.server_migrations(kServer);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->value.size(), 1u);
+  EXPECT_EQ(list->value[0].memory_processed_bytes, 3221225472u);
   auto m = nova.server_migration(kServer, list->value[0].id);
   ASSERT_TRUE(m.ok()) << m.error().to_string();
+  EXPECT_EQ(m->value.id, kMigration);
   EXPECT_EQ(m->value.status, "running");
-  EXPECT_EQ(m->value.memory_total_bytes, 123456u);
-  EXPECT_EQ(m->value.memory_processed_bytes, 12345u);
-  EXPECT_EQ(m->value.memory_remaining_bytes, 111111u);
+  EXPECT_EQ(m->value.memory_total_bytes, 4294967296u);
+  EXPECT_EQ(m->value.memory_processed_bytes, 3758096384u);
+  EXPECT_EQ(m->value.memory_remaining_bytes, 536870912u);
 
-  auto forced = nova.force_complete(kServer, 1);
+  auto forced = nova.force_complete(kServer, kMigration);
   ASSERT_TRUE(forced.ok()) << forced.error().to_string();
   auto sent = compute_requests().back();
   EXPECT_EQ(sent.method, "POST");
-  EXPECT_EQ(sent.path(), kProject + "/servers/" + kServer + "/migrations/1/action");
-  EXPECT_EQ(json::parse(sent.body),
-            sample_json("nova/server-migrations/v2.22/force_complete.json"));
+  EXPECT_EQ(sent.path(), kProject + kMigrationPath + "/action");
+  EXPECT_EQ(json::parse(sent.body), fixture_json("nova/2.22/force-complete.json"));
 
-  auto aborted = nova.abort_migration(kServer, 1);
+  auto aborted = nova.abort_migration(kServer, kMigration);
   ASSERT_TRUE(aborted.ok()) << aborted.error().to_string();
   EXPECT_EQ(compute_requests().back().method, "DELETE");
-  EXPECT_EQ(aborted->request_id, "req-DELETE/servers/" + kServer + "/migrations/1");
+  EXPECT_EQ(aborted->request_id, "req-DELETE" + kMigrationPath);
 }
 
 TEST_F(FakeNova, OperationsBelowTheirMicroversionAreRefusedLocally) {
   NovaClient old = client({2, 21});
   size_t before = compute_requests().size();
-  EXPECT_EQ(old.force_complete(kServer, 1).error().kind, ErrorKind::kUnsupported);
-  EXPECT_EQ(old.abort_migration(kServer, 1).error().kind, ErrorKind::kUnsupported);
+  EXPECT_EQ(old.force_complete(kServer, kMigration).error().kind, ErrorKind::kUnsupported);
+  EXPECT_EQ(old.abort_migration(kServer, kMigration).error().kind, ErrorKind::kUnsupported);
   EXPECT_EQ(old.diagnostics(kServer).error().kind, ErrorKind::kUnsupported);
   EXPECT_EQ(compute_requests().size(), before);
 }
 
 TEST_F(FakeNova, OsMigrationsFollowsPages) {
   MigrationFilter f;
-  f.limit = 1;
+  f.limit = 2;
   auto all = client().migrations(f);
   ASSERT_TRUE(all.ok()) << all.error().to_string();
   auto requests = compute_requests();
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[0].query("limit"), "1");
-  EXPECT_EQ(requests[1].query("marker"), "42341d4b-346a-40d0-83c6-5f4f6892b650");
-  size_t expected =
-      sample_json("nova/os-migrations/v2.80/migrations-get-with-limit.json")["migrations"].size() +
-      sample_json("nova/os-migrations/v2.80/migrations-get-with-marker.json")["migrations"].size();
-  EXPECT_EQ(all->value.size(), expected);
-  EXPECT_EQ(all->value[0].uuid, "42341d4b-346a-40d0-83c6-5f4f6892b650");
+  EXPECT_EQ(requests[0].query("limit"), "2");
+  EXPECT_EQ(requests[1].query("marker"), "819a7f58-f3e1-4f84-8320-2d1d329728b8");
+  size_t expected = fixture_json("nova/2.80/os-migrations-limit.json")["migrations"].size() +
+                    fixture_json("nova/2.80/os-migrations-marker.json")["migrations"].size();
+  ASSERT_EQ(all->value.size(), expected);
+  EXPECT_EQ(all->value[0].uuid, "81d52509-bcd5-40fe-8821-048c1fa48c2c");
+  EXPECT_EQ(all->value[2].id, kMigration);
+  EXPECT_EQ(all->value[2].status, "running");
 }
 
 TEST_F(FakeNova, InstanceActionsAndEvents) {
   NovaClient nova = client();
   auto actions = nova.instance_actions(kServer);
   ASSERT_TRUE(actions.ok()) << actions.error().to_string();
-  EXPECT_EQ(compute_requests().size(), 2u);  // the limit sample links to a second page
-  EXPECT_EQ(compute_requests().back().query("marker"), "req-4dbefbb7-d743-4d42-b0a1-a79cbe256138");
-  ASSERT_FALSE(actions->value.empty());
-  auto action = nova.instance_action(kServer, "req-0d819d5c-1527-4669-bdf0-ffad31b5105b");
+  EXPECT_EQ(compute_requests().size(), 2u);  // the limit fixture links to a second page
+  EXPECT_EQ(compute_requests().back().query("marker"), "req-78b24749-af09-4ba3-b7f5-e9be2a64a484");
+  ASSERT_EQ(actions->value.size(), 2u);
+  EXPECT_EQ(actions->value[0].action, "live-migration");
+  EXPECT_EQ(actions->value[1].action, "create");
+  auto action = nova.instance_action(kServer, "req-78b24749-af09-4ba3-b7f5-e9be2a64a484");
   ASSERT_TRUE(action.ok()) << action.error().to_string();
-  EXPECT_EQ(action->value.request_id, "req-0d819d5c-1527-4669-bdf0-ffad31b5105b");
-  ASSERT_EQ(action->value.events.size(), 1u);
-  EXPECT_EQ(action->value.events[0].event, "compute_stop_instance");
+  EXPECT_EQ(action->value.request_id, "req-78b24749-af09-4ba3-b7f5-e9be2a64a484");
+  ASSERT_EQ(action->value.events.size(), 2u);
+  EXPECT_EQ(action->value.events[0].event, "compute_check_can_live_migrate_destination");
   EXPECT_EQ(action->value.events[0].result, "Success");
+  EXPECT_EQ(action->value.events[0].host, "cmp-b02");
 }
 
 TEST_F(FakeNova, Diagnostics) {
   auto d = client().diagnostics(kServer);
   ASSERT_TRUE(d.ok()) << d.error().to_string();
-  EXPECT_EQ(d->value.nic_details.at(0).rx_packets, 26701u);
+  EXPECT_EQ(d->value.nic_details.at(0).rx_packets, 812003u);
 }
 
 TEST_F(FakeNova, ErrorsCarryNovaMessageStatusAndRequestId) {
@@ -290,7 +299,7 @@ TEST_F(FakeNova, RetriesGetButNeverLiveMigrate) {
     if (r.path().find("/servers/flaky") == std::string::npos) return false;
     int n = r.method == "GET" ? ++gets : ++posts;
     if (r.method == "GET" && n > 1) {
-      reply = Reply{200, sample("nova/servers/v2.96/server-get-resp.json")};
+      reply = Reply{200, fixture("nova/2.96/server.json")};
     } else {
       reply = Reply{500,
                     R"({"computeFault": {"code": 500, "message": "Unexpected API Error."}})",
@@ -322,21 +331,21 @@ TEST(NovaDiscovery, EndpointWithoutProjectIdAndVersionListFallback) {
   testing::TestHttpServer server([&server](const testing::ReceivedRequest& r) {
     const std::string path = r.path();
     if (path == "/identity/v3/auth/tokens") {
-      std::string body = testing::sample_token_body(server.base_url());
+      std::string body = testing::fixture_token_body(server.base_url());
       const std::string old = server.base_url() + kProject;
       for (size_t at = body.find(old); at != std::string::npos; at = body.find(old, at)) {
         body.replace(at, old.size(), server.base_url() + "/compute/v2.1");
       }
       return testing::Reply{201, body, {{"X-Subject-Token", "t"}}};
     }
-    if (path == "/") return testing::Reply{200, sample("nova/versions/versions-get-resp.json")};
+    if (path == "/") return testing::Reply{200, fixture("nova/versions/root.json")};
     if (path == "/compute/v2.1/servers/" + kServer + "/migrations") {
-      return testing::Reply{200, sample("nova/server-migrations/v2.80/migrations-index.json")};
+      return testing::Reply{200, fixture("nova/2.80/server-migrations.json")};
     }
     return testing::Reply{404, R"({"itemNotFound": {"code": 404, "message": "no"}})"};
   });
   CurlTransport transport;
-  Session session(transport, testing::sample_password_config(server.base_url()),
+  Session session(transport, testing::fixture_password_config(server.base_url()),
                   testing::test_session_options());
   NovaClient nova(session);
   auto v = nova.negotiate();

@@ -7,7 +7,7 @@
 #include <atomic>
 
 #include "control/curl_transport.h"
-#include "sample_cloud.h"
+#include "fixture_cloud.h"
 
 namespace migprobe::control {
 namespace {
@@ -17,7 +17,7 @@ using testing::Reply;
 using testing::TestHttpServer;
 
 constexpr const char* kAuthPath = "/identity/v3/auth/tokens";
-constexpr const char* kComputeBase = "/v2.1/a6944d763bf64ee6a275f1263fae0352";
+const std::string kComputeBase = std::string("/v2.1/") + testing::kTestProjectId;
 
 // A cloud whose Keystone issues token-1, token-2, ... and whose compute answers with
 // compute(request) once the token checks out.
@@ -39,7 +39,7 @@ TEST_F(SessionTest, SendsTokenToCatalogEndpoint) {
   compute = [](const ReceivedRequest&) {
     return Reply{200, "{}", {{"x-openstack-request-id", "req-1"}}};
   };
-  Session session(transport, testing::sample_password_config(server.base_url()),
+  Session session(transport, testing::fixture_password_config(server.base_url()),
                   testing::test_session_options());
   auto r = session.call({"compute", "GET", "/servers/detail", "", {}, true});
   ASSERT_TRUE(r.ok()) << r.error().to_string();
@@ -48,25 +48,25 @@ TEST_F(SessionTest, SendsTokenToCatalogEndpoint) {
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].method, "POST");
   EXPECT_EQ(nlohmann::json::parse(requests[0].body),
-            testing::sample_json("keystone/auth/requests/project-name-password.json"));
-  EXPECT_EQ(requests[1].target, std::string(kComputeBase) + "/servers/detail");
+            testing::fixture_json("keystone/password-project-name-request.json"));
+  EXPECT_EQ(requests[1].target, kComputeBase + "/servers/detail");
   EXPECT_EQ(requests[1].headers["x-auth-token"], "token-1");
-  EXPECT_EQ(session.project_id(), "a6944d763bf64ee6a275f1263fae0352");
+  EXPECT_EQ(session.project_id(), testing::kTestProjectId);
 }
 
 TEST_F(SessionTest, ReusesTokenThenRefreshesBeforeExpiry) {
   compute = [](const ReceivedRequest&) { return Reply{200, "{}"}; };
-  auto now = testing::sample_issued_at();
+  auto now = testing::fixture_issued_at();
   SessionOptions options = testing::test_session_options();
   options.now = [&now] { return now; };
-  Session session(transport, testing::sample_password_config(server.base_url()), options);
+  Session session(transport, testing::fixture_password_config(server.base_url()), options);
   ASSERT_TRUE(session.call({"compute", "GET", "/a", "", {}, true}).ok());
   ASSERT_TRUE(session.call({"compute", "GET", "/b", "", {}, true}).ok());
   EXPECT_EQ(session.auth_count(), 1);
-  // The sample token expires one hour after issue; 59 minutes later is inside the margin.
+  // The fixture token expires one hour after issue; 59 minutes later is inside the margin.
   now += std::chrono::minutes(59);
   ASSERT_TRUE(session.call({"compute", "GET", "/c", "", {}, true}).ok());
-  // (The new sample token expires at the same instant, so it is renewed as well.)
+  // (The new fixture token expires at the same instant, so it is renewed as well.)
   EXPECT_GE(session.auth_count(), 2);
   EXPECT_NE(server.requests().back().headers["x-auth-token"], "token-1");
 }
@@ -81,7 +81,7 @@ TEST_F(SessionTest, ReauthenticatesOnceAfter401) {
     }
     return Reply{200, "{}"};
   };
-  Session session(transport, testing::sample_password_config(server.base_url()),
+  Session session(transport, testing::fixture_password_config(server.base_url()),
                   testing::test_session_options());
   // A POST is sent again after a 401 too: the first one was refused, not carried out.
   auto r = session.call({"compute", "POST", "/servers/x/action", "{}", {}, false});
@@ -96,7 +96,7 @@ TEST_F(SessionTest, PersistentUnauthorizedIsReportedAfterOneRetry) {
     ++calls;
     return Reply{401, R"({"error": {"code": 401, "message": "nope", "title": "Unauthorized"}})"};
   };
-  Session session(transport, testing::sample_password_config(server.base_url()),
+  Session session(transport, testing::fixture_password_config(server.base_url()),
                   testing::test_session_options());
   auto r = session.call({"compute", "GET", "/servers", "", {}, true});
   ASSERT_FALSE(r.ok());
@@ -110,7 +110,7 @@ TEST_F(SessionTest, RetriesGetAfter500) {
     if (++calls == 1) return Reply{500, R"({"computeFault": {"code": 500, "message": "boom"}})"};
     return Reply{200, R"({"ok": true})"};
   };
-  Session session(transport, testing::sample_password_config(server.base_url()),
+  Session session(transport, testing::fixture_password_config(server.base_url()),
                   testing::test_session_options());
   auto r = session.call({"compute", "GET", "/servers/detail", "", {}, true});
   ASSERT_TRUE(r.ok()) << r.error().to_string();
@@ -125,7 +125,7 @@ TEST_F(SessionTest, DoesNotRetryPostAfter500) {
                  R"({"computeFault": {"code": 500, "message": "Unexpected API Error."}})",
                  {{"x-openstack-request-id", "req-500"}}};
   };
-  Session session(transport, testing::sample_password_config(server.base_url()),
+  Session session(transport, testing::fixture_password_config(server.base_url()),
                   testing::test_session_options());
   auto r = session.call({"compute", "POST", "/servers/x/action", "{}", {}, false});
   ASSERT_FALSE(r.ok());
@@ -147,7 +147,7 @@ TEST_F(SessionTest, GivesUpAfterMaxAttempts) {
   options.sleep = [&](std::chrono::milliseconds d) { waits.push_back(d); };
   options.retry.max_attempts = 3;
   options.retry.initial_delay = std::chrono::milliseconds(100);
-  Session session(transport, testing::sample_password_config(server.base_url()), options);
+  Session session(transport, testing::fixture_password_config(server.base_url()), options);
   auto r = session.call({"compute", "GET", "/servers", "", {}, true});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(calls, 3);
@@ -166,7 +166,7 @@ TEST_F(SessionTest, RetriesConnectionErrorsForGetOnly) {
   SessionOptions options = testing::test_session_options();
   int sleeps = 0;
   options.sleep = [&](std::chrono::milliseconds) { ++sleeps; };
-  Session session(transport, testing::sample_password_config(server.base_url()), options);
+  Session session(transport, testing::fixture_password_config(server.base_url()), options);
   auto get = session.call({"compute", "GET", dead_url + "/servers", "", {}, true});
   ASSERT_FALSE(get.ok());
   EXPECT_EQ(get.error().kind, ErrorKind::kTransport);
@@ -185,7 +185,7 @@ TEST(SessionConnection, KeystoneUnreachableIsTransportError) {
     dead_url = gone.base_url();
   }
   CurlTransport transport;
-  Session session(transport, testing::sample_password_config(dead_url),
+  Session session(transport, testing::fixture_password_config(dead_url),
                   testing::test_session_options());
   Status s = session.authenticate();
   ASSERT_FALSE(s.ok());
@@ -200,10 +200,10 @@ TEST(SessionSecrets, FailedAuthNeverReturnsPasswordOrSecret) {
     return Reply{401, error.dump(), {{"x-openstack-request-id", "req-" + r.body.substr(0, 80)}}};
   });
   CurlTransport transport;
-  CloudConfig password = testing::sample_password_config(server.base_url());
+  CloudConfig password = testing::fixture_password_config(server.base_url());
   CloudConfig appcred;
   appcred.auth_url = server.base_url();
-  appcred.application_credential_id = "423f19a4ac1e4f48bbb4180756e6eb6c";
+  appcred.application_credential_id = "9362ce3d64d4b60cf792ad830d9c1b1b";
   appcred.application_credential_secret = testing::kTestSecret;
   for (const CloudConfig& config : {password, appcred}) {
     Session session(transport, config, testing::test_session_options());
