@@ -10,15 +10,24 @@ import urllib.request
 
 from labtest import LabTestCase
 
-# The samples live in shared/, beside the repository (as CI clones it).
-REFERENCE = os.environ.get(
-    "MIGPROBE_API_SAMPLES",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
-                 "reference", "openstack-api-samples"))
+# The project's own OpenStack fixtures (request and response bodies in the shapes of the
+# published API reference), shared with the C++ client tests.
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tests", "fixtures", "openstack")
+# The published OpenStack API samples, an opt-in extra: a folder named by the user, no
+# default (None when unset).
+PUBLISHED = os.environ.get("MIGPROBE_API_SAMPLES") or None
 
 
-def sample(rel):
-    with open(os.path.join(REFERENCE, rel)) as f:
+def fixture(rel):
+    """A fixture under tests/fixtures/openstack, parsed."""
+    with open(os.path.join(FIXTURES, rel)) as f:
+        return json.load(f)
+
+
+def published(rel):
+    """A published sample under $MIGPROBE_API_SAMPLES, parsed."""
+    with open(os.path.join(PUBLISHED, rel)) as f:
         return json.load(f)
 
 
@@ -103,7 +112,8 @@ class CloudTestCase(LabTestCase):
         self.fail(f"migration of {server} did not finish in {timeout}s")
 
     def assertHasFields(self, actual, expected, where="body"):
-        """Every key of the reference sample is present, recursively (first list items)."""
+        """Every key of the reference (a fixture or a published sample) is present,
+        recursively (first list items)."""
         if isinstance(expected, dict):
             self.assertIsInstance(actual, dict, where)
             for k, v in expected.items():
@@ -113,7 +123,7 @@ class CloudTestCase(LabTestCase):
                 self.assertHasFields(actual[k], v, f"{where}.{k}")
         elif isinstance(expected, list) and expected and isinstance(expected[0], dict):
             self.assertIsInstance(actual, list, where)
-            # Keys every sample item has (some, like an in-progress migration's links,
+            # Keys every reference item has (some, like an in-progress migration's links,
             # depend on the item's state), checked on every item we got.
             common = {k: v for k, v in expected[0].items()
                       if all(isinstance(e, dict) and k in e for e in expected)}
