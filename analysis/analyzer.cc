@@ -52,37 +52,26 @@ void Analyzer::on_frame(uint64_t ts_ns, const uint8_t* frame, uint32_t caplen, u
   totals_.bytes += wirelen;
   if (totals_.first_ns == 0) totals_.first_ns = ts_ns;
   if (ts_ns > totals_.last_ns) totals_.last_ns = ts_ns;
-  ParsedPacket pkt;
-  const DropReason r = parse_frame(options_.parse, frame, caplen, wirelen, &pkt);
-  if (r != DropReason::kNone) {
-    drop(r);
-    return;
-  }
-  switch (pkt.kind) {
-    case PacketKind::kIcmpEchoRequest:
-    case PacketKind::kIcmpEchoReply: {
-      const bool request = pkt.kind == PacketKind::kIcmpEchoRequest;
-      if (has_trailer_magic(pkt.payload, pkt.payload_len)) {
-        on_probe(ts_ns, pkt, request, true);
-      } else {
-        on_foreign_echo(ts_ns, pkt, request);
-      }
+  FrameVerdict v;
+  classify_frame(options_.parse, frame, caplen, wirelen, &v);
+  switch (v.cls) {
+    case FrameClass::kProbe:
+      on_probe(ts_ns, v);
       return;
-    }
-    case PacketKind::kUdp:
-      on_probe(ts_ns, pkt, false, false);
+    case FrameClass::kForeignEcho:
+      on_foreign_echo(ts_ns, v.pkt, v.request);
       return;
-    case PacketKind::kArp:
-    case PacketKind::kRarp:
-      on_arp(ts_ns, pkt);
+    case FrameClass::kRarp:
+    case FrameClass::kArp:
+      on_arp(ts_ns, v);
       return;
-    default:
-      ++totals_.other;
+    case FrameClass::kDrop:
+      drop(v.drop);
       return;
   }
 }
 
-AnalyzedFlow* Analyzer::probe_flow(uint32_t flow_id, v1::FlowKind kind) {
+AnalyzedFlow* Analyzer::probe_flow(uint32_t flow_id, ProbeKind kind) {
   if (flow_id >= probe_flows_.size()) probe_flows_.resize(flow_id + 1);
   auto& slot = probe_flows_[flow_id];
   if (!slot) {
@@ -90,43 +79,34 @@ AnalyzedFlow* Analyzer::probe_flow(uint32_t flow_id, v1::FlowKind kind) {
     const uint64_t interval =
         it != options_.flow_interval_ns.end() ? it->second : options_.default_interval_ns;
     slot = std::make_unique<AnalyzedFlow>();
-    slot->kind = kind;
+    slot->kind = kind == ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT;
+    slot->probe_kind = kind;
     slot->flow_id = flow_id;
     slot->tracker = FlowTracker(flow_id, interval);
   }
   return slot.get();
 }
 
-void Analyzer::on_probe(uint64_t ts_ns, const ParsedPacket& pkt, bool request, bool icmp) {
-  ProbeTrailer t;
-  switch (decode_trailer(pkt.payload, pkt.payload_len, &t)) {
-    case TrailerError::kNone:
-      break;
-    case TrailerError::kNoMagic:
-      ++totals_.other;  // UDP that is not a probe
-      return;
-    case TrailerError::kTooShort:
-      drop(DropReason::kTRUNCATED_TRAILER);
-      return;
-    case TrailerError::kBadVersion:
-      drop(DropReason::kBAD_TRAILER_VERSION);
-      return;
-  }
+void Analyzer::on_probe(uint64_t ts_ns, const FrameVerdict& v) {
+  const ProbeTrailer& t = v.trailer;
+  const ParsedPacket& pkt = v.pkt;
   if (generation_ < 0) generation_ = t.generation;
-  if (t.generation != generation_) {
-    drop(DropReason::kSTALE_GENERATION);
-    return;
-  }
-  // UDP probes say their direction in the magic: only the reflector writes "mr".
-  if (!icmp) request = !t.reflected;
-  if (!request && t.tx_ns > ts_ns) {
-    drop(DropReason::kTIMESTAMP_AHEAD);
+  // The first probe of a flow defines it (its target and kind); the rest must match it.
+  AnalyzedFlow* f = t.flow_id < probe_flows_.size() ? probe_flows_[t.flow_id].get() : nullptr;
+  ProbeFlowMatch match;
+  match.generation = static_cast<uint8_t>(generation_);
+  match.kind = f != nullptr ? f->probe_kind : v.kind;
+  match.peer_ip = f != nullptr && f->target_ip.family != 0
+                      ? ipv4_host_order(f->target_ip)
+                      : ipv4_host_order(v.request ? pkt.dst_ip : pkt.src_ip);
+  const DropReason why = check_probe(v, match, ts_ns);
+  if (why != DropReason::kNone) {
+    drop(why);
     return;
   }
   ++totals_.probes;
-  AnalyzedFlow* f =
-      probe_flow(t.flow_id, icmp ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT);
-  if (request) {
+  if (f == nullptr) f = probe_flow(t.flow_id, v.kind);
+  if (v.request) {
     if (f->target_ip.family == 0) f->target_ip = pkt.dst_ip;
     f->vlan = pkt.vlan;
     f->tracker.on_request(t.seq, t.tx_ns);
@@ -175,12 +155,11 @@ void Analyzer::on_foreign_echo(uint64_t ts_ns, const ParsedPacket& pkt, bool req
   ff.flow.tracker.advance(options_.tracker, ts_ns, &ff.flow.gaps);
 }
 
-void Analyzer::on_arp(uint64_t ts_ns, const ParsedPacket& pkt) {
-  const bool rarp = pkt.kind == PacketKind::kRarp;
-  // A gratuitous ARP announces the sender's own address: sender IP == target IP.
-  const bool garp = !rarp && pkt.arp_sender_ip == pkt.arp_target_ip && pkt.arp_sender_ip != 0;
-  if (!rarp && !garp) {
-    ++totals_.other;
+void Analyzer::on_arp(uint64_t ts_ns, const FrameVerdict& v) {
+  const ParsedPacket& pkt = v.pkt;
+  const bool rarp = v.cls == FrameClass::kRarp;
+  if (!rarp && !v.garp) {
+    ++totals_.other;  // ARP that announces nothing: of no use offline
     return;
   }
   ++totals_.announces;

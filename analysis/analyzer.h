@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "analysis/announce.h"
+#include "analysis/classify.h"
 #include "analysis/drop_reason.h"
 #include "analysis/flow_tracker.h"
 #include "analysis/packet.h"
@@ -33,6 +34,7 @@ struct AnalyzerOptions {
 // One flow as the capture showed it.
 struct AnalyzedFlow {
   v1::FlowKind kind = v1::FLOW_KIND_UNSPECIFIED;
+  ProbeKind probe_kind = ProbeKind::kIcmpEcho;  // probe flows
   uint32_t flow_id = 0;
   IpAddress target_ip;
   MacAddress target_mac{};
@@ -52,6 +54,7 @@ struct AnalyzerTotals {
   uint64_t probes = 0;
   uint64_t foreign_echo = 0;
   uint64_t announces = 0;
+  // ARP that announces nothing (not a drop: a valid frame of no use offline).
   uint64_t other = 0;
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
@@ -92,10 +95,10 @@ class Analyzer {
     size_t operator()(const ForeignKey& k) const;
   };
 
-  void on_probe(uint64_t ts_ns, const ParsedPacket& pkt, bool request, bool icmp);
+  void on_probe(uint64_t ts_ns, const FrameVerdict& v);
   void on_foreign_echo(uint64_t ts_ns, const ParsedPacket& pkt, bool request);
-  void on_arp(uint64_t ts_ns, const ParsedPacket& pkt);
-  AnalyzedFlow* probe_flow(uint32_t flow_id, v1::FlowKind kind);
+  void on_arp(uint64_t ts_ns, const FrameVerdict& v);
+  AnalyzedFlow* probe_flow(uint32_t flow_id, ProbeKind kind);
   void drop(DropReason r) { ++drops_[static_cast<size_t>(r)]; }
 
   AnalyzerOptions options_;

@@ -1,31 +1,10 @@
 #include "analysis/report_builder.h"
 
 #include "analysis/announce.h"
+#include "analysis/gap_event.h"
 #include "analysis/report_tagging.h"
 
 namespace migprobe::analysis {
-
-v1::GapEvent to_gap_event(const Gap& gap, v1::FlowKind kind) {
-  v1::GapEvent ev;
-  ev.set_flow_id(gap.flow_id);
-  ev.set_flow_kind(kind);
-  ev.set_seq_before(gap.seq_before);
-  ev.set_seq_after(gap.seq_after);
-  ev.set_lost(gap.lost);
-  ev.set_tx_before_ns(gap.tx_before_ns);
-  ev.set_tx_after_ns(gap.tx_after_ns);
-  ev.set_estimate_ns(gap.estimate_ns);
-  ev.set_lower_bound_ns(gap.lower_ns);
-  ev.set_upper_bound_ns(gap.upper_ns);
-  ev.set_interval_ns(gap.interval_ns);
-  ev.set_outage(gap.outage);
-  ev.set_open_start(gap.open_start);
-  ev.set_open_end(gap.open_end);
-  ev.set_has_direction(gap.has_direction);
-  ev.set_forward_lost(gap.forward_lost);
-  ev.set_return_lost(gap.return_lost);
-  return ev;
-}
 
 v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
   v1::Report report;
@@ -59,14 +38,7 @@ v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
     fr->set_kind(f->kind);
     fr->set_interval_ns(f->tracker.interval_ns());
     fr->set_sent(c.sent);
-    fr->set_answered(c.answered);
-    fr->set_lost(c.lost);
-    fr->set_late(c.late);
-    fr->set_duplicates(c.duplicates);
-    fr->set_reordered(c.reordered);
-    fr->set_rtt_min_ns(c.rtt_min_ns);
-    fr->set_rtt_max_ns(c.rtt_max_ns);
-    fr->set_rtt_mean_ns(c.rtt_samples ? c.rtt_sum_ns / c.rtt_samples : 0);
+    set_flow_counters(c, fr);
     fr->set_first_tx_ns(c.first_tx_ns);
     fr->set_last_tx_ns(c.last_tx_ns);
     if (f->kind == v1::FLOW_KIND_FOREIGN_ICMP) {
@@ -79,11 +51,7 @@ v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
       ev->set_target(t.report.name());
       const AnnounceWindow w = announce_window(g);
       if (const Announce* a = find_announce(analyzer.announces(), t, w.from_ns, w.to_ns)) {
-        const AnnounceSplit split = split_at_announce(g, a->seen_ns);
-        ev->set_has_announce(true);
-        ev->set_announce_ns(a->seen_ns);
-        ev->set_before_announce_ns(split.before_ns);
-        ev->set_after_announce_ns(split.after_ns);
+        set_gap_announce(g, *a, ev);
       }
     }
   }

@@ -36,7 +36,4 @@ struct ReportInputs {
 // Builds the report. The analyzer must have finished.
 v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs);
 
-// Converts an analysis gap to its message (no announce, no target name).
-v1::GapEvent to_gap_event(const Gap& gap, v1::FlowKind kind);
-
 }  // namespace migprobe::analysis

@@ -15,26 +15,6 @@
 
 namespace migprobe::dataplane {
 
-// Drops the dataplane adds to analysis::DropReason (which covers malformed frames).
-// _(NAME, "description")
-#define MIGPROBE_FOREACH_DP_DROP(_)                                      \
-  _(NOT_PROBE, "IP packet without a migprobe trailer (foreign traffic)") \
-  _(NOT_A_REPLY, "probe request (not a reply) received")                 \
-  _(UNKNOWN_FLOW, "reply for a flow id that is not configured")          \
-  _(WRONG_SOURCE, "reply from an address other than the flow's target")  \
-  _(WRONG_KIND, "reply of another kind than its flow (ICMP vs UDP)")     \
-  _(NOT_FOR_US, "IP packet or ARP request addressed to someone else")    \
-  _(OTHER_PROTOCOL, "frame of a protocol migprobe does not use")         \
-  _(LATE_REPLY, "reply later than the reply timeout (the probe counts as lost)")
-
-enum class DpDrop : uint8_t {
-#define MIGPROBE_DP_DROP_ENUM(name, desc) k##name,
-  MIGPROBE_FOREACH_DP_DROP(MIGPROBE_DP_DROP_ENUM)
-#undef MIGPROBE_DP_DROP_ENUM
-      kCount
-};
-inline constexpr size_t kDpDropCount = static_cast<size_t>(DpDrop::kCount);
-
 // Counters of the TX core.
 #define MIGPROBE_FOREACH_TX_COUNTER(_)                                            \
   _(probes_sent, "probes handed to the port")                                     \
@@ -50,19 +30,20 @@ inline constexpr size_t kDpDropCount = static_cast<size_t>(DpDrop::kCount);
   _(sleeps, "times the core slept until the next deadline")
 
 // Counters of the RX core.
-#define MIGPROBE_FOREACH_RX_COUNTER(_)                                   \
-  _(packets, "frames received")                                          \
-  _(replies, "valid replies matched to a flow")                          \
-  _(requests, "probe requests seen (replay)")                            \
-  _(arp, "ARP frames")                                                   \
-  _(garp, "gratuitous ARP announces")                                    \
-  _(rarp, "RARP announces")                                              \
-  _(gaps, "gaps closed")                                                 \
-  _(outages_in_progress, "outage-in-progress events")                    \
-  _(events_dropped, "events the control ring could not take")            \
-  _(frames_dropped, "ARP replies the TX ring could not take")            \
-  _(capture_overflow, "received frames the capture ring could not take") \
-  _(sleeps, "times the core slept while idle")                           \
+#define MIGPROBE_FOREACH_RX_COUNTER(_)                                                 \
+  _(packets, "frames received")                                                        \
+  _(replies, "valid replies matched to a flow")                                        \
+  _(requests, "probe requests seen (replay)")                                          \
+  _(arp, "ARP frames")                                                                 \
+  _(garp, "gratuitous ARP announces")                                                  \
+  _(rarp, "RARP announces")                                                            \
+  _(gaps, "gaps closed")                                                               \
+  _(outages_in_progress, "outage-in-progress events")                                  \
+  _(late_replies, "replies later than the reply timeout (their probes count as lost)") \
+  _(events_dropped, "events the control ring could not take")                          \
+  _(frames_dropped, "ARP replies the TX ring could not take")                          \
+  _(capture_overflow, "received frames the capture ring could not take")               \
+  _(sleeps, "times the core slept while idle")                                         \
   _(busy_cycles, "TSC cycles spent on received bursts, after the driver's RX call")
 
 struct TxCounters {
@@ -72,8 +53,8 @@ struct TxCounters {
 struct RxCounters {
   MIGPROBE_FOREACH_RX_COUNTER(MIGPROBE_COUNTER_FIELD)
 #undef MIGPROBE_COUNTER_FIELD
-  analysis::DropCounters parse_drops{};
-  std::array<uint64_t, kDpDropCount> dp_drops{};
+  // Frames not trusted or not used, by reason (one table with migprobe-analyze's).
+  analysis::DropCounters drops{};
 };
 
 // Per-flow figures of the TX core.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "analysis/drop_reason.h"
+#include "analysis/gap_event.h"
 
 namespace migprobe::dataplane {
 
@@ -309,42 +310,21 @@ void ProbeControl::on_event(const RxEvent& e) {
   switch (e.kind) {
     case RxEvent::kGap: {
       const an::Gap& g = e.gap;
+      const bool known = g.flow_id < flows_.size() && flows_[g.flow_id].used;
       v1::GapEvent* p = ev.mutable_gap();
-      p->set_flow_id(g.flow_id);
-      if (g.flow_id < flows_.size() && flows_[g.flow_id].used) {
-        p->set_flow_kind(proto_kind(flows_[g.flow_id].params.kind));
-      }
+      *p = an::to_gap_event(
+          g, known ? proto_kind(flows_[g.flow_id].params.kind) : v1::FLOW_KIND_UNSPECIFIED,
+          time_offset_ns());
       p->set_target(target_name(g.flow_id));
-      p->set_seq_before(g.seq_before);
-      p->set_seq_after(g.seq_after);
-      p->set_lost(g.lost);
-      p->set_tx_before_ns(exported(g.tx_before_ns));
-      p->set_tx_after_ns(exported(g.tx_after_ns));
-      p->set_estimate_ns(g.estimate_ns);
-      p->set_lower_bound_ns(g.lower_ns);
-      p->set_upper_bound_ns(g.upper_ns);
-      p->set_interval_ns(g.interval_ns);
-      p->set_outage(g.outage);
-      p->set_open_start(g.open_start);
-      p->set_open_end(g.open_end);
-      p->set_has_direction(g.has_direction);
-      p->set_forward_lost(g.forward_lost);
-      p->set_return_lost(g.return_lost);
       // Switchover marker: the target's announce inside the gap, split as the offline
       // analysis splits it (analysis/announce.h).
-      if (g.flow_id < flows_.size() && flows_[g.flow_id].used) {
+      if (known) {
         const uint32_t ip = targets_[flows_[g.flow_id].target].params.ip;
         const Neighbour* n = neighbours_.find(ip);
         const an::AnnounceWindow w = an::announce_window(g);
         const an::Announce* a = neighbours_.first_announce(
             n != nullptr && n->resolved ? &n->mac : nullptr, ip, w.from_ns, w.to_ns);
-        if (a != nullptr) {
-          const an::AnnounceSplit split = an::split_at_announce(g, a->seen_ns);
-          p->set_has_announce(true);
-          p->set_announce_ns(exported(a->seen_ns));
-          p->set_before_announce_ns(split.before_ns);
-          p->set_after_announce_ns(split.after_ns);
-        }
+        if (a != nullptr) an::set_gap_announce(g, *a, p, time_offset_ns());
       }
       emit(ev);
       break;
@@ -532,13 +512,8 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
   for (size_t i = 1; i < an::kDropReasonCount; ++i) {
     const auto r = static_cast<an::DropReason>(i);
     counter(out->mutable_drops(), std::string(an::drop_reason_name(r)).c_str(),
-            std::string(an::drop_reason_description(r)).c_str(), rx->totals.parse_drops[i]);
+            std::string(an::drop_reason_description(r)).c_str(), rx->totals.drops[i]);
   }
-#define MIGPROBE_DP_STAT(name, desc)         \
-  counter(out->mutable_drops(), #name, desc, \
-          rx->totals.dp_drops[static_cast<size_t>(DpDrop::k##name)]);
-  MIGPROBE_FOREACH_DP_DROP(MIGPROBE_DP_STAT)
-#undef MIGPROBE_DP_STAT
   if (capture_ != nullptr) {
     const CaptureCounters& cc = capture_->counters();
     counter(out->mutable_capture(), "frames", "frames written", cc.frames.load());
@@ -571,15 +546,7 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
     f->set_sent(tx->flows[id].sent);
     f->set_skipped_slots(tx->flows[id].skipped);
     f->set_unresolved_slots(tx->flows[id].unresolved);
-    const an::FlowCounters& c = rx->flows[id].counters;
-    f->set_answered(c.answered);
-    f->set_lost(c.lost);
-    f->set_late(c.late);
-    f->set_duplicates(c.duplicates);
-    f->set_reordered(c.reordered);
-    f->set_rtt_min_ns(c.rtt_min_ns);
-    f->set_rtt_max_ns(c.rtt_max_ns);
-    f->set_rtt_mean_ns(c.rtt_samples ? c.rtt_sum_ns / c.rtt_samples : 0);
+    an::set_flow_counters(rx->flows[id].counters, f);
   }
 }
 

@@ -87,8 +87,9 @@ class ProbeControl {
   // A timestamp of the cores as it leaves the process: CLOCK_REALTIME, steps included.
   // Replayed timestamps are the capture's own and stay as they are.
   uint64_t exported(uint64_t probe_ns) const {
-    return port_.timestamps ? probe_ns : clock_.to_realtime(probe_ns);
+    return probe_ns + static_cast<uint64_t>(time_offset_ns());
   }
+  int64_t time_offset_ns() const { return port_.timestamps ? 0 : clock_.realtime_offset_ns(); }
   void snapshot(TxSnapshot* tx, RxSnapshot* rx, bool per_flow);
   void shutdown();
   void run_tasks();

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "analysis/byte_order.h"
+#include "analysis/classify.h"
 #include "analysis/packet.h"
 #include "analysis/probe_trailer.h"
 #include "dataplane/dp_messages.h"
@@ -50,7 +51,7 @@ struct alignas(64) RxFlowHot {
   uint64_t newest_tx_ns = 0;      // send time of the newest answered probe; 0: none yet
   uint64_t rtt_max_ns = 0;
   uint32_t peer_ip = 0;
-  uint8_t kind = 0;
+  an::ProbeKind kind = an::ProbeKind::kIcmpEcho;
   uint8_t generation = 0;
   bool active = false;
   bool in_progress = false;  // an outage-in-progress event went out since the last reply
@@ -66,27 +67,38 @@ class alignas(64) RxCore {
     opt_.verify_checksums = s.verify_checksums;
   }
 
+  // Capture on or off, replay or live: chosen here once, not tested per frame.
   template <bool kCapture>
-  void run();
+  void run() {
+    if (s_.learn_flows) {
+      loop<kCapture, true>();
+    } else {
+      loop<kCapture, false>();
+    }
+  }
 
  private:
+  template <bool kCapture, bool kReplay>
+  void loop();
   void process_commands();
   void handle(const RxCommand& c);
   void add_flow(uint32_t id, uint32_t peer, uint8_t kind, uint8_t generation, uint64_t interval,
                 uint64_t reply_timeout);
   void remove_flow(uint32_t id);
   // Returns true when the frame is to be captured.
+  template <bool kReplay>
   bool on_frame(rte_mbuf* m, uint64_t rx_ns);
   // Starts loading the flow state frame m will touch. Called a burst ahead of its use, one
   // frame of the next burst per frame processed: with many flows the misses overlap with
   // work, and never more are in flight than the core has line fill buffers for.
   void prefetch_flow(const rte_mbuf* m) const;
   // Processes a burst while prefetching for the next one (ahead, n_ahead frames).
-  template <bool kCapture>
+  template <bool kCapture, bool kReplay>
   void process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns, rte_mbuf* const* ahead,
                      uint16_t n_ahead);
-  bool on_probe(const an::ParsedPacket& p, uint64_t rx_ns);
-  bool on_arp(const an::ParsedPacket& p, uint64_t rx_ns);
+  template <bool kReplay>
+  bool on_probe(const an::FrameVerdict& v, uint64_t rx_ns);
+  bool on_arp(const an::FrameVerdict& v, uint64_t rx_ns);
   void scan(uint64_t now_ns);
   // How many flows the scan owes a visit at now_ns.
   uint32_t scan_quota(uint64_t now_ns);
@@ -105,7 +117,7 @@ class alignas(64) RxCore {
     f.pending = t.has_pending();
   }
   void post(const RxEvent& e);
-  void drop(DpDrop d) { ++counters_.dp_drops[static_cast<size_t>(d)]; }
+  void drop(an::DropReason r) { ++counters_.drops[static_cast<size_t>(r)]; }
   uint64_t now_ns() const {
     return s_.port_timestamps ? replay_now_ns_ : s_.clock.to_ns(rte_rdtsc());
   }
@@ -140,7 +152,7 @@ void RxCore::add_flow(uint32_t id, uint32_t peer, uint8_t kind, uint8_t generati
   f.interval_ns = interval;
   f.reply_timeout_ns = reply_timeout != 0 ? reply_timeout : s_.tracker.reply_timeout_ns;
   f.peer_ip = peer;
-  f.kind = kind;
+  f.kind = static_cast<an::ProbeKind>(kind);
   f.generation = generation;
   f.active = true;
 }
@@ -230,9 +242,10 @@ void RxCore::process_commands() {
   while (rte_ring_sc_dequeue_elem(s_.commands, &c, sizeof(c)) == 0) handle(c);
 }
 
-bool RxCore::on_arp(const an::ParsedPacket& p, uint64_t rx_ns) {
+bool RxCore::on_arp(const an::FrameVerdict& v, uint64_t rx_ns) {
+  const an::ParsedPacket& p = v.pkt;
   ++counters_.arp;
-  if (p.kind == an::PacketKind::kRarp) {
+  if (v.cls == an::FrameClass::kRarp) {
     ++counters_.rarp;
     RxEvent e;
     e.kind = RxEvent::kRarp;
@@ -243,17 +256,16 @@ bool RxCore::on_arp(const an::ParsedPacket& p, uint64_t rx_ns) {
     post(e);
     return true;
   }
-  const bool garp = p.arp_sender_ip == p.arp_target_ip && p.arp_sender_ip != 0;
-  if (garp) ++counters_.garp;
-  if (p.arp_op == kArpRequest && p.arp_target_ip == s_.probe_ip && !garp) {
+  if (v.garp) ++counters_.garp;
+  if (p.arp_op == kArpRequest && p.arp_target_ip == s_.probe_ip && !v.garp) {
     // Answer for the probe's own address right here: the guest must be able to reply.
     TxCommand c;
     c.op = TxCommand::kSendFrame;
     c.header.frame_len = build_arp(c.header.bytes, kArpReply, p.arp_sender_mac, s_.probe_mac,
                                    s_.probe_ip, p.arp_sender_mac, p.arp_sender_ip, p.vlan);
     if (rte_ring_sp_enqueue_elem(s_.frames, &c, sizeof(c)) != 0) ++counters_.frames_dropped;
-  } else if (!garp && p.arp_op == kArpRequest) {
-    drop(DpDrop::kNOT_FOR_US);
+  } else if (!v.garp && p.arp_op == kArpRequest) {
+    drop(an::DropReason::kNOT_FOR_US);
     return false;
   }
   RxEvent e;
@@ -264,80 +276,53 @@ bool RxCore::on_arp(const an::ParsedPacket& p, uint64_t rx_ns) {
   e.sender_ip = p.arp_sender_ip;
   e.target_ip = p.arp_target_ip;
   e.sender_mac = p.arp_sender_mac;
-  e.garp = garp;
+  e.garp = v.garp;
   post(e);
   return true;
 }
 
-bool RxCore::on_probe(const an::ParsedPacket& p, uint64_t rx_ns) {
-  an::ProbeTrailer t;
-  switch (an::decode_trailer(p.payload, p.payload_len, &t)) {
-    case an::TrailerError::kNone:
-      break;
-    case an::TrailerError::kNoMagic:
-      drop(DpDrop::kNOT_PROBE);
-      return false;
-    case an::TrailerError::kTooShort:
-      ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kTRUNCATED_TRAILER)];
-      return false;
-    case an::TrailerError::kBadVersion:
-      ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kBAD_TRAILER_VERSION)];
-      return false;
-  }
-  const bool is_icmp =
-      p.kind == an::PacketKind::kIcmpEchoReply || p.kind == an::PacketKind::kIcmpEchoRequest;
-  const bool is_request = p.kind == an::PacketKind::kIcmpEchoRequest ||
-                          (p.kind == an::PacketKind::kUdp && !t.reflected);
-  const uint8_t kind =
-      static_cast<uint8_t>(is_icmp ? ProbeKind::kIcmpEcho : ProbeKind::kUdpReflect);
-  const uint32_t src = (uint32_t{p.src_ip.bytes[0]} << 24) | (uint32_t{p.src_ip.bytes[1]} << 16) |
-                       (uint32_t{p.src_ip.bytes[2]} << 8) | p.src_ip.bytes[3];
-  const uint32_t dst = (uint32_t{p.dst_ip.bytes[0]} << 24) | (uint32_t{p.dst_ip.bytes[1]} << 16) |
-                       (uint32_t{p.dst_ip.bytes[2]} << 8) | p.dst_ip.bytes[3];
+template <bool kReplay>
+bool RxCore::on_probe(const an::FrameVerdict& v, uint64_t rx_ns) {
+  const an::ProbeTrailer& t = v.trailer;
   if (unlikely(t.flow_id >= flows_.size())) {
-    ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kBAD_FLOW_ID)];
+    drop(an::DropReason::kBAD_FLOW_ID);
     return false;
   }
   RxFlowHot& f = flows_[t.flow_id];
-  if (unlikely(!f.active)) {
-    if (!s_.learn_flows) {
-      drop(DpDrop::kUNKNOWN_FLOW);
+  if constexpr (kReplay) {
+    if (unlikely(!f.active)) {
+      // The first packet of a flow defines it; the interval is measured from the probes.
+      add_flow(t.flow_id, an::ipv4_host_order(v.request ? v.pkt.dst_ip : v.pkt.src_ip),
+               static_cast<uint8_t>(v.kind), t.generation, 0, 0);
+    }
+  } else {
+    if (unlikely(!f.active)) {
+      drop(an::DropReason::kUNKNOWN_FLOW);
       return false;
     }
-    // Replay: the first packet of a flow defines it, interval measured from the probes.
-    add_flow(t.flow_id, is_request ? dst : src, kind, t.generation, 0, 0);
+    if (unlikely(v.request)) {
+      drop(an::DropReason::kNOT_A_REPLY);
+      return false;
+    }
+  }
+  const an::DropReason why = an::check_probe(v, {f.peer_ip, f.kind, f.generation}, rx_ns);
+  if (unlikely(why != an::DropReason::kNone)) {
+    drop(why);
+    return false;
   }
   an::FlowTracker& tracker = trackers_[t.flow_id];
-  if (unlikely(t.generation != f.generation)) {
-    ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kSTALE_GENERATION)];
-    return false;
-  }
-  if (unlikely(kind != f.kind)) {
-    drop(DpDrop::kWRONG_KIND);
-    return false;
-  }
-  if (is_request) {
-    if (!s_.learn_flows || dst != f.peer_ip) {
-      drop(DpDrop::kNOT_A_REPLY);
-      return false;
-    }
+  if (v.request) {  // replay only
     ++counters_.requests;
     tracker.on_request(t.seq, t.tx_ns);
     return true;
   }
-  if (unlikely(src != f.peer_ip)) {
-    drop(DpDrop::kWRONG_SOURCE);
-    return false;
+  if constexpr (!kReplay) {
+    if (unlikely(an::ipv4_host_order(v.pkt.dst_ip) != s_.probe_ip)) {
+      drop(an::DropReason::kNOT_FOR_US);
+      return false;
+    }
   }
-  if (unlikely(!s_.learn_flows && dst != s_.probe_ip)) {
-    drop(DpDrop::kNOT_FOR_US);
-    return false;
-  }
-  if (unlikely(t.tx_ns > rx_ns)) {
-    ++counters_.parse_drops[static_cast<size_t>(an::DropReason::kTIMESTAMP_AHEAD)];
-    return false;
-  }
-  if (unlikely(rx_ns - t.tx_ns > f.reply_timeout_ns)) drop(DpDrop::kLATE_REPLY);
+  if (unlikely(rx_ns - t.tx_ns > f.reply_timeout_ns)) ++counters_.late_replies;
   tracker.on_reply(config(f), t.seq, t.tx_ns, rx_ns, t.has_reflector_count, t.reflector_count);
   refresh_hot(f, tracker);
   f.in_progress = false;
@@ -345,26 +330,24 @@ bool RxCore::on_probe(const an::ParsedPacket& p, uint64_t rx_ns) {
   return true;
 }
 
+template <bool kReplay>
 bool RxCore::on_frame(rte_mbuf* m, uint64_t rx_ns) {
-  an::ParsedPacket p;
-  const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
-  const an::DropReason r = an::parse_frame(opt_, data, m->data_len, m->pkt_len, &p);
-  if (unlikely(r != an::DropReason::kNone)) {
-    ++counters_.parse_drops[static_cast<size_t>(r)];
-    return false;
-  }
-  switch (p.kind) {
-    case an::PacketKind::kIcmpEchoReply:
-    case an::PacketKind::kIcmpEchoRequest:
-    case an::PacketKind::kUdp:
-      return on_probe(p, rx_ns);
-    case an::PacketKind::kArp:
-    case an::PacketKind::kRarp:
-      return on_arp(p, rx_ns);
-    default:
-      drop(DpDrop::kOTHER_PROTOCOL);
+  an::FrameVerdict v;
+  an::classify_frame(opt_, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &v);
+  switch (v.cls) {
+    case an::FrameClass::kProbe:
+      return on_probe<kReplay>(v, rx_ns);
+    case an::FrameClass::kRarp:
+    case an::FrameClass::kArp:
+      return on_arp(v, rx_ns);
+    case an::FrameClass::kForeignEcho:
+      drop(an::DropReason::kNOT_PROBE);  // migprobe-dp tracks its own probes only
       return false;
+    case an::FrameClass::kDrop:
+      break;
   }
+  drop(v.drop);
+  return false;
 }
 
 uint32_t RxCore::scan_quota(uint64_t now) {
@@ -436,7 +419,7 @@ void RxCore::prefetch_flow(const rte_mbuf* m) const {
   rte_prefetch0(&trackers_[id]);
 }
 
-template <bool kCapture>
+template <bool kCapture, bool kReplay>
 void RxCore::process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns, rte_mbuf* const* ahead,
                            uint16_t n_ahead) {
   rte_mbuf* keep[kBurst];
@@ -451,7 +434,7 @@ void RxCore::process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns, rte_m
           *RTE_MBUF_DYNFIELD(m, s_.timestamp_offset, rte_mbuf_timestamp_t*) * s_.timestamp_scale;
       if (rx_ns > replay_now_ns_) replay_now_ns_ = rx_ns;
     }
-    const bool capture = on_frame(m, rx_ns);
+    const bool capture = on_frame<kReplay>(m, rx_ns);
     if constexpr (kCapture) {
       if (capture) {
         *static_cast<uint64_t*>(rte_mbuf_to_priv(m)) = rx_ns;
@@ -475,8 +458,8 @@ void RxCore::process_burst(rte_mbuf** pkts, uint16_t n, uint64_t burst_ns, rte_m
   }
 }
 
-template <bool kCapture>
-void RxCore::run() {
+template <bool kCapture, bool kReplay>
+void RxCore::loop() {
   // Two bursts in flight: the one just received has its flow state prefetched while the
   // one before it is processed. Each keeps the time it was received at.
   rte_mbuf* bursts[2][kBurst];
@@ -487,7 +470,7 @@ void RxCore::run() {
   while (!quit_) {
     if (unlikely(!rte_ring_empty(s_.commands))) {
       // Frames received before a command are handled before it (a finish settles them).
-      if (held != 0) process_burst<kCapture>(bursts[cur], held, held_ns, nullptr, 0);
+      if (held != 0) process_burst<kCapture, kReplay>(bursts[cur], held, held_ns, nullptr, 0);
       held = 0;
       process_commands();
     }
@@ -500,7 +483,7 @@ void RxCore::run() {
       const uint64_t burst_ns = s_.clock.to_ns(burst_tsc);
       counters_.packets += n;
       if (held != 0) {
-        process_burst<kCapture>(bursts[cur], held, held_ns, next, n);
+        process_burst<kCapture, kReplay>(bursts[cur], held, held_ns, next, n);
       } else {
         for (uint16_t i = 0; i < n; ++i) prefetch_flow(next[i]);
       }

@@ -16,12 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "analysis/classify.h"
 #include "analysis/packet.h"
 
 namespace migprobe::dataplane {
 
-// Probe kinds the dataplane sends (proto FlowKind values).
-enum class ProbeKind : uint8_t { kIcmpEcho = 1, kUdpReflect = 2 };
+// Probe kinds the dataplane sends (proto FlowKind values): the detector's own.
+using ProbeKind = analysis::ProbeKind;
 
 inline constexpr uint64_t kMinIntervalNs = 1'000;          // 1 Mpps
 inline constexpr uint64_t kMaxIntervalNs = 1'000'000'000;  // 1 pps

@@ -255,12 +255,17 @@ INSTANTIATE_TEST_SUITE_P(EveryReason, MalformedTest, ::testing::ValuesIn(malform
                          [](const auto& p) { return p.param.name; });
 
 TEST(PacketTest, EveryReasonTheParserCanGiveIsCovered) {
-  // Reasons the parser never returns: the analyzer gives them after decoding the trailer
-  // (trailer, generation, flow id, timestamp) or per capture (link type).
+  // Reasons the parser never returns: the classifier and the flow check give them after
+  // the parse (classify_test.cc), the dataplane's flow table (flow id, configured flows,
+  // its own address), or a capture reader (link type).
   const std::vector<DropReason> not_parser = {
       DropReason::kTRUNCATED_TRAILER, DropReason::kBAD_TRAILER_VERSION,
       DropReason::kSTALE_GENERATION,  DropReason::kBAD_FLOW_ID,
-      DropReason::kTIMESTAMP_AHEAD,   DropReason::kUNSUPPORTED_LINK};
+      DropReason::kTIMESTAMP_AHEAD,   DropReason::kUNSUPPORTED_LINK,
+      DropReason::kNOT_PROBE,         DropReason::kOTHER_PROTOCOL,
+      DropReason::kUNKNOWN_FLOW,      DropReason::kNOT_A_REPLY,
+      DropReason::kWRONG_PEER,        DropReason::kWRONG_KIND,
+      DropReason::kNOT_FOR_US};
   std::vector<bool> covered(kDropReasonCount, false);
   for (const MalformedCase& c : malformed_cases()) covered[static_cast<size_t>(c.want)] = true;
   for (DropReason r : not_parser) covered[static_cast<size_t>(r)] = true;
