@@ -44,7 +44,7 @@ ProbeControl::ProbeControl(const Options& o, const PortInfo& port, const CoreRin
       clock_(clock),
       capture_(capture),
       neighbours_(o.neighbour),
-      flows_(o.max_flows),
+      registry_(o.max_flows),
       publisher_(o.events_path, EventPublisher::kDefaultQueueBound, o.quiet) {
   if (!publisher_.file_error().empty()) {
     std::fprintf(stderr, "migprobe-dp: %s\n", publisher_.file_error().c_str());
@@ -92,8 +92,8 @@ void ProbeControl::send_rx(const RxCommand& c) {
 }
 
 std::string ProbeControl::target_name(uint32_t flow_id) const {
-  if (flow_id >= flows_.size() || !flows_[flow_id].used) return "";
-  return targets_[flows_[flow_id].target].params.name;
+  const FlowRegistry::Target* t = registry_.target_of(flow_id);
+  return t != nullptr ? t->params.name : "";
 }
 
 void ProbeControl::emit(const v1::Event& e) {
@@ -106,49 +106,22 @@ std::shared_ptr<EventQueue> ProbeControl::subscribe() {
 
 std::string ProbeControl::configure(const std::vector<TargetParams>& targets, bool replace,
                                     v1::ConfigureReply* reply) {
-  size_t free_flows = 0;
-  for (const Flow& f : flows_) free_flows += f.used ? 0 : 1;
-  size_t wanted = 0;
-  for (const auto& t : targets) {
-    wanted += t.flows.size();
-    for (const auto& f : t.flows) {
-      const std::string why = validate_flow(f);
-      if (!why.empty()) return "target " + t.name + ": " + why;
-    }
-  }
-  if (replace) {
-    std::vector<std::string> names;
-    for (const auto& t : targets_) {
-      if (t.used) names.push_back(t.params.name);
-    }
-    remove_targets(names);
-    free_flows = flows_.size();
-  }
-  if (wanted > free_flows) {
-    return "not enough flow ids: " + std::to_string(wanted) + " wanted, " +
-           std::to_string(free_flows) + " free (--max-flows)";
-  }
+  const std::string why = registry_.check(targets, replace);
+  if (!why.empty()) return why;
+  if (replace) remove_targets(registry_.names());
+  std::vector<uint32_t> added;
+  const std::string failed = registry_.add(targets, &added);
+  if (!failed.empty()) return failed;  // not after check(), but never half done
   const uint64_t now = probe_now();
-  for (const auto& tp : targets) {
-    Target t;
-    t.used = true;
-    t.params = tp;
-    const uint32_t tid = static_cast<uint32_t>(targets_.size());
-    uint32_t next = 0;
-    for (const auto& fp : tp.flows) {
-      while (flows_[next].used) ++next;
-      flows_[next] = Flow{true, tid, fp};
-      t.flow_ids.push_back(next);
-    }
-    targets_.push_back(t);
+  for (uint32_t index : added) {
+    const FlowRegistry::Target& t = registry_.target(index);
+    const TargetParams& tp = t.params;
     if (tp.mac) {
       neighbours_.set_static(tp.ip, *tp.mac, now);
     } else {
       neighbours_.want(tp.ip, now);
     }
-    if (running_) {
-      add_flows_to_cores(t.flow_ids);
-    }
+    if (running_) add_flows_to_cores(t.flow_ids);
     if (reply != nullptr) {
       v1::Target* pt = reply->add_targets();
       pt->set_name(tp.name);
@@ -171,19 +144,14 @@ std::string ProbeControl::configure(const std::vector<TargetParams>& targets, bo
 }
 
 uint32_t ProbeControl::remove_targets(const std::vector<std::string>& names) {
-  uint32_t removed = 0;
-  for (auto& t : targets_) {
-    if (!t.used) continue;
-    bool match = false;
-    for (const auto& n : names) match |= n == t.params.name || n == ip_text(t.params.ip);
-    if (!match) continue;
-    for (uint32_t id : t.flow_ids) {
-      if (running_) remove_flow_from_cores(id);
-      flows_[id] = Flow{};
-    }
-    neighbours_.forget(t.params.ip);
-    t.used = false;
-    ++removed;
+  std::vector<uint32_t> freed;
+  std::vector<uint32_t> ips;
+  const uint32_t removed = registry_.remove(names, &freed, &ips);
+  if (running_) {
+    for (uint32_t id : freed) remove_flow_from_cores(id);
+  }
+  for (uint32_t ip : ips) {
+    if (registry_.targets_at(ip).empty()) neighbours_.forget(ip);
   }
   return removed;
 }
@@ -203,11 +171,11 @@ void ProbeControl::rx_barrier() {
 void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
   if (ids.empty()) return;
   for (uint32_t id : ids) {
-    const Flow& f = flows_[id];
+    const FlowRegistry::Flow& f = *registry_.flow(id);
     RxCommand r;
     r.op = RxCommand::kAddFlow;
     r.flow_id = id;
-    r.peer_ip = targets_[f.target].params.ip;
+    r.peer_ip = registry_.target(f.target).params.ip;
     r.kind = static_cast<uint8_t>(f.params.kind);
     r.generation = generation_;
     r.interval_ns = f.params.interval_ns;
@@ -217,8 +185,8 @@ void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
   // Frames the RX core took before the adds would otherwise race with the first replies.
   rx_barrier();
   for (uint32_t id : ids) {
-    const Flow& f = flows_[id];
-    const Target& t = targets_[f.target];
+    const FlowRegistry::Flow& f = *registry_.flow(id);
+    const FlowRegistry::Target& t = registry_.target(f.target);
     const Neighbour* n = neighbours_.find(t.params.ip);
     const bool resolved = n != nullptr && n->resolved;
     TxCommand c;
@@ -250,11 +218,7 @@ uint32_t ProbeControl::start() {
   ++generation_;
   running_ = true;
   run_started_ns_ = realtime_ns();
-  std::vector<uint32_t> ids;
-  for (uint32_t id = 0; id < flows_.size(); ++id) {
-    if (flows_[id].used) ids.push_back(id);
-  }
-  add_flows_to_cores(ids);
+  add_flows_to_cores(registry_.used_flow_ids());
   return generation_;
 }
 
@@ -262,16 +226,14 @@ void ProbeControl::stop() {
   if (!running_) return;
   // Stop TX, wait out the reply timeout (replies still count), then settle every flow with
   // the last probe it sent, so an outage still open at the end is reported.
-  for (uint32_t id = 0; id < flows_.size(); ++id) {
-    if (!flows_[id].used) continue;
+  const std::vector<uint32_t> ids = registry_.used_flow_ids();
+  uint64_t longest = 0;
+  for (uint32_t id : ids) {
     TxCommand c;
     c.op = TxCommand::kRemoveFlow;
     c.flow_id = id;
     send_tx(c);
-  }
-  uint64_t longest = 0;
-  for (const Flow& f : flows_) {
-    if (f.used) longest = std::max(longest, reply_timeout(f.params));
+    longest = std::max(longest, reply_timeout(registry_.flow(id)->params));
   }
   const uint64_t until = probe_now() + longest + 2'000'000;
   while (probe_now() < until) {
@@ -279,7 +241,7 @@ void ProbeControl::stop() {
     sleep_ms(1);
   }
   auto tx = std::make_unique<TxSnapshot>();
-  tx->flows.resize(flows_.size());
+  tx->flows.resize(registry_.capacity());
   TxCommand c;
   c.op = TxCommand::kSnapshot;
   c.snapshot = tx.get();
@@ -295,8 +257,7 @@ void ProbeControl::stop() {
     poll_events();
     sleep_ms(1);
   }
-  for (uint32_t id = 0; id < flows_.size(); ++id) {
-    if (!flows_[id].used) continue;
+  for (uint32_t id : ids) {
     RxCommand rr;
     rr.op = RxCommand::kRemoveFlow;
     rr.flow_id = id;
@@ -310,16 +271,16 @@ void ProbeControl::on_event(const RxEvent& e) {
   switch (e.kind) {
     case RxEvent::kGap: {
       const an::Gap& g = e.gap;
-      const bool known = g.flow_id < flows_.size() && flows_[g.flow_id].used;
+      const FlowRegistry::Flow* flow = registry_.flow(g.flow_id);
       v1::GapEvent* p = ev.mutable_gap();
       *p = an::to_gap_event(
-          g, known ? proto_kind(flows_[g.flow_id].params.kind) : v1::FLOW_KIND_UNSPECIFIED,
+          g, flow != nullptr ? proto_kind(flow->params.kind) : v1::FLOW_KIND_UNSPECIFIED,
           time_offset_ns());
       p->set_target(target_name(g.flow_id));
       // Switchover marker: the target's announce inside the gap, split as the offline
       // analysis splits it (analysis/announce.h).
-      if (known) {
-        const uint32_t ip = targets_[flows_[g.flow_id].target].params.ip;
+      if (flow != nullptr) {
+        const uint32_t ip = registry_.target(flow->target).params.ip;
         const Neighbour* n = neighbours_.find(ip);
         const an::AnnounceWindow w = an::announce_window(g);
         const an::Announce* a = neighbours_.first_announce(
@@ -333,8 +294,8 @@ void ProbeControl::on_event(const RxEvent& e) {
       v1::OutageInProgressEvent* p = ev.mutable_outage_in_progress();
       p->set_flow_id(e.flow_id);
       p->set_target(target_name(e.flow_id));
-      if (e.flow_id < flows_.size() && flows_[e.flow_id].used) {
-        p->set_flow_kind(proto_kind(flows_[e.flow_id].params.kind));
+      if (const FlowRegistry::Flow* flow = registry_.flow(e.flow_id)) {
+        p->set_flow_kind(proto_kind(flow->params.kind));
       }
       p->set_detected_ns(exported(e.ts_ns));
       p->set_since_tx_ns(exported(e.since_tx_ns));
@@ -368,9 +329,9 @@ void ProbeControl::on_event(const RxEvent& e) {
       }
       if (change != NeighbourChange::kNone) {
         // Point the target's flows at the MAC: the TX core keeps sending meanwhile.
-        for (const auto& t : targets_) {
-          if (!t.used || t.params.ip != e.sender_ip || !running_) continue;
-          for (uint32_t id : t.flow_ids) {
+        for (uint32_t index :
+             running_ ? registry_.targets_at(e.sender_ip) : std::vector<uint32_t>{}) {
+          for (uint32_t id : registry_.target(index).flow_ids) {
             TxCommand c;
             c.op = TxCommand::kSetDstMac;
             c.flow_id = id;
@@ -444,8 +405,8 @@ void ProbeControl::tick(uint64_t now) {
     c.op = TxCommand::kSendFrame;
     const an::MacAddress bcast{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     uint16_t vlan = o_.vlan;
-    for (const auto& t : targets_) {
-      if (t.used && t.params.ip == ip && t.params.vlan != 0) vlan = t.params.vlan;
+    for (uint32_t index : registry_.targets_at(ip)) {
+      if (registry_.target(index).params.vlan != 0) vlan = registry_.target(index).params.vlan;
     }
     c.header.frame_len = build_arp(c.header.bytes, kArpRequest, bcast, self_.mac, self_.ip,
                                    an::MacAddress{}, ip, vlan);
@@ -458,8 +419,8 @@ void ProbeControl::snapshot(TxSnapshot* tx, RxSnapshot* rx, bool per_flow) {
   // Without per-flow figures the cores copy their totals only: a watchdog's poll must not
   // stall the RX core over every flow slot (milliseconds with 100,000 flows).
   if (per_flow) {
-    tx->flows.resize(flows_.size());
-    rx->flows.resize(flows_.size());
+    tx->flows.resize(registry_.capacity());
+    rx->flows.resize(registry_.capacity());
   }
   TxCommand c;
   c.op = TxCommand::kSnapshot;
@@ -533,15 +494,16 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
           pc.overflow_episodes);
   counter(out->mutable_events(), "file_errors", "failed writes to the events file", pc.file_errors);
   if (!per_flow) return;
-  for (uint32_t id = 0; id < flows_.size(); ++id) {
-    const bool seen = flows_[id].used || rx->flows[id].active || tx->flows[id].sent != 0;
+  for (uint32_t id = 0; id < registry_.capacity(); ++id) {
+    const FlowRegistry::Flow* flow = registry_.flow(id);
+    const bool seen = flow != nullptr || rx->flows[id].active || tx->flows[id].sent != 0;
     if (!seen) continue;
     v1::FlowStats* f = out->add_flows();
     f->set_flow_id(id);
-    if (flows_[id].used) {
+    if (flow != nullptr) {
       f->set_target(target_name(id));
-      f->set_kind(proto_kind(flows_[id].params.kind));
-      f->set_interval_ns(flows_[id].params.interval_ns);
+      f->set_kind(proto_kind(flow->params.kind));
+      f->set_interval_ns(flow->params.interval_ns);
     }
     f->set_sent(tx->flows[id].sent);
     f->set_skipped_slots(tx->flows[id].skipped);

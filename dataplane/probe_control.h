@@ -17,6 +17,7 @@
 #include "dataplane/capture_thread.h"
 #include "dataplane/dp_messages.h"
 #include "dataplane/event_publisher.h"
+#include "dataplane/flow_registry.h"
 #include "dataplane/lcore_cores.h"
 #include "dataplane/neighbour_table.h"
 #include "dataplane/options.h"
@@ -56,17 +57,6 @@ class ProbeControl {
   std::shared_ptr<EventQueue> subscribe();
 
  private:
-  struct Flow {
-    bool used = false;
-    uint32_t target = 0;
-    FlowParams params;
-  };
-  struct Target {
-    bool used = false;
-    TargetParams params;
-    std::vector<uint32_t> flow_ids;
-  };
-
   void tick(uint64_t now);
   void poll_events();
   void on_event(const RxEvent& e);
@@ -109,8 +99,7 @@ class ProbeControl {
   CaptureThread* capture_;
   ProbeIdentity self_;
   NeighbourTable neighbours_;
-  std::vector<Flow> flows_;
-  std::vector<Target> targets_;
+  FlowRegistry registry_;
   bool running_ = false;
   uint8_t generation_ = 0;
   uint64_t run_started_ns_ = 0;
