@@ -40,7 +40,7 @@ ProbeControl::ProbeControl(const Options& o, const PortInfo& port, const CoreRin
                            const ProbeClock& clock, CaptureThread* capture)
     : o_(o),
       port_(port),
-      rings_(rings),
+      link_(rings, [this] { poll_events(); }),
       clock_(clock),
       capture_(capture),
       neighbours_(o.neighbour),
@@ -78,17 +78,6 @@ void ProbeControl::run_tasks() {
     tasks.swap(tasks_);
   }
   for (auto& t : tasks) t();
-}
-
-void ProbeControl::send_tx(const TxCommand& c) {
-  // The cores drain their rings every loop: a full ring only means a burst of commands.
-  while (rte_ring_sp_enqueue_elem(rings_.tx_commands, const_cast<TxCommand*>(&c), sizeof(c)) != 0)
-    sleep_ms(1);
-}
-
-void ProbeControl::send_rx(const RxCommand& c) {
-  while (rte_ring_sp_enqueue_elem(rings_.rx_commands, const_cast<RxCommand*>(&c), sizeof(c)) != 0)
-    sleep_ms(1);
 }
 
 std::string ProbeControl::target_name(uint32_t flow_id) const {
@@ -148,24 +137,12 @@ uint32_t ProbeControl::remove_targets(const std::vector<std::string>& names) {
   std::vector<uint32_t> ips;
   const uint32_t removed = registry_.remove(names, &freed, &ips);
   if (running_) {
-    for (uint32_t id : freed) remove_flow_from_cores(id);
+    for (uint32_t id : freed) link_.remove_flow(id);
   }
   for (uint32_t ip : ips) {
     if (registry_.targets_at(ip).empty()) neighbours_.forget(ip);
   }
   return removed;
-}
-
-void ProbeControl::rx_barrier() {
-  RxSnapshot snap;  // no flows: only the totals are copied
-  RxCommand r;
-  r.op = RxCommand::kSnapshot;
-  r.snapshot = &snap;
-  send_rx(r);
-  while (!snap.done.load(std::memory_order_acquire)) {
-    poll_events();
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
-  }
 }
 
 void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
@@ -180,10 +157,10 @@ void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
     r.generation = generation_;
     r.interval_ns = f.params.interval_ns;
     r.reply_timeout_ns = reply_timeout(f.params);
-    send_rx(r);
+    link_.send_rx(r);
   }
   // Frames the RX core took before the adds would otherwise race with the first replies.
-  rx_barrier();
+  link_.barrier_rx();
   for (uint32_t id : ids) {
     const FlowRegistry::Flow& f = *registry_.flow(id);
     const FlowRegistry::Target& t = registry_.target(f.target);
@@ -198,19 +175,8 @@ void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
     build_probe_header(self_, resolved ? n->mac : an::MacAddress{},
                        t.params.vlan ? t.params.vlan : o_.vlan, t.params.ip, f.params, id,
                        &c.header);
-    send_tx(c);
+    link_.send_tx(c);
   }
-}
-
-void ProbeControl::remove_flow_from_cores(uint32_t id) {
-  TxCommand c;
-  c.op = TxCommand::kRemoveFlow;
-  c.flow_id = id;
-  send_tx(c);
-  RxCommand r;
-  r.op = RxCommand::kRemoveFlow;
-  r.flow_id = id;
-  send_rx(r);
 }
 
 uint32_t ProbeControl::start() {
@@ -229,10 +195,7 @@ void ProbeControl::stop() {
   const std::vector<uint32_t> ids = registry_.used_flow_ids();
   uint64_t longest = 0;
   for (uint32_t id : ids) {
-    TxCommand c;
-    c.op = TxCommand::kRemoveFlow;
-    c.flow_id = id;
-    send_tx(c);
+    link_.stop_tx_flow(id);
     longest = std::max(longest, reply_timeout(registry_.flow(id)->params));
   }
   const uint64_t until = probe_now() + longest + 2'000'000;
@@ -242,27 +205,10 @@ void ProbeControl::stop() {
   }
   auto tx = std::make_unique<TxSnapshot>();
   tx->flows.resize(registry_.capacity());
-  TxCommand c;
-  c.op = TxCommand::kSnapshot;
-  c.snapshot = tx.get();
-  send_tx(c);
-  while (!tx->done.load(std::memory_order_acquire)) sleep_ms(1);
+  link_.snapshot_tx(tx.get());
   finished_ = false;
-  RxCommand r;
-  r.op = RxCommand::kFinish;
-  r.end_ns = probe_now();
-  r.sent = &tx->flows;
-  send_rx(r);
-  while (!finished_) {
-    poll_events();
-    sleep_ms(1);
-  }
-  for (uint32_t id : ids) {
-    RxCommand rr;
-    rr.op = RxCommand::kRemoveFlow;
-    rr.flow_id = id;
-    send_rx(rr);
-  }
+  link_.finish_rx(probe_now(), &tx->flows, [this] { return finished_; });
+  for (uint32_t id : ids) link_.remove_rx_flow(id);
   running_ = false;
 }
 
@@ -336,7 +282,7 @@ void ProbeControl::on_event(const RxEvent& e) {
             c.op = TxCommand::kSetDstMac;
             c.flow_id = id;
             c.mac = e.sender_mac;
-            send_tx(c);
+            link_.send_tx(c);
           }
         }
         v1::NeighbourEvent* p = ev.mutable_neighbour();
@@ -357,21 +303,14 @@ void ProbeControl::on_event(const RxEvent& e) {
 
 void ProbeControl::poll_events() {
   RxEvent e;
-  while (rte_ring_sc_dequeue_elem(rings_.rx_events, &e, sizeof(e)) == 0) on_event(e);
+  while (rte_ring_sc_dequeue_elem(link_.events(), &e, sizeof(e)) == 0) on_event(e);
 }
 
 void ProbeControl::refresh_clock() {
   const ClockSample sample = take_clock_sample();
   last_refresh_ = clock_.refresh(sample);
   last_refresh_real_ns_ = sample.real_ns;
-  TxCommand c;
-  c.op = TxCommand::kSetClock;
-  c.clock = clock_.calibration();
-  send_tx(c);
-  RxCommand r;
-  r.op = RxCommand::kSetClock;
-  r.clock = clock_.calibration();
-  send_rx(r);
+  link_.set_clock(clock_.calibration());
   if (last_refresh_.realtime_step_ns != 0 && !o_.quiet) {
     std::fprintf(stderr,
                  "migprobe-dp: CLOCK_REALTIME stepped by %+.6f s (settimeofday?): events carry "
@@ -410,7 +349,7 @@ void ProbeControl::tick(uint64_t now) {
     }
     c.header.frame_len = build_arp(c.header.bytes, kArpRequest, bcast, self_.mac, self_.ip,
                                    an::MacAddress{}, ip, vlan);
-    send_tx(c);
+    link_.send_tx(c);
   }
   if (monotonic_ns() >= clock_.refresh_due_mono_ns()) refresh_clock();
 }
@@ -422,18 +361,7 @@ void ProbeControl::snapshot(TxSnapshot* tx, RxSnapshot* rx, bool per_flow) {
     tx->flows.resize(registry_.capacity());
     rx->flows.resize(registry_.capacity());
   }
-  TxCommand c;
-  c.op = TxCommand::kSnapshot;
-  c.snapshot = tx;
-  send_tx(c);
-  RxCommand r;
-  r.op = RxCommand::kSnapshot;
-  r.snapshot = rx;
-  send_rx(r);
-  while (!tx->done.load(std::memory_order_acquire) || !rx->done.load(std::memory_order_acquire)) {
-    poll_events();
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+  link_.snapshot(tx, rx);
 }
 
 void ProbeControl::stats(bool per_flow, v1::Stats* out) {
@@ -538,14 +466,7 @@ void ProbeControl::shutdown() {
     stop();
   } else if (o_.replay) {
     finished_ = false;
-    RxCommand r;
-    r.op = RxCommand::kFinish;
-    r.end_ns = 0;
-    send_rx(r);
-    while (!finished_) {
-      poll_events();
-      sleep_ms(1);
-    }
+    link_.finish_rx(0, nullptr, [this] { return finished_; });
   }
   poll_events();
   write_stats_file();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dataplane/capture_thread.h"
+#include "dataplane/core_link.h"
 #include "dataplane/dp_messages.h"
 #include "dataplane/event_publisher.h"
 #include "dataplane/flow_registry.h"
@@ -24,16 +25,7 @@
 #include "dataplane/port_setup.h"
 #include "migprobe/v1/dataplane.pb.h"
 
-struct rte_ring;
-
 namespace migprobe::dataplane {
-
-// Rings between the control thread and the cores.
-struct CoreRings {
-  rte_ring* tx_commands = nullptr;
-  rte_ring* rx_commands = nullptr;
-  rte_ring* rx_events = nullptr;
-};
 
 class ProbeControl {
  public:
@@ -64,11 +56,6 @@ class ProbeControl {
   // Adds flows to both cores: to RX first, and to TX only once RX has taken them, so no
   // reply can find its flow missing.
   void add_flows_to_cores(const std::vector<uint32_t>& flow_ids);
-  // Returns once the RX core has handled every command sent to it before.
-  void rx_barrier();
-  void remove_flow_from_cores(uint32_t flow_id);
-  void send_tx(const TxCommand& c);
-  void send_rx(const RxCommand& c);
   void refresh_clock();
   // The clock record: the calibration in force and what its last refresh found.
   void fill_clock(v1::ClockCalibration* out) const;
@@ -92,7 +79,7 @@ class ProbeControl {
 
   Options o_;
   PortInfo port_;
-  CoreRings rings_;
+  CoreLink link_;
   ProbeClock clock_;
   ClockRefresh last_refresh_;
   uint64_t last_refresh_real_ns_ = 0;

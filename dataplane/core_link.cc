@@ -1,0 +1,114 @@
+#include "dataplane/core_link.h"
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <chrono>
+#include <thread>
+
+namespace migprobe::dataplane {
+
+namespace {
+
+void pause_briefly() {
+  std::this_thread::sleep_for(std::chrono::microseconds(100));
+}
+
+}  // namespace
+
+void CoreLink::send_tx(const TxCommand& c) {
+  while (rte_ring_sp_enqueue_elem(rings_.tx_commands, const_cast<TxCommand*>(&c), sizeof(c)) != 0) {
+    on_wait_();
+    pause_briefly();
+  }
+}
+
+void CoreLink::send_rx(const RxCommand& c) {
+  while (rte_ring_sp_enqueue_elem(rings_.rx_commands, const_cast<RxCommand*>(&c), sizeof(c)) != 0) {
+    on_wait_();
+    pause_briefly();
+  }
+}
+
+void CoreLink::barrier_rx() {
+  RxSnapshot snap;  // no flows: only the totals are copied
+  RxCommand r;
+  r.op = RxCommand::kSnapshot;
+  r.snapshot = &snap;
+  send_rx(r);
+  while (!snap.done.load(std::memory_order_acquire)) {
+    on_wait_();
+    pause_briefly();
+  }
+}
+
+void CoreLink::set_clock(const TscCalibration& clock) {
+  TxCommand c;
+  c.op = TxCommand::kSetClock;
+  c.clock = clock;
+  send_tx(c);
+  RxCommand r;
+  r.op = RxCommand::kSetClock;
+  r.clock = clock;
+  send_rx(r);
+}
+
+void CoreLink::stop_tx_flow(uint32_t flow_id) {
+  TxCommand c;
+  c.op = TxCommand::kRemoveFlow;
+  c.flow_id = flow_id;
+  send_tx(c);
+}
+
+void CoreLink::remove_rx_flow(uint32_t flow_id) {
+  RxCommand r;
+  r.op = RxCommand::kRemoveFlow;
+  r.flow_id = flow_id;
+  send_rx(r);
+}
+
+void CoreLink::remove_flow(uint32_t flow_id) {
+  stop_tx_flow(flow_id);
+  remove_rx_flow(flow_id);
+}
+
+void CoreLink::snapshot_tx(TxSnapshot* tx) {
+  TxCommand c;
+  c.op = TxCommand::kSnapshot;
+  c.snapshot = tx;
+  send_tx(c);
+  while (!tx->done.load(std::memory_order_acquire)) {
+    on_wait_();
+    pause_briefly();
+  }
+}
+
+void CoreLink::snapshot(TxSnapshot* tx, RxSnapshot* rx) {
+  TxCommand c;
+  c.op = TxCommand::kSnapshot;
+  c.snapshot = tx;
+  send_tx(c);
+  RxCommand r;
+  r.op = RxCommand::kSnapshot;
+  r.snapshot = rx;
+  send_rx(r);
+  while (!tx->done.load(std::memory_order_acquire) || !rx->done.load(std::memory_order_acquire)) {
+    on_wait_();
+    pause_briefly();
+  }
+}
+
+void CoreLink::finish_rx(uint64_t end_ns, const std::vector<TxFlowStats>* sent,
+                         const std::function<bool()>& finished) {
+  RxCommand r;
+  r.op = RxCommand::kFinish;
+  r.end_ns = end_ns;
+  r.sent = sent;
+  send_rx(r);
+  while (!finished()) {
+    on_wait_();
+    pause_briefly();
+  }
+}
+
+}  // namespace migprobe::dataplane
