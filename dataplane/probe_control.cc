@@ -15,6 +15,7 @@
 
 #include "analysis/drop_reason.h"
 #include "analysis/gap_event.h"
+#include "dataplane/stats_export.h"
 
 namespace migprobe::dataplane {
 
@@ -24,10 +25,6 @@ namespace {
 
 std::string ip_text(uint32_t ip) {
   return an::IpAddress::v4(ip).to_string();
-}
-
-v1::FlowKind proto_kind(ProbeKind k) {
-  return k == ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT;
 }
 
 void sleep_ms(int ms) {
@@ -385,59 +382,9 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
   p->set_rx_errors(ps.ierrors);
   p->set_tx_errors(ps.oerrors);
   p->set_rx_nombuf(ps.rx_nombuf);
-  auto counter = [](google::protobuf::RepeatedPtrField<v1::Counter>* f, const char* n,
-                    const char* d, uint64_t v) {
-    v1::Counter* c = f->Add();
-    c->set_name(n);
-    c->set_description(d);
-    c->set_value(v);
-  };
-#define MIGPROBE_TX_STAT(name, desc) counter(out->mutable_tx(), #name, desc, tx->totals.name);
-  MIGPROBE_FOREACH_TX_COUNTER(MIGPROBE_TX_STAT)
-#undef MIGPROBE_TX_STAT
-#define MIGPROBE_RX_STAT(name, desc) counter(out->mutable_rx(), #name, desc, rx->totals.name);
-  MIGPROBE_FOREACH_RX_COUNTER(MIGPROBE_RX_STAT)
-#undef MIGPROBE_RX_STAT
-  for (size_t i = 1; i < an::kDropReasonCount; ++i) {
-    const auto r = static_cast<an::DropReason>(i);
-    counter(out->mutable_drops(), std::string(an::drop_reason_name(r)).c_str(),
-            std::string(an::drop_reason_description(r)).c_str(), rx->totals.drops[i]);
-  }
-  if (capture_ != nullptr) {
-    const CaptureCounters& cc = capture_->counters();
-    counter(out->mutable_capture(), "frames", "frames written", cc.frames.load());
-    counter(out->mutable_capture(), "bytes", "frame bytes written", cc.bytes.load());
-    counter(out->mutable_capture(), "files", "capture files opened", cc.files.load());
-    counter(out->mutable_capture(), "write_errors", "failed writes", cc.write_errors.load());
-    counter(out->mutable_capture(), "overflow", "frames the capture rings could not take",
-            tx->totals.capture_overflow + rx->totals.capture_overflow);
-  }
   fill_clock(out->mutable_clock());
-  const PublisherCounters& pc = publisher_.counters();
-  counter(out->mutable_events(), "published", "events published", pc.published);
-  counter(out->mutable_events(), "subscribers", "event streams opened", pc.subscribers);
-  counter(out->mutable_events(), "overflowed",
-          "events lost to subscribers that did not read (their queue was full)", pc.overflowed);
-  counter(out->mutable_events(), "overflow_episodes", "times a subscriber began to fall behind",
-          pc.overflow_episodes);
-  counter(out->mutable_events(), "file_errors", "failed writes to the events file", pc.file_errors);
-  if (!per_flow) return;
-  for (uint32_t id = 0; id < registry_.capacity(); ++id) {
-    const FlowRegistry::Flow* flow = registry_.flow(id);
-    const bool seen = flow != nullptr || rx->flows[id].active || tx->flows[id].sent != 0;
-    if (!seen) continue;
-    v1::FlowStats* f = out->add_flows();
-    f->set_flow_id(id);
-    if (flow != nullptr) {
-      f->set_target(target_name(id));
-      f->set_kind(proto_kind(flow->params.kind));
-      f->set_interval_ns(flow->params.interval_ns);
-    }
-    f->set_sent(tx->flows[id].sent);
-    f->set_skipped_slots(tx->flows[id].skipped);
-    f->set_unresolved_slots(tx->flows[id].unresolved);
-    an::set_flow_counters(rx->flows[id].counters, f);
-  }
+  export_counters(*tx, *rx, registry_, capture_ != nullptr ? &capture_->counters() : nullptr,
+                  publisher_.counters(), out);
 }
 
 void ProbeControl::write_stats_file() {

@@ -1,0 +1,23 @@
+#pragma once
+// The dataplane's Stats message from what its parts count: the cores' snapshots, the flow
+// registry, the capture writer and the event publisher. What the process says about itself
+// (times, pid, port, clock) the control thread adds. No DPDK.
+
+#include "dataplane/capture_thread.h"
+#include "dataplane/dp_messages.h"
+#include "dataplane/event_publisher.h"
+#include "dataplane/flow_registry.h"
+#include "migprobe/v1/dataplane.pb.h"
+
+namespace migprobe::dataplane {
+
+// The proto kind of a probe kind.
+v1::FlowKind proto_kind(ProbeKind k);
+
+// Counters of every table, zero or not (tx, rx, drops, events; capture when there is one),
+// and, when the snapshots carry per-flow figures, one FlowStats per flow in use or seen.
+void export_counters(const TxSnapshot& tx, const RxSnapshot& rx, const FlowRegistry& registry,
+                     const CaptureCounters* capture, const PublisherCounters& events,
+                     v1::Stats* out);
+
+}  // namespace migprobe::dataplane
