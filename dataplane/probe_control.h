@@ -1,8 +1,12 @@
 #pragma once
-// The control thread of migprobe-dp (the EAL main lcore): targets and flow ids, neighbour
-// resolution, clock calibration, events (gaps, outages in progress, announces, neighbour
-// changes), stats and the shutdown sequence. It reaches the lcores through SPSC rings only;
-// the gRPC threads reach it through its task queue.
+// The control thread of migprobe-dp (the EAL main lcore). It holds the parts together and
+// does what is left: the run (start, stop and the shutdown sequence), neighbour resolution,
+// the clock's refreshes, and turning the RX core's events into messages. Its parts:
+//   flow_registry   targets and flow ids          core_link     commands to the cores
+//   event_publisher events to subscribers, file   stats_export  the Stats message
+//   tsc_clock       the probe's clock
+// It reaches the lcores through SPSC rings only (core_link); the gRPC threads reach it
+// through its task queue (call).
 
 #include <condition_variable>
 #include <cstdint>
