@@ -79,7 +79,6 @@ AnalyzedFlow* Analyzer::probe_flow(uint32_t flow_id, ProbeKind kind) {
     const uint64_t interval =
         it != options_.flow_interval_ns.end() ? it->second : options_.default_interval_ns;
     slot = std::make_unique<AnalyzedFlow>();
-    slot->kind = kind == ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT;
     slot->probe_kind = kind;
     slot->flow_id = flow_id;
     slot->tracker = FlowTracker(flow_id, interval);
@@ -129,7 +128,7 @@ void Analyzer::on_foreign_echo(uint64_t ts_ns, const ParsedPacket& pkt, bool req
   auto [it, inserted] = foreign_index_.try_emplace(key, foreign_flows_.size());
   if (inserted) {
     auto ff = std::make_unique<ForeignFlow>();
-    ff->flow.kind = v1::FLOW_KIND_FOREIGN_ICMP;
+    ff->flow.foreign = true;
     ff->flow.flow_id = static_cast<uint32_t>(foreign_flows_.size());
     ff->flow.target_ip = target;
     ff->flow.initiator = initiator;

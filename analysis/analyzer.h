@@ -1,7 +1,8 @@
 #pragma once
 // The offline analyzer: frames in (from a capture), flows, gaps and announces out. It
 // recognises migprobe probes by their trailer and, for captures the probe did not make,
-// plain ICMP echo traffic (ping, fping) matched by id and sequence.
+// plain ICMP echo traffic (ping, fping) matched by id and sequence. Part of the detector:
+// no protobuf and no libpcap (capture_reader.h feeds it, report_builder.h reports on it).
 
 #include <array>
 #include <cstdint>
@@ -15,7 +16,6 @@
 #include "analysis/drop_reason.h"
 #include "analysis/flow_tracker.h"
 #include "analysis/packet.h"
-#include "migprobe/v1/probe.pb.h"
 
 namespace migprobe::analysis {
 
@@ -33,7 +33,8 @@ struct AnalyzerOptions {
 
 // One flow as the capture showed it.
 struct AnalyzedFlow {
-  v1::FlowKind kind = v1::FLOW_KIND_UNSPECIFIED;
+  // Plain ICMP echo of another tool (ping), not a migprobe probe flow.
+  bool foreign = false;
   ProbeKind probe_kind = ProbeKind::kIcmpEcho;  // probe flows
   uint32_t flow_id = 0;
   IpAddress target_ip;

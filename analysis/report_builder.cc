@@ -5,6 +5,15 @@
 #include "analysis/report_tagging.h"
 
 namespace migprobe::analysis {
+namespace {
+
+// The message's kind of an analyzed flow.
+v1::FlowKind flow_kind(const AnalyzedFlow& f) {
+  if (f.foreign) return v1::FLOW_KIND_FOREIGN_ICMP;
+  return f.probe_kind == ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT;
+}
+
+}  // namespace
 
 v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
   v1::Report report;
@@ -32,22 +41,23 @@ v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
   }
   for (const AnalyzedFlow* f : analyzer.flows()) {
     TargetBuild& t = targets.at(static_cast<size_t>(targets.find_ip(f->target_ip.to_string())));
+    const v1::FlowKind kind = flow_kind(*f);
     v1::FlowReport* fr = t.report.add_flows();
     const FlowCounters& c = f->tracker.counters();
     fr->set_flow_id(f->flow_id);
-    fr->set_kind(f->kind);
+    fr->set_kind(kind);
     fr->set_interval_ns(f->tracker.interval_ns());
     fr->set_sent(c.sent);
     set_flow_counters(c, fr);
     fr->set_first_tx_ns(c.first_tx_ns);
     fr->set_last_tx_ns(c.last_tx_ns);
-    if (f->kind == v1::FLOW_KIND_FOREIGN_ICMP) {
+    if (f->foreign) {
       fr->set_initiator(f->initiator.to_string());
       fr->set_icmp_id(f->icmp_id);
     }
     for (const Gap& g : f->gaps) {
       v1::GapEvent* ev = fr->add_gaps();
-      *ev = to_gap_event(g, f->kind);
+      *ev = to_gap_event(g, kind);
       ev->set_target(t.report.name());
       const AnnounceWindow w = announce_window(g);
       if (const Announce* a = find_announce(analyzer.announces(), t, w.from_ns, w.to_ns)) {
