@@ -10,11 +10,12 @@
 #include "analysis/drop_reason.h"
 #include "analysis/packet.h"
 #include "analysis/probe_trailer.h"
+#include "base/flow_spec.h"
 
 namespace migprobe::analysis {
 
 // The probe kinds migprobe sends (the proto FlowKind values).
-enum class ProbeKind : uint8_t { kIcmpEcho = 1, kUdpReflect = 2 };
+using base::ProbeKind;
 
 // What a frame is to the detector.
 enum class FrameClass : uint8_t {

@@ -65,7 +65,7 @@ run_dp_tx() {
     targets+=(--target "10.0.$((i / 250)).$((i % 250 + 1)),mac=02:00:00:00:00:01,icmp=1M")
   done
   "$dp" "${eal[@]}" --file-prefix "mptbdp$tag$$" --vdev net_null0,no-rx=1 -- --port net_null0 \
-    --probe-ip 10.0.9.254 --idle-sleep off --max-flows 64 --duration-s "$secs" --reply-timeout-ms 20 \
+    --probe-ip 10.0.9.254 --idle-sleep off --max-flows 64 --duration "${secs}s" --reply-timeout 20ms \
     --stats "$work/tx$tag.json" --quiet "${targets[@]}" 2>/dev/null &
   local pid=$!
   watch_thread "$pid" rte-worker-1 "$work/tx$tag.cpu"
@@ -147,7 +147,7 @@ for r in $(seq 1 "$rx_rounds"); do
     start=$(date +%s%N)
     "$dp" "${eal[@]}" --file-prefix "mptbrx$r$$" --vdev "net_pcap0,rx_pcap=$work/rx$flows.pcap" -- \
       --port net_pcap0 --probe-ip 10.0.0.1 --replay --rx-timestamp port --idle-sleep off \
-      --max-flows 131072 --mbufs 65535 --exit-after-idle-ms 200 --stats "$work/rx$flows.$r.json" \
+      --max-flows 131072 --mbufs 65535 --exit-after-idle 200ms --stats "$work/rx$flows.$r.json" \
       --quiet 2>/dev/null
     end=$(date +%s%N)
     /usr/bin/python3 -c "
@@ -187,7 +187,7 @@ echo "== Memory per flow slot (max RSS, --max-flows 131072 vs 1024, one flow, 1 
 for mf in 1024 131072; do
   /usr/bin/time -f "%M" -o "$work/rss$mf" "$dp" "${eal[@]}" --file-prefix "mptbm$mf$$" \
     --vdev net_null0,no-rx=1 -- --port net_null0 --probe-ip 10.0.9.254 --max-flows "$mf" \
-    --duration-s 1 --stats "$work/m$mf.json" --quiet \
+    --duration 1s --stats "$work/m$mf.json" --quiet \
     --target "10.0.0.1,mac=02:00:00:00:00:01,icmp=1k" 2>/dev/null
 done
 /usr/bin/python3 -c "

@@ -1,17 +1,11 @@
 #include "control/run_journal.h"
 
-#include <time.h>
-
 #include <cerrno>
 #include <cstring>
 
-namespace migprobe::control {
+#include "base/clock.h"
 
-uint64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
+namespace migprobe::control {
 
 std::string RunJournal::failure(const char* what) const {
   return what + path_ + ": " + std::strerror(errno);
@@ -46,7 +40,7 @@ void RunJournal::append(const v1::JournalRecord& record) {
 
 void RunJournal::append_error(const std::string& source, const std::string& message) {
   v1::JournalRecord r;
-  r.mutable_error()->set_seen_ns(realtime_ns());
+  r.mutable_error()->set_seen_ns(base::realtime_ns());
   r.mutable_error()->set_source(source);
   r.mutable_error()->set_message(message);
   append(r);

@@ -53,7 +53,4 @@ class RunJournal {
   std::thread flusher_;
 };
 
-// Nanoseconds since the Unix epoch on CLOCK_REALTIME, the time base of every record.
-uint64_t realtime_ns();
-
 }  // namespace migprobe::control

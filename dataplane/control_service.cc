@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "base/ipv4.h"
 #include "dataplane/probe_control.h"
 #include "migprobe/v1/dataplane.grpc.pb.h"
 
@@ -15,10 +16,9 @@ namespace {
 
 // Converts a proto Target to the dataplane's; error message or "".
 std::string from_proto(const v1::Target& t, TargetParams* out) {
-  const analysis::IpAddress ip = analysis::IpAddress::parse(t.ip());
-  if (ip.family != 4) return "target '" + t.name() + "': ip '" + t.ip() + "' is not IPv4";
-  out->ip = (uint32_t{ip.bytes[0]} << 24) | (uint32_t{ip.bytes[1]} << 16) |
-            (uint32_t{ip.bytes[2]} << 8) | ip.bytes[3];
+  const auto ip = base::parse_ipv4(t.ip());
+  if (!ip) return "target '" + t.name() + "': ip '" + t.ip() + "' is not IPv4";
+  out->ip = *ip;
   out->name = t.name().empty() ? t.ip() : t.name();
   if (!t.mac().empty()) {
     analysis::MacAddress mac;
@@ -43,9 +43,10 @@ std::string from_proto(const v1::Target& t, TargetParams* out) {
     p.dscp = static_cast<uint8_t>(f.dscp());
     if (f.port() > 65535) return "target '" + out->name + "': port must be 1..65535";
     if (f.port() != 0) p.port = static_cast<uint16_t>(f.port());
-    p.reply_timeout_ns = f.reply_timeout_ns();  // 0: the dataplane's --reply-timeout-ms
-    const std::string why = validate_flow(p);
-    if (!why.empty()) return "target '" + out->name + "': " + why;
+    p.reply_timeout_ns = f.reply_timeout_ns();  // 0: the dataplane's --reply-timeout
+    if (base::Status ok = base::validate_flow(p); !ok) {
+      return "target '" + out->name + "': " + ok.error().message;
+    }
     out->flows.push_back(p);
   }
   if (out->flows.empty()) return "target '" + out->name + "': no flows";
@@ -66,10 +67,13 @@ class Service final : public v1::Dataplane::Service {
       if (!err.empty()) return {grpc::StatusCode::INVALID_ARGUMENT, err};
       targets.push_back(p);
     }
-    std::string err;
-    c_->call([&] { err = c_->configure(targets, req->replace(), reply); });
-    if (!err.empty()) return {grpc::StatusCode::RESOURCE_EXHAUSTED, err};
-    return grpc::Status::OK;
+    base::Status done = base::Done{};
+    c_->call([&] { done = c_->configure(targets, req->replace(), reply); });
+    if (done) return grpc::Status::OK;
+    // A full flow table is a resource; anything else is the request's own fault.
+    return {done.error().kind == base::ErrorKind::kExhausted ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                                                             : grpc::StatusCode::INVALID_ARGUMENT,
+            done.error().message};
   }
 
   grpc::Status RemoveTargets(grpc::ServerContext*, const v1::RemoveTargetsRequest* req,

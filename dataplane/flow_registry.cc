@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "analysis/packet.h"
+#include "base/ipv4.h"
 
 namespace migprobe::dataplane {
 
@@ -11,32 +11,36 @@ FlowRegistry::FlowRegistry(uint32_t max_flows) : flows_(max_flows) {
   for (uint32_t id = 0; id < max_flows; ++id) free_ids_.push_back(id);
 }
 
-std::string FlowRegistry::check(const std::vector<TargetParams>& targets, bool replacing) const {
+base::Status FlowRegistry::check(const std::vector<TargetParams>& targets, bool replacing) const {
+  auto invalid = [](const std::string& why) {
+    return base::make_error(base::ErrorKind::kInvalid, why);
+  };
   size_t wanted = 0;
   std::unordered_set<std::string> names;
   for (const auto& t : targets) {
     wanted += t.flows.size();
     for (const auto& f : t.flows) {
-      const std::string why = validate_flow(f);
-      if (!why.empty()) return "target " + t.name + ": " + why;
+      if (base::Status ok = base::validate_flow(f); !ok) {
+        return invalid("target " + t.name + ": " + ok.error().message);
+      }
     }
-    if (!names.insert(t.name).second) return "target " + t.name + " is given twice";
+    if (!names.insert(t.name).second) return invalid("target " + t.name + " is given twice");
     if (!replacing && by_name_.count(t.name) != 0) {
-      return "target " + t.name + " is already probed (remove it first, or replace all)";
+      return invalid("target " + t.name + " is already probed (remove it first, or replace all)");
     }
   }
   const size_t free = replacing ? flows_.size() : free_ids_.size();
   if (wanted > free) {
-    return "not enough flow ids: " + std::to_string(wanted) + " wanted, " + std::to_string(free) +
-           " free (--max-flows)";
+    return base::make_error(base::ErrorKind::kExhausted,
+                            "not enough flow ids: " + std::to_string(wanted) + " wanted, " +
+                                std::to_string(free) + " free (--max-flows)");
   }
-  return "";
+  return base::Done{};
 }
 
-std::string FlowRegistry::add(const std::vector<TargetParams>& targets,
-                              std::vector<uint32_t>* added) {
-  const std::string why = check(targets, false);
-  if (!why.empty()) return why;
+base::Status FlowRegistry::add(const std::vector<TargetParams>& targets,
+                               std::vector<uint32_t>* added) {
+  if (base::Status ok = check(targets, false); !ok) return ok;
   for (const auto& tp : targets) {
     uint32_t index;
     if (!free_targets_.empty()) {
@@ -60,7 +64,7 @@ std::string FlowRegistry::add(const std::vector<TargetParams>& targets,
     by_ip_.emplace(tp.ip, index);
     if (added != nullptr) added->push_back(index);
   }
-  return "";
+  return base::Done{};
 }
 
 void FlowRegistry::remove_target(uint32_t index, std::vector<uint32_t>* freed) {
@@ -88,9 +92,8 @@ uint32_t FlowRegistry::remove(const std::vector<std::string>& names_or_ips,
   for (const std::string& n : names_or_ips) {
     std::vector<uint32_t> matches;
     if (auto it = by_name_.find(n); it != by_name_.end()) matches.push_back(it->second);
-    const analysis::IpAddress ip = analysis::IpAddress::parse(n);
-    if (ip.family == 4) {
-      for (uint32_t index : targets_at(analysis::ipv4_host_order(ip))) matches.push_back(index);
+    if (const auto ip = base::parse_ipv4(n)) {
+      for (uint32_t index : targets_at(*ip)) matches.push_back(index);
     }
     for (uint32_t index : matches) {
       if (!targets_[index].used) continue;  // named and addressed both

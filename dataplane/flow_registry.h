@@ -32,11 +32,12 @@ class FlowRegistry {
 
   explicit FlowRegistry(uint32_t max_flows);
 
-  // Why targets cannot be added ("" when they can): a flow out of range, a name given twice
-  // or already probed (unless replacing every target), not enough flow ids.
-  std::string check(const std::vector<TargetParams>& targets, bool replacing) const;
-  // Adds targets, all or none: "" with their indices in *added, or what check() says.
-  std::string add(const std::vector<TargetParams>& targets, std::vector<uint32_t>* added);
+  // Whether targets can be added: not with a flow out of range, a name given twice or
+  // already probed (unless replacing every target), or more flows than free flow ids.
+  // A full table is ErrorKind::kExhausted, the rest kInvalid.
+  base::Status check(const std::vector<TargetParams>& targets, bool replacing) const;
+  // Adds targets, all or none, their indices to *added; or what check() says.
+  base::Status add(const std::vector<TargetParams>& targets, std::vector<uint32_t>* added);
   // Removes the targets named (by name or address text); their flow ids go to *freed and
   // their addresses to *ips. Returns how many targets went.
   uint32_t remove(const std::vector<std::string>& names_or_ips, std::vector<uint32_t>* freed,

@@ -5,6 +5,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/duration.h"
+#include "base/ipv4.h"
+
 namespace migprobe::dataplane {
 
 namespace po = boost::program_options;
@@ -21,9 +24,12 @@ const char* kUsage =
     "two more lcores run TX and RX.\n"
     "\n"
     "Targets: --target 'name=vm1,10.78.0.11,icmp=1000,udp=1ms/dscp=46/port=7077'\n"
-    "  rates in pps (1000, 2.5k, 1M) or as intervals (1ms, 250us); options size=BYTES\n"
-    "  (L4 payload incl. the 18-byte trailer), dscp=N, port=N (udp), timeout=DURATION (this\n"
-    "  flow's reply timeout, e.g. 200ms; default --reply-timeout-ms); mac=MAC skips ARP.\n"
+    "  items: IP, name=, mac= (skips ARP), vlan=, and flows KIND=RATE[/OPTION]...: the same\n"
+    "  flow syntax as migprobe-control --flows. KIND icmp or udp; RATE in pps (1000, 2.5k,\n"
+    "  1M) or as an interval (1ms, 250us); options size=BYTES (L4 payload incl. the 18-byte\n"
+    "  trailer), dscp=N, port=N (udp, default 7077), timeout=DURATION (this flow's reply\n"
+    "  timeout; default --reply-timeout).\n"
+    "Times are DURATIONs everywhere: 250us, 200ms, 2s, 1m.\n"
     "\n";
 
 }  // namespace
@@ -33,9 +39,9 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   *help = false;
   std::string probe_ip, probe_mac, idle_sleep = "auto", rx_timestamp = "tsc", targets_file;
   std::vector<std::string> targets;
-  double reply_timeout_ms = 1000, outage_threshold_ms = 1, exit_idle_ms = 0, duration_s = 0;
-  double capture_max_mb = 1024, capture_flush_ms = 100, calibration_s = 5;
-  double arp_retry_ms = 200, arp_age_s = 60;
+  std::string reply_timeout = "1s", outage_threshold = "1ms", exit_idle = "0s", duration = "0s";
+  std::string capture_flush = "100ms", calibration = "5s", arp_retry = "200ms", arp_age = "60s";
+  double capture_max_mb = 1024;
   uint32_t vlan = 0, rx_desc = 1024, tx_desc = 1024;
 
   po::options_description desc("migprobe-dp options");
@@ -58,16 +64,16 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
       "target", po::value<std::vector<std::string>>(&targets)->composing(),
       "a target and its flows (repeatable; syntax above)")(
       "targets-file", po::value<std::string>(&targets_file), "one target per line (# comments)")(
-      "reply-timeout-ms", po::value<double>(&reply_timeout_ms)->default_value(1000),
-      "a reply later than this counts as lost")(
-      "outage-threshold-ms", po::value<double>(&outage_threshold_ms)->default_value(1),
+      "reply-timeout", po::value(&reply_timeout)->default_value("1s"),
+      "a reply later than this counts as lost (a DURATION: 250us, 200ms, 1s; at most 60s)")(
+      "outage-threshold", po::value(&outage_threshold)->default_value("1ms"),
       "gaps this long are outages (shorter: isolated loss); also the in-progress alarm")(
       "capture", po::value<std::string>(&o.capture), "pcapng file for probes, replies, announces")(
       "capture-max-mb", po::value<double>(&capture_max_mb)->default_value(1024),
       "rotate the capture at this size (FILE, FILE.1, FILE.2, ...)")(
       "capture-max-files", po::value<uint32_t>(&o.capture_max_files)->default_value(8),
       "keep at most this many capture files (oldest deleted)")(
-      "capture-flush-ms", po::value<double>(&capture_flush_ms)->default_value(100),
+      "capture-flush", po::value(&capture_flush)->default_value("100ms"),
       "flush the capture this often (a crash loses at most this much)")(
       "capture-rx-only", "capture received frames only (not the probes sent)")(
       "control-socket", po::value<std::string>(&o.control_socket),
@@ -79,18 +85,18 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
       "rx-timestamp", po::value<std::string>(&rx_timestamp)->default_value("tsc"),
       "tsc|port: stamp replies with the TSC, or with the port's timestamps (net_pcap replay)")(
       "replay", "replay a capture: learn flows from requests and replies, send nothing")(
-      "exit-after-idle-ms", po::value<double>(&exit_idle_ms)->default_value(0),
-      "stop when nothing was received for this long (replay)")(
-      "duration-s", po::value<double>(&duration_s)->default_value(0), "stop after this long")(
+      "exit-after-idle", po::value(&exit_idle)->default_value("0s"),
+      "stop when nothing was received for this long (replay; 0s: never)")(
+      "duration", po::value(&duration)->default_value("0s"), "stop after this long (0s: never)")(
       "no-autostart", "do not start sending until told to over the control API")(
-      "calibration-interval-s", po::value<double>(&calibration_s)->default_value(5),
+      "calibration-interval", po::value(&calibration)->default_value("5s"),
       "refresh the TSC to CLOCK_REALTIME mapping this often (after 0.1, 0.3, 0.7, ... s at "
       "start); each refresh slews the mapping, never steps it")(
       "tsc-skew-ppm", po::value<double>(&o.tsc_skew_ppm)->default_value(0),
       "a test of the clock: start from the measured TSC rate this many ppm off (-20000.."
       "20000); the refreshes must slew it out")(
-      "arp-retry-ms", po::value<double>(&arp_retry_ms)->default_value(200), "ARP retry interval")(
-      "arp-age-s", po::value<double>(&arp_age_s)->default_value(60),
+      "arp-retry", po::value(&arp_retry)->default_value("200ms"), "ARP retry interval")(
+      "arp-age", po::value(&arp_age)->default_value("60s"),
       "re-probe a resolved neighbour after this long")(
       "no-verify-checksums", "do not verify IP/L4 checksums of received frames")(
       "realtime", po::value<int>(&o.realtime_priority)->default_value(0),
@@ -117,10 +123,36 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
     *error = m;
     return std::nullopt;
   };
-  const analysis::IpAddress ip = analysis::IpAddress::parse(probe_ip);
-  if (ip.family != 4) return fail("--probe-ip '" + probe_ip + "': not an IPv4 address");
-  o.probe_ip = (uint32_t{ip.bytes[0]} << 24) | (uint32_t{ip.bytes[1]} << 16) |
-               (uint32_t{ip.bytes[2]} << 8) | ip.bytes[3];
+  const auto ip = base::parse_ipv4(probe_ip);
+  if (!ip) return fail("--probe-ip '" + probe_ip + "': not an IPv4 address");
+  o.probe_ip = *ip;
+  // Every time option is a DURATION (base/duration.h), within [min, max].
+  std::string bad;
+  auto duration_of = [&](const char* option, const std::string& text, uint64_t min, uint64_t max,
+                         uint64_t* out) {
+    const auto ns = base::parse_duration_ns(text);
+    if (!ns || *ns < min || *ns > max) {
+      if (bad.empty()) {
+        bad = std::string("--") + option + " '" + text + "': not a duration from " +
+              base::duration_text(min) + " to " + base::duration_text(max) +
+              " (e.g. 250us, 200ms, 2s)";
+      }
+      return;
+    }
+    *out = *ns;
+  };
+  constexpr uint64_t kDay = 86'400'000'000'000;
+  duration_of("reply-timeout", reply_timeout, 1'000, base::kMaxReplyTimeoutNs, &o.reply_timeout_ns);
+  duration_of("outage-threshold", outage_threshold, 0, base::kMaxReplyTimeoutNs,
+              &o.outage_threshold_ns);
+  duration_of("capture-flush", capture_flush, 1'000'000, 60'000'000'000, &o.capture_flush_ns);
+  duration_of("exit-after-idle", exit_idle, 0, kDay, &o.exit_after_idle_ns);
+  duration_of("duration", duration, 0, 365 * kDay, &o.duration_ns);
+  duration_of("calibration-interval", calibration, 200'000'000, 3'600'000'000'000,
+              &o.calibration_interval_ns);
+  duration_of("arp-retry", arp_retry, 1'000'000, 60'000'000'000, &o.neighbour.retry_ns);
+  duration_of("arp-age", arp_age, 1'000'000'000, kDay, &o.neighbour.max_age_ns);
+  if (!bad.empty()) return fail(bad);
   if (!probe_mac.empty()) {
     analysis::MacAddress mac;
     if (!analysis::parse_mac(probe_mac, &mac))
@@ -136,16 +168,9 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   o.tx_desc = static_cast<uint16_t>(tx_desc);
   if (o.max_flows == 0 || o.max_flows > (1U << 20)) return fail("--max-flows must be 1..1048576");
   if (o.mbufs < 1024) return fail("--mbufs must be at least 1024");
-  if (reply_timeout_ms <= 0 || reply_timeout_ms > 60000)
-    return fail("--reply-timeout-ms must be in (0, 60000]");
-  o.reply_timeout_ns = static_cast<uint64_t>(reply_timeout_ms * 1e6);
-  if (outage_threshold_ms < 0) return fail("--outage-threshold-ms must be >= 0");
-  o.outage_threshold_ns = static_cast<uint64_t>(outage_threshold_ms * 1e6);
   if (capture_max_mb <= 0) return fail("--capture-max-mb must be positive");
   o.capture_max_bytes = static_cast<uint64_t>(capture_max_mb * 1048576.0);
   if (o.capture_max_files == 0) return fail("--capture-max-files must be at least 1");
-  if (capture_flush_ms <= 0) return fail("--capture-flush-ms must be positive");
-  o.capture_flush_ns = static_cast<uint64_t>(capture_flush_ms * 1e6);
   o.capture_tx = vm.count("capture-rx-only") == 0;
   if (idle_sleep == "auto") {
     o.idle_sleep = Options::IdleSleep::kAuto;
@@ -161,16 +186,10 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   }
   o.port_timestamps = rx_timestamp == "port";
   o.replay = vm.count("replay") != 0;
-  o.exit_after_idle_ns = static_cast<uint64_t>(exit_idle_ms * 1e6);
-  o.duration_ns = static_cast<uint64_t>(duration_s * 1e9);
   o.autostart = vm.count("no-autostart") == 0;
-  if (calibration_s < 0.2) return fail("--calibration-interval-s must be at least 0.2");
   if (!(std::abs(o.tsc_skew_ppm) <= 20000)) {
     return fail("--tsc-skew-ppm must be within -20000..20000");
   }
-  o.calibration_interval_ns = static_cast<uint64_t>(calibration_s * 1e9);
-  o.neighbour.retry_ns = static_cast<uint64_t>(arp_retry_ms * 1e6);
-  o.neighbour.max_age_ns = static_cast<uint64_t>(arp_age_s * 1e9);
   o.verify_checksums = vm.count("no-verify-checksums") == 0;
   o.quiet = vm.count("quiet") != 0;
   if (o.realtime_priority < 0 || o.realtime_priority > 99) return fail("--realtime must be 0..99");
@@ -189,16 +208,14 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
       size_t b = line.find_first_not_of(" \t");
       if (b == std::string::npos) continue;
       line = line.substr(b);
-      std::string err;
-      auto t = parse_target(line, &err);
-      if (!t) return fail(targets_file + ":" + std::to_string(n) + ": " + err);
+      auto t = parse_target(line);
+      if (!t) return fail(targets_file + ":" + std::to_string(n) + ": " + t.error().message);
       o.targets.push_back(*t);
     }
   }
   for (const std::string& text : targets) {
-    std::string err;
-    auto t = parse_target(text, &err);
-    if (!t) return fail("--target: " + err);
+    auto t = parse_target(text);
+    if (!t) return fail("--target: " + t.error().message);
     o.targets.push_back(*t);
   }
   size_t flows = 0;

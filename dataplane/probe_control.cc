@@ -90,14 +90,12 @@ std::shared_ptr<EventQueue> ProbeControl::subscribe() {
   return publisher_.subscribe();
 }
 
-std::string ProbeControl::configure(const std::vector<TargetParams>& targets, bool replace,
-                                    v1::ConfigureReply* reply) {
-  const std::string why = registry_.check(targets, replace);
-  if (!why.empty()) return why;
+base::Status ProbeControl::configure(const std::vector<TargetParams>& targets, bool replace,
+                                     v1::ConfigureReply* reply) {
+  if (base::Status ok = registry_.check(targets, replace); !ok) return ok;
   if (replace) remove_targets(registry_.names());
   std::vector<uint32_t> added;
-  const std::string failed = registry_.add(targets, &added);
-  if (!failed.empty()) return failed;  // not after check(), but never half done
+  if (base::Status ok = registry_.add(targets, &added); !ok) return ok;  // never half done
   const uint64_t now = probe_now();
   for (uint32_t index : added) {
     const FlowRegistry::Target& t = registry_.target(index);
@@ -126,7 +124,7 @@ std::string ProbeControl::configure(const std::vector<TargetParams>& targets, bo
       }
     }
   }
-  return "";
+  return base::Done{};
 }
 
 uint32_t ProbeControl::remove_targets(const std::vector<std::string>& names) {
@@ -428,8 +426,9 @@ void ProbeControl::run(volatile int* stop_signal) {
     emit(ev);
   }
   if (!o_.targets.empty()) {
-    std::string err = configure(o_.targets, false, nullptr);
-    if (!err.empty()) std::fprintf(stderr, "migprobe-dp: %s\n", err.c_str());
+    if (base::Status ok = configure(o_.targets, false, nullptr); !ok) {
+      std::fprintf(stderr, "migprobe-dp: %s\n", ok.error().message.c_str());
+    }
     if (o_.autostart) start();
   }
   last_rx_change_ns_ = t0;

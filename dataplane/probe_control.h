@@ -36,7 +36,7 @@ class ProbeControl {
   ProbeControl(const Options& o, const PortInfo& port, const CoreRings& rings,
                const ProbeClock& clock, CaptureThread* capture);
 
-  // Runs until a stop signal (or --duration-s / --exit-after-idle-ms), then shuts down:
+  // Runs until a stop signal (or --duration / --exit-after-idle), then shuts down:
   // stop TX, drain RX for the reply timeout, settle every flow, final stats.
   void run(volatile int* stop_signal);
 
@@ -44,8 +44,8 @@ class ProbeControl {
   void call(const std::function<void()>& fn);
 
   // Control API, on the control thread.
-  std::string configure(const std::vector<TargetParams>& targets, bool replace,
-                        v1::ConfigureReply* reply);
+  base::Status configure(const std::vector<TargetParams>& targets, bool replace,
+                         v1::ConfigureReply* reply);
   uint32_t remove_targets(const std::vector<std::string>& names);
   uint32_t start();
   void stop();

@@ -42,14 +42,6 @@ uint64_t read_tsc() {
   return __rdtsc();
 }
 
-uint64_t realtime_ns() {
-  return read_ns(CLOCK_REALTIME);
-}
-
-uint64_t monotonic_ns() {
-  return read_ns(CLOCK_MONOTONIC);
-}
-
 ClockSample take_clock_sample() {
   ClockSample best;
   best.window_ticks = ~uint64_t{0};

@@ -19,7 +19,12 @@
 #include <cstdint>
 #include <string>
 
+#include "base/clock.h"
+
 namespace migprobe::dataplane {
+
+using base::monotonic_ns;
+using base::realtime_ns;
 
 // 128-bit products for exact tick arithmetic (a GCC/Clang extension).
 __extension__ typedef unsigned __int128 u128;
@@ -54,10 +59,6 @@ struct TscCalibration {
 
 // Reads the TSC (the fast path uses rte_rdtsc, which is the same instruction).
 uint64_t read_tsc();
-// CLOCK_REALTIME in ns.
-uint64_t realtime_ns();
-// CLOCK_MONOTONIC in ns: schedules that a step of the wall clock must not move.
-uint64_t monotonic_ns();
 
 // One reading of the clocks the probe's clock is built from, taken in the narrowest of a
 // few rdtsc windows around the reads; tsc is that window's middle.

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "analysis/duration.h"
+#include "base/flow_spec.h"
 
 namespace migprobe::orchestrator {
 namespace {
@@ -26,39 +26,19 @@ std::vector<std::string> split_list(const std::string& text, char sep) {
 std::string parse_flows(const std::string& text, uint64_t reply_timeout_ns,
                         std::vector<v1::FlowSpec>* flows) {
   flows->clear();
-  for (const std::string& item : split_list(text, ',')) {
-    const std::vector<std::string> f = split_list(item, ':');
-    if (f.size() < 2 || f.size() > 3) {
-      return "flow '" + item + "': expected kind:interval[:port], e.g. icmp:1ms or udp:1ms:7077";
-    }
+  base::Result<std::vector<base::FlowSpec>> parsed = base::parse_flows(text);
+  if (!parsed) return parsed.error().message;
+  for (const base::FlowSpec& f : *parsed) {
     v1::FlowSpec spec;
-    if (f[0] == "icmp") {
-      spec.set_kind(v1::FLOW_KIND_ICMP_ECHO);
-      if (f.size() == 3) return "flow '" + item + "': an ICMP flow has no port";
-    } else if (f[0] == "udp") {
-      spec.set_kind(v1::FLOW_KIND_UDP_REFLECT);
-      spec.set_port(7077);
-    } else {
-      return "flow '" + item + "': unknown kind '" + f[0] + "' (icmp or udp)";
-    }
-    const auto interval = analysis::parse_duration_ns(f[1]);
-    // 1 pps to 1 Mpps, as the dataplane accepts.
-    if (!interval || *interval < 1000 || *interval > 1'000'000'000) {
-      return "flow '" + item + "': interval '" + f[1] + "' is not between 1us and 1s";
-    }
-    spec.set_interval_ns(*interval);
-    if (f.size() == 3) {
-      char* end = nullptr;
-      const unsigned long port = std::strtoul(f[2].c_str(), &end, 10);
-      if (f[2].empty() || *end != '\0' || port == 0 || port > 65535) {
-        return "flow '" + item + "': port '" + f[2] + "' is not 1..65535";
-      }
-      spec.set_port(static_cast<uint32_t>(port));
-    }
-    spec.set_reply_timeout_ns(reply_timeout_ns);
+    spec.set_kind(f.kind == base::ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO
+                                                       : v1::FLOW_KIND_UDP_REFLECT);
+    spec.set_interval_ns(f.interval_ns);
+    spec.set_payload_bytes(f.payload_bytes);
+    spec.set_dscp(f.dscp);
+    if (f.kind == base::ProbeKind::kUdpReflect) spec.set_port(f.port);
+    spec.set_reply_timeout_ns(f.reply_timeout_ns != 0 ? f.reply_timeout_ns : reply_timeout_ns);
     flows->push_back(spec);
   }
-  if (flows->empty()) return "no flow given";
   return "";
 }
 
@@ -121,8 +101,12 @@ std::string summary(const EvacuationOptions& o) {
   } else {
     s << ", flows";
     for (const auto& f : o.flows) {
-      s << ' ' << (f.kind() == v1::FLOW_KIND_ICMP_ECHO ? "icmp" : "udp") << '/'
-        << static_cast<double>(f.interval_ns()) / 1e6 << "ms";
+      base::FlowSpec spec;
+      spec.kind = f.kind() == v1::FLOW_KIND_ICMP_ECHO ? base::ProbeKind::kIcmpEcho
+                                                      : base::ProbeKind::kUdpReflect;
+      spec.interval_ns = f.interval_ns();
+      if (f.port() != 0) spec.port = static_cast<uint16_t>(f.port());
+      s << ' ' << base::flow_text(spec);
     }
   }
   return s.str();

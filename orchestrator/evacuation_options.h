@@ -56,8 +56,9 @@ struct EvacuationOptions {
 // The non-empty items of a sep-separated list ("vm1,vm2").
 std::vector<std::string> split_list(const std::string& text, char sep = ',');
 
-// Parses "icmp:1ms,udp:1ms:7077" (kind:interval[:port]) into flow specs with reply_timeout.
-// Returns an error message naming the bad part, or "".
+// Parses FLOWS in the one flow grammar (base/flow_spec.h: "icmp=1ms,udp=1ms/port=7077")
+// into flow specs; a flow without its own timeout= gets reply_timeout_ns. Returns an error
+// message naming the bad flow, or "".
 std::string parse_flows(const std::string& text, uint64_t reply_timeout_ns,
                         std::vector<v1::FlowSpec>* flows);
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/clock.h"
 #include "control/run_journal.h"
 #include "orchestrator/probe_link.h"
 #include "orchestrator/run_report.h"
@@ -17,7 +18,7 @@
 namespace migprobe::orchestrator {
 namespace {
 
-using control::realtime_ns;
+using base::realtime_ns;
 
 // A VM of the run and where it is now.
 struct Vm {

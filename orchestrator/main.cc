@@ -14,7 +14,7 @@
 #include <cstring>
 #include <iostream>
 
-#include "analysis/duration.h"
+#include "base/duration.h"
 #include "control/cloud_config.h"
 #include "control/curl_transport.h"
 #include "control/microversion.h"
@@ -73,7 +73,7 @@ mc::Result<std::unique_ptr<CloudLink>> connect_cloud(const CloudOptions& c) {
   auto link = std::make_unique<CloudLink>();
   link->config = *config;
   mc::TransportOptions t = mc::transport_options_for(link->config);
-  const auto timeout = migprobe::analysis::parse_duration_ns(c.api_timeout);
+  const auto timeout = migprobe::base::parse_duration_ns(c.api_timeout);
   if (!timeout || *timeout < 1'000'000) {
     return mc::make_error(mc::ErrorKind::kConfig,
                           "--api-timeout '" + c.api_timeout + "' is not a duration");
@@ -93,7 +93,7 @@ mc::Result<std::unique_ptr<CloudLink>> connect_cloud(const CloudOptions& c) {
 }
 
 std::chrono::milliseconds to_ms(const std::string& option, const std::string& text) {
-  const auto ns = migprobe::analysis::parse_duration_ns(text);
+  const auto ns = migprobe::base::parse_duration_ns(text);
   if (!ns) throw po::error("--" + option + ": '" + text + "' is not a duration (e.g. 250ms, 2s)");
   return std::chrono::milliseconds(*ns / 1'000'000);
 }
@@ -135,11 +135,12 @@ int evacuate_main(int argc, char** argv) {
       "block-migration", po::value(&o.block_migration)->default_value("auto"), "auto, yes or no")(
       "dataplane-socket", po::value(&o.dataplane_socket),
       "migprobe-dp's --control-socket; without it nothing is measured")(
-      "flows", po::value(&flows)->default_value("icmp:1ms,udp:1ms"),
-      "probe flows per VM: kind:interval[:port], comma-separated (udp goes to "
-      "migprobe-reflector, port 7077)")("reply-timeout",
-                                        po::value(&reply_timeout)->default_value("100ms"),
-                                        "a reply later than this counts as lost")(
+      "flows", po::value(&flows)->default_value("icmp=1ms,udp=1ms"),
+      "probe flows per VM, in migprobe-dp's --target flow syntax: KIND=RATE[/OPTION]..., "
+      "comma-separated, e.g. icmp=1ms,udp=250us/port=7077 (udp goes to migprobe-reflector; "
+      "options size=, dscp=, port=, timeout=)")("reply-timeout",
+                                                po::value(&reply_timeout)->default_value("100ms"),
+                                                "a reply later than this counts as lost")(
       "dataplane-grace", po::value(&grace)->default_value("30s"),
       "how long to wait for a dead dataplane to come back before stopping the run")(
       "out-dir,o", po::value(&o.out_dir), "campaign directory: journal.mpj, report.{txt,json,csv}")(
@@ -171,7 +172,7 @@ int evacuate_main(int argc, char** argv) {
     o.poll_interval = to_ms("poll-interval", poll);
     o.settle = to_ms("settle", settle);
     o.dataplane_grace = to_ms("dataplane-grace", grace);
-    const auto reply_ns = migprobe::analysis::parse_duration_ns(reply_timeout);
+    const auto reply_ns = migprobe::base::parse_duration_ns(reply_timeout);
     if (!reply_ns) throw po::error("--reply-timeout: '" + reply_timeout + "' is not a duration");
     if (!o.dataplane_socket.empty()) {
       if (std::string err = mo::parse_flows(flows, *reply_ns, &o.flows); !err.empty()) {

@@ -4,10 +4,12 @@
 #include <cctype>
 #include <thread>
 
+#include "base/clock.h"
+
 namespace migprobe::orchestrator {
 namespace {
 
-using control::realtime_ns;
+using base::realtime_ns;
 using Clock = std::chrono::steady_clock;
 
 // A polling error this old means the run has lost track of the migration.

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <tuple>
 
+#include "base/clock.h"
+
 namespace migprobe::orchestrator {
 namespace {
 
-using control::realtime_ns;
+using base::realtime_ns;
 
 // How often the watchdog asks the dataplane for its stats, and how long it may take.
 constexpr auto kWatchPeriod = std::chrono::milliseconds(1000);

@@ -92,10 +92,9 @@ int main(int argc, char** argv) {
     v1::ConfigureRequest req;
     req.set_replace(vm.count("replace") != 0);
     for (const auto& text : targets) {
-      std::string err;
-      auto t = dp::parse_target(text, &err);
+      auto t = dp::parse_target(text);
       if (!t) {
-        std::fprintf(stderr, "migprobe-dpctl: %s\n", err.c_str());
+        std::fprintf(stderr, "migprobe-dpctl: %s\n", t.error().message.c_str());
         return 2;
       }
       *req.add_targets() = to_proto(*t);

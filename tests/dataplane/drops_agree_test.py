@@ -123,7 +123,7 @@ def main():
                     "--lcores", "0@0,1@1,2@0", "--file-prefix", f"mpdrops{os.getpid()}",
                     "--log-level", "warning", "--vdev", f"net_pcap0,rx_pcap={capture}", "--",
                     "--port", "net_pcap0", "--probe-ip", "10.77.0.2", "--replay",
-                    "--rx-timestamp", "port", "--exit-after-idle-ms", "500",
+                    "--rx-timestamp", "port", "--exit-after-idle", "500ms",
                     "--stats", stats_path, "--quiet"], check=True, timeout=120)
     with open(stats_path) as f:
         live = {d["name"]: int(d["value"]) for d in json.load(f)["drops"] if int(d["value"])}

@@ -8,6 +8,11 @@
 namespace migprobe::dataplane {
 namespace {
 
+// The error message of a status, "" on success.
+std::string why(const base::Status& s) {
+  return s ? "" : s.error().message;
+}
+
 TargetParams target(const std::string& name, uint32_t ip, int flows) {
   TargetParams t;
   t.name = name;
@@ -22,7 +27,7 @@ constexpr uint32_t kIp2 = 0x0a4e000c;
 TEST(FlowRegistry, HandsOutIdsAndFindsByFlowNameAndAddress) {
   FlowRegistry r(8);
   std::vector<uint32_t> added;
-  ASSERT_EQ(r.add({target("vm1", kIp1, 2), target("vm2", kIp2, 1)}, &added), "");
+  ASSERT_EQ(why(r.add({target("vm1", kIp1, 2), target("vm2", kIp2, 1)}, &added)), "");
   ASSERT_EQ(added.size(), 2U);
   EXPECT_EQ(r.target(added[0]).flow_ids, (std::vector<uint32_t>{0, 1}));
   EXPECT_EQ(r.target(added[1]).flow_ids, (std::vector<uint32_t>{2}));
@@ -37,27 +42,28 @@ TEST(FlowRegistry, HandsOutIdsAndFindsByFlowNameAndAddress) {
 
 TEST(FlowRegistry, FreedIdsComeBackOnlyAfterTheUnusedOnes) {
   FlowRegistry r(4);
-  ASSERT_EQ(r.add({target("vm1", kIp1, 2)}, nullptr), "");
+  ASSERT_EQ(why(r.add({target("vm1", kIp1, 2)}, nullptr)), "");
   std::vector<uint32_t> freed, ips;
   EXPECT_EQ(r.remove({"vm1"}, &freed, &ips), 1U);
   EXPECT_EQ(freed, (std::vector<uint32_t>{0, 1}));
   EXPECT_EQ(ips, (std::vector<uint32_t>{kIp1}));
   EXPECT_EQ(r.target_of(0), nullptr);
   std::vector<uint32_t> added;
-  ASSERT_EQ(r.add({target("vm2", kIp2, 3)}, &added), "");
+  ASSERT_EQ(why(r.add({target("vm2", kIp2, 3)}, &added)), "");
   // 2 and 3 were never used: they go first, then the oldest freed one.
   EXPECT_EQ(r.target(added[0]).flow_ids, (std::vector<uint32_t>{2, 3, 0}));
   // The whole table is reusable: this used to leak slots on every remove.
   for (int i = 0; i < 100; ++i) {
     freed.clear();
     ASSERT_EQ(r.remove({"vm2"}, &freed, nullptr), 1U);
-    ASSERT_EQ(r.add({target("vm2", kIp2, 4)}, nullptr), "") << i;
+    ASSERT_EQ(why(r.add({target("vm2", kIp2, 4)}, nullptr)), "") << i;
   }
 }
 
 TEST(FlowRegistry, RemovesByAddressText) {
   FlowRegistry r(8);
-  ASSERT_EQ(r.add({target("a", kIp1, 1), target("b", kIp1, 1), target("c", kIp2, 1)}, nullptr), "");
+  ASSERT_EQ(why(r.add({target("a", kIp1, 1), target("b", kIp1, 1), target("c", kIp2, 1)}, nullptr)),
+            "");
   std::vector<uint32_t> freed;
   EXPECT_EQ(r.remove({"10.78.0.11", "a"}, &freed, nullptr), 2U);  // a counted once
   EXPECT_EQ(r.names(), (std::vector<std::string>{"c"}));
@@ -67,20 +73,24 @@ TEST(FlowRegistry, RemovesByAddressText) {
 
 TEST(FlowRegistry, AddIsAllOrNoneAndSaysWhy) {
   FlowRegistry r(3);
-  EXPECT_NE(r.add({target("vm1", kIp1, 2), target("vm2", kIp2, 2)}, nullptr).find("not enough"),
-            std::string::npos);
+  EXPECT_NE(
+      why(r.add({target("vm1", kIp1, 2), target("vm2", kIp2, 2)}, nullptr)).find("not enough"),
+      std::string::npos);
+  EXPECT_EQ(r.check({target("vm1", kIp1, 4)}, false).error().kind, base::ErrorKind::kExhausted);
   EXPECT_EQ(r.free_flows(), 3U);
   EXPECT_TRUE(r.names().empty());
-  EXPECT_NE(r.add({target("vm1", kIp1, 1), target("vm1", kIp2, 1)}, nullptr).find("twice"),
+  EXPECT_NE(why(r.add({target("vm1", kIp1, 1), target("vm1", kIp2, 1)}, nullptr)).find("twice"),
             std::string::npos);
-  ASSERT_EQ(r.add({target("vm1", kIp1, 1)}, nullptr), "");
-  EXPECT_NE(r.add({target("vm1", kIp2, 1)}, nullptr).find("already probed"), std::string::npos);
+  ASSERT_EQ(why(r.add({target("vm1", kIp1, 1)}, nullptr)), "");
+  EXPECT_NE(why(r.add({target("vm1", kIp2, 1)}, nullptr)).find("already probed"),
+            std::string::npos);
   // Replacing every target: the names and the whole table are free again.
-  EXPECT_EQ(r.check({target("vm1", kIp2, 3)}, true), "");
+  EXPECT_EQ(why(r.check({target("vm1", kIp2, 3)}, true)), "");
   TargetParams bad = target("vm9", kIp2, 1);
   bad.flows[0].interval_ns = 0;
-  const std::string why = r.add({bad}, nullptr);
-  EXPECT_NE(why.find("vm9"), std::string::npos) << why;
+  EXPECT_EQ(r.check({bad}, false).error().kind, base::ErrorKind::kInvalid);
+  const std::string text = why(r.add({bad}, nullptr));
+  EXPECT_NE(text.find("vm9"), std::string::npos) << text;
 }
 
 }  // namespace

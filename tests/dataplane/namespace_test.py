@@ -251,8 +251,8 @@ def main():
         dp_started = time.time()
         dp = subprocess.Popen(dp_cmd(build, ["--vdev", f"net_af_packet0,iface={PREFIX}-dp"],
                                      ["--port", "net_af_packet0", "--probe-ip", PROBE_IP,
-                                      "--reply-timeout-ms", str(REPLY_TIMEOUT_MS),
-                                      "--outage-threshold-ms", "2", "--realtime", "10",
+                                      "--reply-timeout", f"{REPLY_TIMEOUT_MS}ms",
+                                      "--outage-threshold", "2ms", "--realtime", "10",
                                       "--events", events, "--stats", f"{work}/live-stats.json",
                                       "--capture", capture, "--quiet"] + skew + targets))
         time.sleep(2.5)  # ARP, first replies
@@ -437,8 +437,8 @@ def replay(build, work, capture):
         os.remove(events)
     subprocess.run(dp_cmd(build, ["--vdev", f"net_pcap0,rx_pcap={capture}"],
                           ["--port", "net_pcap0", "--probe-ip", PROBE_IP, "--replay",
-                           "--rx-timestamp", "port", "--reply-timeout-ms", str(REPLY_TIMEOUT_MS),
-                           "--outage-threshold-ms", "2", "--exit-after-idle-ms", "500",
+                           "--rx-timestamp", "port", "--reply-timeout", f"{REPLY_TIMEOUT_MS}ms",
+                           "--outage-threshold", "2ms", "--exit-after-idle", "500ms",
                            "--events", events, "--stats", f"{work}/replay-stats.json",
                            "--quiet"]), check=True, timeout=120)
     return read_gaps(events)

@@ -79,58 +79,5 @@ TEST(ProbeFrame, ArpParses) {
   EXPECT_EQ(p.arp_target_ip, 0x0a4e000bU);
 }
 
-TEST(TargetSpec, Parses) {
-  std::string err;
-  auto t = parse_target(
-      "name=vm1,10.78.0.11,mac=02:00:00:00:00:0b,vlan=5,icmp=1000,"
-      "udp=250us/dscp=46/port=9000/size=64",
-      &err);
-  ASSERT_TRUE(t) << err;
-  EXPECT_EQ(t->name, "vm1");
-  EXPECT_EQ(t->ip, 0x0a4e000bU);
-  EXPECT_TRUE(t->mac);
-  EXPECT_EQ(t->vlan, 5);
-  ASSERT_EQ(t->flows.size(), 2U);
-  EXPECT_EQ(t->flows[0].interval_ns, 1'000'000U);
-  EXPECT_EQ(t->flows[1].interval_ns, 250'000U);
-  EXPECT_EQ(t->flows[1].dscp, 46);
-  EXPECT_EQ(t->flows[1].port, 9000);
-  EXPECT_EQ(t->flows[1].payload_bytes, 64U);
-}
-
-TEST(TargetSpec, RefusesClearly) {
-  std::string err;
-  EXPECT_FALSE(parse_target("10.78.0.300,icmp=1k", &err));
-  EXPECT_NE(err.find("10.78.0.300"), std::string::npos);
-  EXPECT_FALSE(parse_target("10.78.0.1,icmp=2M", &err));  // above 1 Mpps
-  EXPECT_NE(err.find("1 Mpps"), std::string::npos);
-  EXPECT_FALSE(parse_target("10.78.0.1,icmp=0.5", &err));  // below 1 pps
-  EXPECT_FALSE(parse_target("10.78.0.1", &err));
-  EXPECT_NE(err.find("no flow"), std::string::npos);
-  EXPECT_FALSE(parse_target("10.78.0.1,tcp=1k", &err));
-  EXPECT_FALSE(parse_target("10.78.0.1,udp=1k/size=10", &err));
-  EXPECT_FALSE(parse_target("icmp=1k", &err));
-}
-
-TEST(TargetSpec, PerFlowReplyTimeout) {
-  std::string err;
-  auto t = parse_target("10.78.0.1,icmp=1k/timeout=200ms,udp=1ms", &err);
-  ASSERT_TRUE(t) << err;
-  EXPECT_EQ(t->flows[0].reply_timeout_ns, 200'000'000U);
-  EXPECT_EQ(t->flows[1].reply_timeout_ns, 0U);                        // the run's default
-  EXPECT_FALSE(parse_target("10.78.0.1,icmp=1k/timeout=200", &err));  // no unit
-  EXPECT_NE(err.find("duration"), std::string::npos);
-  EXPECT_FALSE(parse_target("10.78.0.1,icmp=1k/timeout=61s", &err));
-  EXPECT_NE(err.find("60 s"), std::string::npos);
-}
-
-TEST(TargetSpec, Rates) {
-  EXPECT_EQ(*parse_rate("1M"), 1000U);
-  EXPECT_EQ(*parse_rate("2.5k"), 400'000U);
-  EXPECT_EQ(*parse_rate("1s"), 1'000'000'000U);
-  EXPECT_FALSE(parse_rate("fast"));
-  EXPECT_FALSE(parse_rate("-1"));
-}
-
 }  // namespace
 }  // namespace migprobe::dataplane

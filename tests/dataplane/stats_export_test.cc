@@ -10,6 +10,11 @@
 namespace migprobe::dataplane {
 namespace {
 
+// The error message of a status, "" on success.
+std::string why(const base::Status& s) {
+  return s ? "" : s.error().message;
+}
+
 std::map<std::string, uint64_t> table(const google::protobuf::RepeatedPtrField<v1::Counter>& t) {
   std::map<std::string, uint64_t> out;
   for (const auto& c : t) {
@@ -28,7 +33,7 @@ TEST(StatsExport, EveryTableAndEveryFlowInUseOrSeen) {
   udp.kind = ProbeKind::kUdpReflect;
   udp.interval_ns = 250'000;
   vm.flows = {FlowParams{}, udp};
-  ASSERT_EQ(registry.add({vm}, nullptr), "");
+  ASSERT_EQ(why(registry.add({vm}, nullptr)), "");
   TxSnapshot tx;
   RxSnapshot rx;
   tx.flows.resize(8);
@@ -79,7 +84,7 @@ TEST(StatsExport, TotalsOnlyWithoutPerFlowSnapshots) {
   vm.name = "vm1";
   vm.ip = 1;
   vm.flows = {FlowParams{}};
-  ASSERT_EQ(registry.add({vm}, nullptr), "");
+  ASSERT_EQ(why(registry.add({vm}, nullptr)), "");
   TxSnapshot tx;
   RxSnapshot rx;  // flow vectors left empty: a watchdog's poll
   v1::Stats s;

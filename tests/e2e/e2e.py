@@ -87,7 +87,7 @@ class E2ETestCase(unittest.TestCase):
                "--no-pci", "--lcores", "0@0,1@1,2@0", "--file-prefix", f"mpe2e{os.getpid()}",
                "--log-level", "warning", "--vdev", "net_af_packet0,iface=mp-probe", "--",
                "--port", "net_af_packet0", "--probe-ip", "10.77.0.2",
-               "--reply-timeout-ms", str(reply_timeout_ms), "--outage-threshold-ms", "2",
+               "--reply-timeout", f"{reply_timeout_ms}ms", "--outage-threshold", "2ms",
                "--realtime", "10", "--control-socket", cls.dp_socket, "--no-autostart",
                "--quiet"]
         with open(os.path.join(work, "dp.log"), "a") as log:

@@ -43,7 +43,7 @@ class EvacuationDemo(unittest.TestCase):
 
     def test_two_round_trips(self):
         cp = subprocess.run([os.path.join(e2e.REPO, "tools/demo"), "--no-build", "--out", self.out,
-                             "--flows", f"icmp:{INTERVAL_MS:g}ms,udp:{INTERVAL_MS:g}ms"],
+                             "--flows", f"icmp={INTERVAL_MS:g}ms,udp={INTERVAL_MS:g}ms"],
                             env=self.env, capture_output=True, text=True, timeout=900)
         context = f"\n--- stdout\n{cp.stdout[-6000:]}\n--- stderr\n{cp.stderr[-6000:]}"
         self.assertEqual(cp.returncode, 0, "the demo failed" + context)
@@ -54,7 +54,7 @@ class EvacuationDemo(unittest.TestCase):
         migrations = report["migrations"]
         self.assertEqual(len(migrations), 12, "3 VMs x 2 directions x 2 iterations" + context)
         self.assertEqual(report["unattributed_gaps"], [], "gaps no migration explains" + context)
-        # The demo's dataplane runs with --outage-threshold-ms 2: its gaps were classified so,
+        # The demo's dataplane runs with --outage-threshold 2ms: its gaps were classified so,
         # and the report says it (JSON: 64-bit integers as strings).
         self.assertEqual(int(report["settings"]["outage_threshold_ns"]), 2_000_000,
                          "the report does not give the dataplane's outage threshold" + context)

@@ -29,7 +29,7 @@ class Faults(e2e.EvacuationTestCase):
         self.assertEqual(self.lab("status", "--json").returncode, 0)
 
     def evacuate(self, env, out, *extra, background=False, settle="500ms", preexec_fn=None):
-        args = self.evacuate_args(out, "icmp:2ms,udp:2ms", "--settle", settle, "--api-timeout",
+        args = self.evacuate_args(out, "icmp=2ms,udp=2ms", "--settle", settle, "--api-timeout",
                                   "3s", *extra)
         if background:
             return self.control_bg(env, *args)

@@ -20,7 +20,7 @@ class Policies(e2e.EvacuationTestCase):
 
     def evacuate(self, env, out, *extra):
         return self.control(env, *self.evacuate_args(
-            out, "icmp:5ms,udp:5ms", "--reply-timeout", "1s", "--settle", "1s",
+            out, "icmp=5ms,udp=5ms", "--reply-timeout", "1s", "--settle", "1s",
             "--hypervisor-figures", os.path.join(self.state_dir, "ground-truth.jsonl"), *extra))
 
     def test_force_complete(self):

@@ -23,25 +23,29 @@ std::string temp_path(const char* name) {
 
 TEST(Flows, ParsesKindsIntervalsAndPorts) {
   std::vector<v1::FlowSpec> flows;
-  ASSERT_EQ(parse_flows("icmp:1ms,udp:500us,udp:2ms:9000", 100'000'000, &flows), "");
+  ASSERT_EQ(parse_flows("icmp=1ms,udp=500us,udp=2ms/port=9000/timeout=50ms", 100'000'000, &flows),
+            "");
   ASSERT_EQ(flows.size(), 3u);
   EXPECT_EQ(flows[0].kind(), v1::FLOW_KIND_ICMP_ECHO);
   EXPECT_EQ(flows[0].interval_ns(), 1'000'000u);
+  EXPECT_EQ(flows[0].port(), 0u);
+  EXPECT_EQ(flows[0].reply_timeout_ns(), 100'000'000u);
   EXPECT_EQ(flows[1].kind(), v1::FLOW_KIND_UDP_REFLECT);
   EXPECT_EQ(flows[1].port(), 7077u);
   EXPECT_EQ(flows[1].interval_ns(), 500'000u);
   EXPECT_EQ(flows[2].port(), 9000u);
-  EXPECT_EQ(flows[2].reply_timeout_ns(), 100'000'000u);
+  EXPECT_EQ(flows[2].reply_timeout_ns(), 50'000'000u);  // its own timeout wins
 }
 
 TEST(Flows, NamesWhatIsWrong) {
   std::vector<v1::FlowSpec> flows;
-  EXPECT_NE(parse_flows("tcp:1ms", 0, &flows).find("unknown kind 'tcp'"), std::string::npos);
-  EXPECT_NE(parse_flows("icmp:fast", 0, &flows).find("interval 'fast'"), std::string::npos);
-  EXPECT_NE(parse_flows("icmp:2s", 0, &flows).find("not between"), std::string::npos);
-  EXPECT_NE(parse_flows("udp:1ms:70000", 0, &flows).find("port '70000'"), std::string::npos);
-  EXPECT_NE(parse_flows("icmp:1ms:7", 0, &flows).find("no port"), std::string::npos);
-  EXPECT_NE(parse_flows("icmp", 0, &flows).find("kind:interval"), std::string::npos);
+  EXPECT_NE(parse_flows("tcp=1ms", 0, &flows).find("unknown kind 'tcp'"), std::string::npos);
+  EXPECT_NE(parse_flows("icmp=fast", 0, &flows).find("rate 'fast'"), std::string::npos);
+  EXPECT_NE(parse_flows("icmp=2s", 0, &flows).find("1 pps"), std::string::npos);
+  EXPECT_NE(parse_flows("udp=1ms/port=70000", 0, &flows).find("port '70000'"), std::string::npos);
+  EXPECT_NE(parse_flows("icmp=1ms/port=7", 0, &flows).find("no port"), std::string::npos);
+  // The old kind:interval form is refused with the form to use.
+  EXPECT_NE(parse_flows("icmp:1ms", 0, &flows).find("KIND=RATE"), std::string::npos);
 }
 
 TEST(Options, ValidateRefusesInconsistentRuns) {

@@ -1,7 +1,7 @@
 // Error formatting.
-#include "control/result.h"
+#include "base/result.h"
 
-namespace migprobe::control {
+namespace migprobe::base {
 
 std::string Error::to_string() const {
   std::string out;
@@ -24,10 +24,17 @@ std::string Error::to_string() const {
       case ErrorKind::kUnsupported:
         out = "unsupported";
         break;
+      case ErrorKind::kInvalid:
+        return message;
+      case ErrorKind::kExhausted:
+        out = "full";
+        break;
+      case ErrorKind::kIo:
+        return message;
     }
   }
   if (!request_id.empty()) out += " [" + request_id + "]";
   return out + ": " + message;
 }
 
-}  // namespace migprobe::control
+}  // namespace migprobe::base

@@ -1,0 +1,141 @@
+#include "base/flow_spec.h"
+
+#include <cstdlib>
+
+#include "base/duration.h"
+
+namespace migprobe::base {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t at = s.find(sep, start);
+    out.push_back(s.substr(start, at - start));
+    if (at == std::string::npos) return out;
+    start = at + 1;
+  }
+}
+
+bool parse_uint(const std::string& s, uint64_t max, uint64_t* out) {
+  if (s.empty() || s[0] < '0' || s[0] > '9') return false;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+  if (*end != '\0' || v > max) return false;
+  *out = v;
+  return true;
+}
+
+Error invalid(const std::string& text, const std::string& why) {
+  return make_error(ErrorKind::kInvalid, "flow '" + text + "': " + why);
+}
+
+}  // namespace
+
+bool parse_probe_kind(const std::string& word, ProbeKind* kind) {
+  if (word == "icmp") {
+    *kind = ProbeKind::kIcmpEcho;
+  } else if (word == "udp") {
+    *kind = ProbeKind::kUdpReflect;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const char* probe_kind_word(ProbeKind kind) {
+  return kind == ProbeKind::kIcmpEcho ? "icmp" : "udp";
+}
+
+Status validate_flow(const FlowSpec& f) {
+  auto fail = [](const std::string& why) { return make_error(ErrorKind::kInvalid, why); };
+  if (f.kind != ProbeKind::kIcmpEcho && f.kind != ProbeKind::kUdpReflect) {
+    return fail("unknown probe kind (icmp or udp)");
+  }
+  if (f.interval_ns < kMinIntervalNs || f.interval_ns > kMaxIntervalNs) {
+    return fail("rate must be between 1 pps and 1 Mpps (interval 1us to 1s)");
+  }
+  if (f.payload_bytes > kMaxPayloadBytes) {
+    return fail("payload size must be at most " + std::to_string(kMaxPayloadBytes) + " bytes");
+  }
+  if (f.payload_bytes != 0 && f.payload_bytes < kTrailerBytes) {
+    return fail("payload size must hold the 18-byte probe trailer (or be 0)");
+  }
+  if (f.dscp > 63) return fail("dscp must be 0..63");
+  if (f.kind == ProbeKind::kUdpReflect && f.port == 0) return fail("udp port must be 1..65535");
+  if (f.reply_timeout_ns > kMaxReplyTimeoutNs) return fail("reply timeout must be at most 60s");
+  return Done{};
+}
+
+Result<FlowSpec> parse_flow(const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos) return invalid(text, "expected KIND=RATE, e.g. icmp=1ms");
+  FlowSpec f;
+  const std::string word = text.substr(0, eq);
+  if (!parse_probe_kind(word, &f.kind)) {
+    return invalid(text, "unknown kind '" + word + "' (icmp or udp)");
+  }
+  const std::vector<std::string> parts = split(text.substr(eq + 1), '/');
+  const auto interval = parse_interval_ns(parts[0]);
+  if (!interval) {
+    return invalid(text, "rate '" + parts[0] + "' does not parse (e.g. 1000, 2.5k, 1ms, 250us)");
+  }
+  f.interval_ns = *interval;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const size_t peq = parts[i].find('=');
+    if (peq == std::string::npos)
+      return invalid(text, "option '" + parts[i] + "' is not key=value");
+    const std::string key = parts[i].substr(0, peq);
+    const std::string value = parts[i].substr(peq + 1);
+    uint64_t v = 0;
+    if (key == "timeout") {
+      const auto ns = parse_duration_ns(value);
+      if (!ns || *ns == 0)
+        return invalid(text, "timeout '" + value + "' is not a duration (500ms, 2s)");
+      f.reply_timeout_ns = *ns;
+    } else if (key == "size") {
+      if (!parse_uint(value, 65535, &v))
+        return invalid(text, "size '" + value + "' is not a number");
+      f.payload_bytes = static_cast<uint32_t>(v);
+    } else if (key == "dscp") {
+      if (!parse_uint(value, 255, &v)) return invalid(text, "dscp '" + value + "' is not a number");
+      f.dscp = static_cast<uint8_t>(v);
+    } else if (key == "port" && f.kind == ProbeKind::kUdpReflect) {
+      if (!parse_uint(value, 65535, &v))
+        return invalid(text, "port '" + value + "' is not 1..65535");
+      f.port = static_cast<uint16_t>(v);
+    } else {
+      return invalid(text, "unknown option '" + key + "'" +
+                               (key == "port" ? " (an icmp flow has no port)" : ""));
+    }
+  }
+  if (Status ok = validate_flow(f); !ok) return invalid(text, ok.error().message);
+  return f;
+}
+
+Result<std::vector<FlowSpec>> parse_flows(const std::string& text) {
+  std::vector<FlowSpec> out;
+  for (const std::string& item : split(text, ',')) {
+    if (item.empty()) continue;
+    Result<FlowSpec> f = parse_flow(item);
+    if (!f) return f.error();
+    out.push_back(*f);
+  }
+  if (out.empty()) return make_error(ErrorKind::kInvalid, "no flow given (e.g. icmp=1ms,udp=1ms)");
+  return out;
+}
+
+std::string flow_text(const FlowSpec& f) {
+  std::string s = std::string(probe_kind_word(f.kind)) + "=" + duration_text(f.interval_ns);
+  if (f.payload_bytes != 0) s += "/size=" + std::to_string(f.payload_bytes);
+  if (f.dscp != 0) s += "/dscp=" + std::to_string(f.dscp);
+  if (f.kind == ProbeKind::kUdpReflect && f.port != kDefaultReflectorPort) {
+    s += "/port=" + std::to_string(f.port);
+  }
+  if (f.reply_timeout_ns != 0) s += "/timeout=" + duration_text(f.reply_timeout_ns);
+  return s;
+}
+
+}  // namespace migprobe::base

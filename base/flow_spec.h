@@ -1,0 +1,57 @@
+#pragma once
+// The one grammar of probe flows, the same in migprobe-dp's --target, migprobe-control's
+// --flows and migprobe-dpctl, and the limits every flow is checked against, also those that
+// arrive over the gRPC API:
+//
+//   FLOWS := FLOW (',' FLOW)*
+//   FLOW  := KIND '=' RATE ('/' OPTION)*          KIND := icmp | udp
+//   OPTION := size=BYTES (L4 payload, the 18-byte trailer included) | dscp=0..63
+//           | port=1..65535 (udp; default 7077) | timeout=DURATION (this flow's reply timeout)
+//
+// RATE and DURATION as base/duration.h reads them: "icmp=1ms", "udp=2.5k/port=7078",
+// "icmp=1000/dscp=46/timeout=200ms".
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace migprobe::base {
+
+// Probe kinds (the proto FlowKind values).
+enum class ProbeKind : uint8_t { kIcmpEcho = 1, kUdpReflect = 2 };
+
+inline constexpr uint64_t kMinIntervalNs = 1'000;          // 1 Mpps
+inline constexpr uint64_t kMaxIntervalNs = 1'000'000'000;  // 1 pps
+inline constexpr uint32_t kMaxPayloadBytes = 1472;         // one 1500-byte IPv4 packet
+inline constexpr uint32_t kTrailerBytes = 18;
+inline constexpr uint16_t kDefaultReflectorPort = 7077;
+inline constexpr uint64_t kMaxReplyTimeoutNs = 60'000'000'000;
+
+// One probe flow.
+struct FlowSpec {
+  ProbeKind kind = ProbeKind::kIcmpEcho;
+  uint64_t interval_ns = 1'000'000;
+  uint32_t payload_bytes = 0;  // 0: the trailer only (the smallest frame)
+  uint8_t dscp = 0;
+  uint16_t port = kDefaultReflectorPort;
+  // A reply later than this after its probe counts as lost; 0: the run's default.
+  uint64_t reply_timeout_ns = 0;
+};
+
+// The kind a KIND word names; false for any other word.
+bool parse_probe_kind(const std::string& word, ProbeKind* kind);
+// "icmp" or "udp".
+const char* probe_kind_word(ProbeKind kind);
+
+// Checks a flow against the limits; the error says which limit.
+Status validate_flow(const FlowSpec& flow);
+// One FLOW; the error names the text and what in it is wrong.
+Result<FlowSpec> parse_flow(const std::string& text);
+// FLOWS (at least one).
+Result<std::vector<FlowSpec>> parse_flows(const std::string& text);
+// A flow as FLOW text: what parse_flow reads back to the same flow.
+std::string flow_text(const FlowSpec& flow);
+
+}  // namespace migprobe::base

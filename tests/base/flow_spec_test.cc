@@ -1,0 +1,64 @@
+// The one flow grammar: the same text in migprobe-dp --target and migprobe-control --flows.
+
+#include "base/flow_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace migprobe::base {
+namespace {
+
+std::string error_of(const std::string& text) {
+  auto f = parse_flows(text);
+  return f ? "" : f.error().message;
+}
+
+TEST(FlowSpec, ParsesEveryOption) {
+  auto f = parse_flow("udp=2.5k/port=7078/dscp=46/size=64/timeout=200ms");
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->kind, ProbeKind::kUdpReflect);
+  EXPECT_EQ(f->interval_ns, 400'000U);
+  EXPECT_EQ(f->port, 7078);
+  EXPECT_EQ(f->dscp, 46);
+  EXPECT_EQ(f->payload_bytes, 64U);
+  EXPECT_EQ(f->reply_timeout_ns, 200'000'000U);
+  auto icmp = parse_flow("icmp=1ms");
+  ASSERT_TRUE(icmp);
+  EXPECT_EQ(icmp->kind, ProbeKind::kIcmpEcho);
+  EXPECT_EQ(icmp->reply_timeout_ns, 0U);
+  EXPECT_EQ(parse_flow("udp=1ms")->port, kDefaultReflectorPort);
+}
+
+TEST(FlowSpec, ListsOfFlows) {
+  auto flows = parse_flows("icmp=1ms,udp=250us/port=9000");
+  ASSERT_TRUE(flows);
+  ASSERT_EQ(flows->size(), 2U);
+  EXPECT_EQ((*flows)[1].port, 9000);
+  EXPECT_NE(error_of("").find("no flow"), std::string::npos);
+}
+
+TEST(FlowSpec, ErrorsNameTheFlowAndWhat) {
+  EXPECT_NE(error_of("icmp:1ms").find("KIND=RATE"), std::string::npos);  // the old form
+  EXPECT_NE(error_of("tcp=1ms").find("unknown kind 'tcp'"), std::string::npos);
+  EXPECT_NE(error_of("icmp=fast").find("rate 'fast'"), std::string::npos);
+  EXPECT_NE(error_of("icmp=1ms/port=7").find("icmp flow has no port"), std::string::npos);
+  EXPECT_NE(error_of("udp=1ms/port=70000").find("port"), std::string::npos);
+  EXPECT_NE(error_of("udp=1ms/dscp=64").find("dscp"), std::string::npos);
+  EXPECT_NE(error_of("icmp=2M").find("1 Mpps"), std::string::npos);
+  EXPECT_NE(error_of("icmp=1ms/timeout=200").find("not a duration"), std::string::npos);
+  EXPECT_NE(error_of("icmp=1ms/timeout=61s").find("60s"), std::string::npos);
+  EXPECT_NE(error_of("icmp=1ms/colour=red").find("unknown option 'colour'"), std::string::npos);
+  EXPECT_NE(error_of("icmp=1ms,udp=1x").find("flow 'udp=1x'"), std::string::npos);
+  EXPECT_EQ(parse_flows("icmp=1ms,bad").error().kind, ErrorKind::kInvalid);
+}
+
+TEST(FlowSpec, TextReadsBack) {
+  for (const char* text : {"icmp=1ms", "udp=250us/port=9000", "icmp=1ms/size=64/dscp=46",
+                           "udp=1ms/timeout=200ms", "icmp=400us"}) {
+    auto f = parse_flow(text);
+    ASSERT_TRUE(f) << text;
+    EXPECT_EQ(flow_text(*f), text);
+  }
+}
+
+}  // namespace
+}  // namespace migprobe::base
