@@ -5,6 +5,24 @@
 
 namespace migprobe::analysis {
 
+// Where a gap's outage is estimated to lie on the probe's clock, [start_ns, end_ns): the middle
+// of its bounds, for unions, tagging, timelines and the announce split.
+struct GapSpan {
+  uint64_t start_ns = 0;
+  uint64_t end_ns = 0;
+};
+
+// The one formula for that span, from what both a Gap and its GapEvent message carry. The
+// outage lies within [tx(b-1) - tx(a+1), tx(b) - tx(a)]: its estimate is centred in it, so it
+// ends half an interval before tx(b). A gap still open at the end (no b) starts half an
+// interval after tx(a) and lasts its estimate.
+inline GapSpan estimated_span(uint64_t tx_before_ns, uint64_t tx_after_ns, uint64_t interval_ns,
+                              uint64_t estimate_ns, bool open_end) {
+  const uint64_t end_ns =
+      open_end ? tx_before_ns + interval_ns / 2 + estimate_ns : tx_after_ns - interval_ns / 2;
+  return {end_ns - estimate_ns, end_ns};
+}
+
 // A maximal run of probes that got no reply within the reply timeout, bounded by the
 // answered probes a (seq_before) and b (seq_after). Times are ns on the probe's clock.
 struct Gap {
@@ -29,12 +47,12 @@ struct Gap {
   uint32_t forward_lost = 0;
   uint32_t return_lost = 0;
 
-  // The estimated outage interval [start, end) on the probe's clock: the middle of the
-  // bounds, used for unions and timelines.
-  uint64_t start_ns() const { return end_ns() - estimate_ns; }
-  uint64_t end_ns() const {
-    return open_end ? tx_before_ns + interval_ns / 2 + estimate_ns : tx_after_ns - interval_ns / 2;
+  // The estimated outage interval (estimated_span above).
+  GapSpan span() const {
+    return estimated_span(tx_before_ns, tx_after_ns, interval_ns, estimate_ns, open_end);
   }
+  // Where it starts (the announce split measures from there).
+  uint64_t start_ns() const { return span().start_ns; }
 };
 
 }  // namespace migprobe::analysis

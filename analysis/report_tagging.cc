@@ -210,13 +210,9 @@ int ReportTargets::find_name(const std::string& name) const {
   return it != by_name_.end() ? static_cast<int>(it->second) : find_ip(name);
 }
 
-uint64_t gap_end_ns(const v1::GapEvent& g) {
-  return g.open_end() ? g.tx_before_ns() + g.interval_ns() / 2 + g.estimate_ns()
-                      : g.tx_after_ns() - g.interval_ns() / 2;
-}
-
-uint64_t gap_start_ns(const v1::GapEvent& g) {
-  return gap_end_ns(g) - g.estimate_ns();
+GapSpan gap_span(const v1::GapEvent& g) {
+  return estimated_span(g.tx_before_ns(), g.tx_after_ns(), g.interval_ns(), g.estimate_ns(),
+                        g.open_end());
 }
 
 std::vector<v1::MigrationEvent> merge_migrations(const JournalContents* journal) {
@@ -346,7 +342,8 @@ void finish_report(std::vector<TargetBuild> targets, const std::vector<Announce>
     for (int fi = 0; fi < t.flows_size(); ++fi) {
       for (int gi = 0; gi < t.flows(fi).gaps_size(); ++gi) {
         const v1::GapEvent& g = t.flows(fi).gaps(gi);
-        gaps.push_back(TaggedGap{ti, fi, gi, gap_start_ns(g), gap_end_ns(g)});
+        const GapSpan span = gap_span(g);
+        gaps.push_back(TaggedGap{ti, fi, gi, span.start_ns, span.end_ns});
       }
     }
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "analysis/analyzer.h"
+#include "analysis/gap.h"
 #include "analysis/journal.h"
 #include "migprobe/v1/report.pb.h"
 
@@ -49,10 +50,9 @@ class ReportTargets {
   mutable bool names_changed_ = false;
 };
 
-// The estimated outage interval [start, end) of a gap on the probe's clock (as
-// Gap::start_ns() / end_ns()), for unions, tagging and timelines.
-uint64_t gap_start_ns(const v1::GapEvent& gap);
-uint64_t gap_end_ns(const v1::GapEvent& gap);
+// The estimated outage interval of a gap message: Gap::span()'s formula (gap.h) on the
+// fields the message carries.
+GapSpan gap_span(const v1::GapEvent& gap);
 
 // Merged state of each migration: the journal appends a full record per phase change; the
 // newest one of each migration wins, in the order migrations first appear.

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "analysis/analyzer.h"
+#include "analysis/gap_event.h"
 #include "analysis/report_builder.h"
+#include "analysis/report_tagging.h"
 #include "tests/report/probe_scenario.h"
 
 namespace migprobe::analysis {
@@ -120,6 +122,30 @@ TEST(Tagging, WithoutJournalEveryGapIsUnattributedAndNoneIsDropped) {
   // A single lost probe at 1 ms is 1 ms of estimated downtime: at the default threshold
   // of 1 ms it counts as an outage; the report says which.
   EXPECT_EQ(r.targets(1).flows(0).gaps(0).lost(), 1U);
+}
+
+TEST(GapSpan, TheMessageGivesTheSpanOfItsGap) {
+  // Tagging works on messages (a journal's gaps have no Gap), the announce split on the
+  // Gap: both must place the outage at the same time.
+  Gap closed;
+  closed.tx_before_ns = kStart;
+  closed.tx_after_ns = kStart + 21 * kInterval;
+  closed.interval_ns = kInterval;
+  closed.estimate_ns = 20 * kInterval;
+  Gap open_end = closed;
+  open_end.open_end = true;
+  open_end.tx_after_ns = 0;
+  open_end.estimate_ns = 7 * kInterval;
+  for (const Gap& g : {closed, open_end}) {
+    const GapSpan from_message = gap_span(to_gap_event(g, v1::FLOW_KIND_ICMP_ECHO));
+    EXPECT_EQ(from_message.start_ns, g.span().start_ns);
+    EXPECT_EQ(from_message.end_ns, g.span().end_ns);
+    EXPECT_EQ(g.span().end_ns - g.span().start_ns, g.estimate_ns);
+  }
+  // Half an interval after tx(a), half an interval before tx(b).
+  EXPECT_EQ(closed.span().start_ns, kStart + kInterval / 2);
+  EXPECT_EQ(closed.span().end_ns, kStart + 21 * kInterval - kInterval / 2);
+  EXPECT_EQ(open_end.span().start_ns, kStart + kInterval / 2);
 }
 
 TEST(DowntimeStats, NearestRankPercentiles) {
