@@ -10,10 +10,10 @@
 
 #include "analysis/analyzer.h"
 #include "analysis/capture_reader.h"
+#include "analysis/capture_report.h"
 #include "analysis/duration.h"
 #include "analysis/journal.h"
 #include "analysis/journal_report.h"
-#include "analysis/report_builder.h"
 #include "analysis/report_writers.h"
 
 namespace po = boost::program_options;

@@ -2,7 +2,7 @@
 // The offline analyzer: frames in (from a capture), flows, gaps and announces out. It
 // recognises migprobe probes by their trailer and, for captures the probe did not make,
 // plain ICMP echo traffic (ping, fping) matched by id and sequence. Part of the detector:
-// no protobuf and no libpcap (capture_reader.h feeds it, report_builder.h reports on it).
+// no protobuf and no libpcap (capture_reader.h feeds it, capture_report.h reports on it).
 
 #include <array>
 #include <cstdint>

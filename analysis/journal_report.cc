@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <map>
 
-#include "analysis/flow_tracker.h"
-#include "analysis/report_tagging.h"
+#include "analysis/journal_events.h"
+#include "analysis/report_targets.h"
 
 namespace migprobe::analysis {
 namespace {
@@ -114,14 +114,33 @@ class JournalFlows {
   std::map<size_t, std::map<uint32_t, v1::FlowReport>> flows_;
 };
 
+// The settings the journal's gaps were detected and tagged with: the run's own (its
+// --settle, the dataplane's outage threshold, the flows' reply timeout) where the journal
+// says them (older ones do not), else the inputs'.
+v1::AnalysisSettings journal_settings(const JournalContents& journal, const ReportInputs& inputs) {
+  v1::AnalysisSettings settings;
+  settings.set_outage_threshold_ns(inputs.outage_threshold_ns);
+  settings.set_reply_timeout_ns(inputs.reply_timeout_ns);
+  settings.set_settle_ns(inputs.settle_ns);
+  for (const auto& r : journal.records) {
+    if (r.has_run() && r.run().settle_ns() > 0) settings.set_settle_ns(r.run().settle_ns());
+    if (r.has_probe() && r.probe().outage_threshold_ns() > 0) {
+      settings.set_outage_threshold_ns(r.probe().outage_threshold_ns());
+    }
+    if (!r.has_target()) continue;
+    for (const auto& f : r.target().flows()) {
+      if (f.reply_timeout_ns() > 0) settings.set_reply_timeout_ns(f.reply_timeout_ns());
+    }
+  }
+  return settings;
+}
+
 }  // namespace
 
 v1::Report build_report_from_journal(const JournalContents& journal, const ReportInputs& inputs) {
-  v1::Report report;
-  report.set_format_version(kReportFormatVersion);
-  report.set_generator(inputs.generator.empty() ? "migprobe-control" : inputs.generator);
+  v1::Report report = start_report(inputs, "migprobe-control", journal_settings(journal, inputs));
+  const uint64_t settle_ns = report.settings().settle_ns();
   v1::SourceInfo* source = report.mutable_source();
-  *source = inputs.source;
   if (source->format().empty()) source->set_format("journal");
   if (source->journal_records() == 0) source->set_journal_records(journal.records.size() + 1);
   if (source->first_ns() == 0 && source->last_ns() == 0) {
@@ -131,29 +150,8 @@ v1::Report build_report_from_journal(const JournalContents& journal, const Repor
   }
   if (source->error().empty()) source->set_error(journal.warning);
 
-  auto* settings = report.mutable_settings();
-  settings->set_outage_threshold_ns(inputs.outage_threshold_ns);
-  settings->set_reply_timeout_ns(inputs.reply_timeout_ns);
-  // The run's own --settle tagged its gaps live: the journal says it (older ones do not).
-  uint64_t settle_ns = inputs.settle_ns;
-  for (const auto& r : journal.records) {
-    if (r.has_run() && r.run().settle_ns() > 0) settle_ns = r.run().settle_ns();
-  }
-  settings->set_settle_ns(settle_ns);
-  settings->set_reorder_window(FlowTracker::kReorderWindow);
-
   ReportTargets targets;
   targets.add_journal_targets(journal);
-  for (const auto& r : journal.records) {
-    // The dataplane's own threshold classified the gaps of a live run.
-    if (r.has_probe() && r.probe().outage_threshold_ns() > 0) {
-      settings->set_outage_threshold_ns(r.probe().outage_threshold_ns());
-    }
-    if (!r.has_target()) continue;
-    for (const auto& f : r.target().flows()) {
-      if (f.reply_timeout_ns() > 0) settings->set_reply_timeout_ns(f.reply_timeout_ns());
-    }
-  }
   JournalFlows flows(journal, &targets);
   for (const auto& r : journal.records) {
     if (r.has_flow_totals()) {
@@ -178,12 +176,8 @@ v1::Report build_report_from_journal(const JournalContents& journal, const Repor
     }
   }
   flows.place();
-  for (auto& t : targets.all()) {
-    if (t.mac_known) t.report.set_mac(mac_to_string(t.mac));
-  }
 
-  const std::vector<Announce> announces = journal_announces(journal);
-  finish_report(std::move(targets.all()), announces, &journal, settle_ns, &report);
+  finish_report(std::move(targets.all()), journal_announces(journal), &journal, settle_ns, &report);
   for (const auto& r : journal.records) {
     if (r.has_announce()) *report.add_announces() = r.announce();
   }

@@ -2,7 +2,7 @@
 // Builds the Report from a journal alone, as migprobe-control writes it during a live run
 // (targets, the gaps the dataplane streamed, announces, migrations, evacuations, final flow
 // counters, coverage gaps, errors): the same report a capture gives, tagged by the same
-// code (report_tagging.h), so that a journal replays to the report of its run.
+// code (report_builder.h), so that a journal replays to the report of its run.
 
 #include "analysis/journal.h"
 #include "analysis/report_builder.h"

@@ -1,83 +1,43 @@
 #include "analysis/report_builder.h"
 
-#include "analysis/announce.h"
-#include "analysis/gap_event.h"
+#include <utility>
+
+#include "analysis/flow_tracker.h"
+#include "analysis/journal_events.h"
 #include "analysis/report_tagging.h"
+#include "analysis/run_statistics.h"
 
 namespace migprobe::analysis {
-namespace {
 
-// The message's kind of an analyzed flow.
-v1::FlowKind flow_kind(const AnalyzedFlow& f) {
-  if (f.foreign) return v1::FLOW_KIND_FOREIGN_ICMP;
-  return f.probe_kind == ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT;
-}
-
-}  // namespace
-
-v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
+v1::Report start_report(const ReportInputs& inputs, std::string_view default_generator,
+                        v1::AnalysisSettings settings) {
   v1::Report report;
   report.set_format_version(kReportFormatVersion);
-  report.set_generator(inputs.generator.empty() ? "migprobe-analyze" : inputs.generator);
+  report.set_generator(inputs.generator.empty() ? std::string(default_generator)
+                                                : inputs.generator);
   *report.mutable_source() = inputs.source;
-  auto* settings = report.mutable_settings();
-  settings->set_outage_threshold_ns(analyzer.options().tracker.outage_threshold_ns);
-  settings->set_reply_timeout_ns(analyzer.options().tracker.reply_timeout_ns);
-  settings->set_settle_ns(inputs.settle_ns);
-  settings->set_reorder_window(FlowTracker::kReorderWindow);
-
-  // Targets: those the journal names first, in its order, then those only the capture shows.
-  ReportTargets targets;
-  if (inputs.journal != nullptr) targets.add_journal_targets(*inputs.journal);
-  for (const AnalyzedFlow* f : analyzer.flows()) {
-    TargetBuild& t = targets.add_ip(f->target_ip.to_string());
-    if (f->target_mac_known && !t.mac_known) {
-      t.mac = f->target_mac;
-      t.mac_known = true;
-    }
-  }
-  for (auto& t : targets.all()) {
-    if (t.mac_known) t.report.set_mac(mac_to_string(t.mac));
-  }
-  for (const AnalyzedFlow* f : analyzer.flows()) {
-    TargetBuild& t = targets.at(static_cast<size_t>(targets.find_ip(f->target_ip.to_string())));
-    const v1::FlowKind kind = flow_kind(*f);
-    v1::FlowReport* fr = t.report.add_flows();
-    const FlowCounters& c = f->tracker.counters();
-    fr->set_flow_id(f->flow_id);
-    fr->set_kind(kind);
-    fr->set_interval_ns(f->tracker.interval_ns());
-    fr->set_sent(c.sent);
-    set_flow_counters(c, fr);
-    fr->set_first_tx_ns(c.first_tx_ns);
-    fr->set_last_tx_ns(c.last_tx_ns);
-    if (f->foreign) {
-      fr->set_initiator(f->initiator.to_string());
-      fr->set_icmp_id(f->icmp_id);
-    }
-    for (const Gap& g : f->gaps) {
-      v1::GapEvent* ev = fr->add_gaps();
-      *ev = to_gap_event(g, kind);
-      ev->set_target(t.report.name());
-      const AnnounceWindow w = announce_window(g);
-      if (const Announce* a = find_announce(analyzer.announces(), t, w.from_ns, w.to_ns)) {
-        set_gap_announce(g, *a, ev);
-      }
-    }
-  }
-
-  finish_report(std::move(targets.all()), analyzer.announces(), inputs.journal, inputs.settle_ns,
-                &report);
-  for (const Announce& a : analyzer.announces()) *report.add_announces() = to_announce_event(a);
-  for (size_t i = 1; i < kDropReasonCount; ++i) {
-    const uint64_t n = analyzer.drops()[i];
-    if (n == 0) continue;
-    v1::DropCount* d = report.add_drops();
-    d->set_reason(std::string(drop_reason_name(static_cast<DropReason>(i))));
-    d->set_description(std::string(drop_reason_description(static_cast<DropReason>(i))));
-    d->set_count(n);
-  }
+  settings.set_reorder_window(FlowTracker::kReorderWindow);
+  *report.mutable_settings() = std::move(settings);
   return report;
+}
+
+void finish_report(std::vector<TargetBuild> targets, const std::vector<Announce>& announces,
+                   const JournalContents* journal, uint64_t settle_ns, v1::Report* report) {
+  const std::vector<v1::MigrationEvent> migrations = merge_migrations(journal);
+  const MigrationTargets matched = match_migrations(targets, migrations);
+  const GapTags tags = tag_gaps(migrations, matched, settle_ns, &targets);
+  add_migration_reports(migrations, matched, tags, announces, coverage_spans(journal), settle_ns,
+                        &targets);
+  add_unattributed_gaps(tags, targets, report);
+
+  add_migrations(migrations, report);
+  for (TargetBuild& t : targets) {
+    if (t.mac_known) t.report.set_mac(mac_to_string(t.mac));
+    *report->add_targets() = std::move(t.report);
+  }
+  *report->mutable_downtime() = completed_downtime(*report);
+  add_evacuations(merge_evacuations(journal), report);
+  if (journal != nullptr) add_coverage_gaps_and_errors(*journal, report);
 }
 
 }  // namespace migprobe::analysis

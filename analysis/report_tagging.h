@@ -1,91 +1,64 @@
 #pragma once
-// The part of building a Report that the capture path (report_builder.cc) and the journal
-// path (journal_report.cc) share, so that both tag gaps and compute per-migration and
-// per-run figures with one implementation: targets, switchover announces, tagging gaps with
-// migrations (DESIGN.md "Tagging"), per-migration downtime, run statistics, evacuations,
-// coverage gaps and errors.
+// Tagging gaps with migrations (DESIGN.md "Tagging"): a gap belongs to a migration of its
+// target whose window [requested, completed + settle] it overlaps, or is reported as
+// unattributed, never dropped. Each migration then gets the figures of its gaps (downtime
+// as their union, the longest gap per flow kind with its bounds, the losses), its
+// switchover announce, and a flag when the probe was not measuring during its window.
 
+#include <cstddef>
 #include <cstdint>
-#include <map>
-#include <string>
-#include <unordered_map>
 #include <vector>
 
-#include "analysis/analyzer.h"
+#include "analysis/announce.h"
 #include "analysis/gap.h"
-#include "analysis/journal.h"
+#include "analysis/journal_events.h"
+#include "analysis/report_targets.h"
 #include "migprobe/v1/report.pb.h"
 
 namespace migprobe::analysis {
-
-// One target while its report is built: the message, plus what matching announces needs.
-struct TargetBuild {
-  v1::TargetReport report;
-  MacAddress mac{};
-  bool mac_known = false;
-  uint32_t ipv4 = 0;  // host order, 0 when not IPv4
-};
-
-// The targets of a report being built, in the order they were first named.
-class ReportTargets {
- public:
-  // The target with this IP; a new one (named by its IP) when none has it yet.
-  TargetBuild& add_ip(const std::string& ip);
-  // The journal's Target records, in journal order: IP, name, MAC.
-  void add_journal_targets(const JournalContents& journal);
-  // Index of the target with this IP, or -1.
-  int find_ip(const std::string& ip) const;
-  // Index of the first target named name (or, failing that, with name as its IP), or -1.
-  int find_name(const std::string& name) const;
-
-  // Names change through add_ip and add_journal_targets only: find_name's index follows them.
-  std::vector<TargetBuild>& all() { return targets_; }
-  TargetBuild& at(size_t i) { return targets_[i]; }
-
- private:
-  std::vector<TargetBuild> targets_;
-  std::map<std::string, size_t> by_ip_;
-  // Name -> first target with it, rebuilt on the next find_name after a name changed.
-  mutable std::unordered_map<std::string, size_t> by_name_;
-  mutable bool names_changed_ = false;
-};
 
 // The estimated outage interval of a gap message: Gap::span()'s formula (gap.h) on the
 // fields the message carries.
 GapSpan gap_span(const v1::GapEvent& gap);
 
-// Merged state of each migration: the journal appends a full record per phase change; the
-// newest one of each migration wins, in the order migrations first appear.
-std::vector<v1::MigrationEvent> merge_migrations(const JournalContents* journal);
+// A gap's place in the targets being built, its estimated span and its migration.
+struct TaggedGap {
+  size_t target = 0;
+  int flow = 0;
+  int index = 0;
+  GapSpan span;
+  // Index of its migration, or -1 (unattributed).
+  int migration = -1;
+};
 
-// Merged evacuation directions: the newest record per (campaign, iteration, source, dest)
-// wins, in the order they first appear.
-std::vector<v1::EvacuationEvent> merge_evacuations(const JournalContents* journal);
+// Every gap of a report's targets with its migration.
+struct GapTags {
+  // In target, flow, gap order.
+  std::vector<TaggedGap> gaps;
+  // Per migration: the indices in gaps of the gaps tagged with it.
+  std::vector<std::vector<size_t>> of_migration;
+};
 
-// Switchover announces of the journal's AnnounceEvent records, as the analyzer holds them
-// (sorted by time).
-std::vector<Announce> journal_announces(const JournalContents& journal);
-// An analyzer announce as a report message.
-v1::AnnounceEvent to_announce_event(const Announce& a);
+// Tags every gap of the targets with its migration, and marks each GapEvent with it
+// (migration_number: the migration's index + 1, 0 for none). When windows overlap
+// (back-to-back migrations of one VM, each with its settle time), the cause is the newest
+// migration requested before the gap began; a gap that began before any of them goes to
+// the one it overlaps most.
+GapTags tag_gaps(const std::vector<v1::MigrationEvent>& migrations, const MigrationTargets& matched,
+                 uint64_t settle_ns, std::vector<TargetBuild>* targets);
 
-// The first announce from the target seen in [from, to]; announces sorted by time.
-const Announce* find_announce(const std::vector<Announce>& announces, const TargetBuild& t,
-                              uint64_t from, uint64_t to);
+// Adds to each migration's target its MigrationReport, in journal order: the migration and
+// its number, the figures of its gaps, the first announce from the target in its window,
+// and whether one of the coverage spans overlaps that window.
+void add_migration_reports(const std::vector<v1::MigrationEvent>& migrations,
+                           const MigrationTargets& matched, const GapTags& tags,
+                           const std::vector<Announce>& announces,
+                           const std::vector<CoverageSpan>& coverage, uint64_t settle_ns,
+                           std::vector<TargetBuild>* targets);
 
-// Everything that follows once each target holds its flows and their gaps: tags every gap
-// with its migration (GapEvent.migration_number), adds each target's MigrationReports, the
-// migrations with their counts and downtime statistics, the unattributed gaps, the
-// evacuations and their durations per direction, the coverage gaps (flagging the
-// migrations they overlap) and the errors; then moves the targets into the report.
-// journal may be null (a capture alone: every gap unattributed).
-void finish_report(std::vector<TargetBuild> targets, const std::vector<Announce>& announces,
-                   const JournalContents* journal, uint64_t settle_ns, v1::Report* report);
-
-// Mean, median, p95 (nearest rank), min and max of values (ns).
-v1::DowntimeStats downtime_stats(std::vector<uint64_t> values);
-
-// Per-direction durations of finished, not interrupted evacuation directions, grouped by
-// source -> dest in the order the directions first appear.
-std::vector<v1::DirectionStats> evacuation_time(const std::vector<v1::EvacuationEvent>& evacs);
+// Adds the gaps no migration explains to the report's unattributed gaps, in target, flow,
+// gap order.
+void add_unattributed_gaps(const GapTags& tags, const std::vector<TargetBuild>& targets,
+                           v1::Report* report);
 
 }  // namespace migprobe::analysis

@@ -1,3 +1,9 @@
+// The text rendering, top to bottom in the order it prints: the preamble, each target with
+// its migrations, flows and gaps, the run's figures, the unattributed gaps, coverage gaps,
+// errors, announces and drops. One file of about 400 lines on purpose: its pieces share the
+// private formatting (line, rel, format_s), which a split would turn into a header with no
+// other user.
+
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
@@ -6,6 +12,7 @@
 #include <vector>
 
 #include "analysis/report_writers.h"
+#include "analysis/run_statistics.h"
 
 namespace migprobe::analysis {
 namespace {
@@ -230,11 +237,9 @@ void render_migration_table(std::string* out, const v1::Report& r) {
 void render_run(std::string* out, const v1::Report& r, uint64_t origin) {
   if (r.migrations_size() > 0) {
     std::string rate;
-    const uint32_t ended = r.migrations_completed() + r.migrations_failed();
-    if (ended > 0) {
+    if (const auto percent = success_rate_percent(r)) {
       char buf[64];
-      std::snprintf(buf, sizeof buf, ", success rate %.1f%%",
-                    100.0 * r.migrations_completed() / ended);
+      std::snprintf(buf, sizeof buf, ", success rate %.1f%%", *percent);
       rate = buf;
     }
     line(out, "migrations: %d (completed %u, failed or aborted %u%s)", r.migrations_size(),

@@ -5,8 +5,8 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include "analysis/capture_report.h"
 #include "analysis/journal_report.h"
-#include "analysis/report_builder.h"
 #include "analysis/report_writers.h"
 #include "tests/report/probe_scenario.h"
 

@@ -1,13 +1,11 @@
-// Tagging gaps with migrations, the announce split, and the per-run statistics, through the
-// analyzer and report builder with frames built here.
+// Tagging gaps with migrations, the announce split, and the per-run figures they give, through
+// the analyzer and the capture's report builder with frames built here.
 
 #include <gtest/gtest.h>
 
-#include <vector>
-
 #include "analysis/analyzer.h"
+#include "analysis/capture_report.h"
 #include "analysis/gap_event.h"
-#include "analysis/report_builder.h"
 #include "analysis/report_tagging.h"
 #include "tests/report/probe_scenario.h"
 
@@ -146,20 +144,6 @@ TEST(GapSpan, TheMessageGivesTheSpanOfItsGap) {
   EXPECT_EQ(closed.span().start_ns, kStart + kInterval / 2);
   EXPECT_EQ(closed.span().end_ns, kStart + 21 * kInterval - kInterval / 2);
   EXPECT_EQ(open_end.span().start_ns, kStart + kInterval / 2);
-}
-
-TEST(DowntimeStats, NearestRankPercentiles) {
-  std::vector<uint64_t> v;
-  for (uint64_t i = 1; i <= 100; ++i) v.push_back(i * 1000);
-  const auto s = downtime_stats(v);
-  EXPECT_EQ(s.count(), 100U);
-  EXPECT_EQ(s.min_ns(), 1000U);
-  EXPECT_EQ(s.max_ns(), 100'000U);
-  EXPECT_EQ(s.p95_ns(), 95'000U);
-  EXPECT_EQ(s.median_ns(), 50'500U);
-  EXPECT_EQ(s.mean_ns(), 50'500U);
-  EXPECT_EQ(downtime_stats({}).count(), 0U);
-  EXPECT_EQ(downtime_stats({7}).p95_ns(), 7U);
 }
 
 }  // namespace
