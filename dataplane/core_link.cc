@@ -30,16 +30,31 @@ void CoreLink::send_rx(const RxCommand& c) {
   }
 }
 
-void CoreLink::barrier_rx() {
-  RxSnapshot snap;  // no flows: only the totals are copied
-  RxCommand r;
-  r.op = RxCommand::kSnapshot;
-  r.snapshot = &snap;
-  send_rx(r);
-  while (!snap.done.load(std::memory_order_acquire)) {
+void CoreLink::wait_for(const std::function<bool()>& done) {
+  while (!done()) {
     on_wait_();
     pause_briefly();
   }
+}
+
+void CoreLink::request_snapshot(TxSnapshot* tx, RxSnapshot* rx) {
+  if (tx != nullptr) {
+    TxCommand c;
+    c.op = TxCommand::kSnapshot;
+    c.snapshot = tx;
+    send_tx(c);
+  }
+  if (rx != nullptr) {
+    RxCommand r;
+    r.op = RxCommand::kSnapshot;
+    r.snapshot = rx;
+    send_rx(r);
+  }
+}
+
+void CoreLink::barrier_rx() {
+  RxSnapshot snap;  // no flows: only the totals are copied
+  snapshot_rx(&snap);
 }
 
 void CoreLink::set_clock(const TscCalibration& clock) {
@@ -73,29 +88,20 @@ void CoreLink::remove_flow(uint32_t flow_id) {
 }
 
 void CoreLink::snapshot_tx(TxSnapshot* tx) {
-  TxCommand c;
-  c.op = TxCommand::kSnapshot;
-  c.snapshot = tx;
-  send_tx(c);
-  while (!tx->done.load(std::memory_order_acquire)) {
-    on_wait_();
-    pause_briefly();
-  }
+  request_snapshot(tx, nullptr);
+  wait_for([tx] { return tx->done.load(std::memory_order_acquire); });
+}
+
+void CoreLink::snapshot_rx(RxSnapshot* rx) {
+  request_snapshot(nullptr, rx);
+  wait_for([rx] { return rx->done.load(std::memory_order_acquire); });
 }
 
 void CoreLink::snapshot(TxSnapshot* tx, RxSnapshot* rx) {
-  TxCommand c;
-  c.op = TxCommand::kSnapshot;
-  c.snapshot = tx;
-  send_tx(c);
-  RxCommand r;
-  r.op = RxCommand::kSnapshot;
-  r.snapshot = rx;
-  send_rx(r);
-  while (!tx->done.load(std::memory_order_acquire) || !rx->done.load(std::memory_order_acquire)) {
-    on_wait_();
-    pause_briefly();
-  }
+  request_snapshot(tx, rx);
+  wait_for([tx, rx] {
+    return tx->done.load(std::memory_order_acquire) && rx->done.load(std::memory_order_acquire);
+  });
 }
 
 void CoreLink::finish_rx(uint64_t end_ns, const std::vector<TxFlowStats>* sent,
@@ -105,10 +111,7 @@ void CoreLink::finish_rx(uint64_t end_ns, const std::vector<TxFlowStats>* sent,
   r.end_ns = end_ns;
   r.sent = sent;
   send_rx(r);
-  while (!finished()) {
-    on_wait_();
-    pause_briefly();
-  }
+  wait_for(finished);
 }
 
 }  // namespace migprobe::dataplane

@@ -38,9 +38,11 @@ class CoreLink {
   // The TX core stops sending a flow (the RX core keeps taking its replies).
   void stop_tx_flow(uint32_t flow_id);
   void remove_rx_flow(uint32_t flow_id);
-  // Counters of both cores (per flow when the snapshots' flow vectors are sized); waits.
+  // Counters of both cores, or of one (per flow when the snapshots' flow vectors are
+  // sized); waits for the copy.
   void snapshot(TxSnapshot* tx, RxSnapshot* rx);
   void snapshot_tx(TxSnapshot* tx);
+  void snapshot_rx(RxSnapshot* rx);
   // The end of a run: the RX core settles every flow at end_ns (0: its own now), with the
   // last probe each one sent (sent: TX's per-flow figures; nullptr in a replay), then says
   // kFinished, which the caller's event handling turns into finished() == true.
@@ -50,6 +52,11 @@ class CoreLink {
   rte_ring* events() const { return rings_.rx_events; }
 
  private:
+  // Asks for a snapshot (either may be null) without waiting.
+  void request_snapshot(TxSnapshot* tx, RxSnapshot* rx);
+  // Waits, draining events, until done() holds.
+  void wait_for(const std::function<bool()>& done);
+
   CoreRings rings_;
   std::function<void()> on_wait_;
 };

@@ -11,12 +11,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "analysis/drop_reason.h"
 #include "analysis/packet.h"
 #include "analysis/probe_trailer.h"
+#include "dataplane/core_link.h"
 #include "dataplane/dp_messages.h"
 #include "dataplane/lcore_cores.h"
 #include "dataplane/reflector/reflection.h"
@@ -198,6 +200,8 @@ class CoreRig {
   int port_ = -1;
   bool port_started_ = false;
   bool running_ = false;
+  // The control thread's own link to the cores: commands, snapshots, the finish.
+  std::unique_ptr<CoreLink> link_;
   unsigned pool_size_ = 0;
   int ts_offset_ = -1;
   uint64_t ts_flag_ = 0;
