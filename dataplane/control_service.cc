@@ -68,7 +68,9 @@ class Service final : public v1::Dataplane::Service {
       targets.push_back(p);
     }
     base::Status done = base::Done{};
-    c_->call([&] { done = c_->configure(targets, req->replace(), reply); });
+    if (!c_->call([&] { done = c_->configure(targets, req->replace(), reply); })) {
+      return shutting_down();
+    }
     if (done) return grpc::Status::OK;
     // A full flow table is a resource; anything else is the request's own fault.
     return {done.error().kind == base::ErrorKind::kExhausted ? grpc::StatusCode::RESOURCE_EXHAUSTED
@@ -79,33 +81,35 @@ class Service final : public v1::Dataplane::Service {
   grpc::Status RemoveTargets(grpc::ServerContext*, const v1::RemoveTargetsRequest* req,
                              v1::RemoveTargetsReply* reply) override {
     std::vector<std::string> names(req->targets().begin(), req->targets().end());
-    c_->call([&] { reply->set_removed(c_->remove_targets(names)); });
+    if (!c_->call([&] { reply->set_removed(c_->remove_targets(names)); })) {
+      return shutting_down();
+    }
     return grpc::Status::OK;
   }
 
   grpc::Status Start(grpc::ServerContext*, const v1::StartRequest*,
                      v1::StartReply* reply) override {
-    c_->call([&] { reply->set_generation(c_->start()); });
+    if (!c_->call([&] { reply->set_generation(c_->start()); })) return shutting_down();
     reply->set_started_ns(realtime_ns());
     return grpc::Status::OK;
   }
 
   grpc::Status Stop(grpc::ServerContext*, const v1::StopRequest*, v1::StopReply* reply) override {
-    c_->call([&] { c_->stop(); });
+    if (!c_->call([&] { c_->stop(); })) return shutting_down();
     reply->set_stopped_ns(realtime_ns());
     return grpc::Status::OK;
   }
 
   grpc::Status GetStats(grpc::ServerContext*, const v1::StatsRequest* req,
                         v1::Stats* out) override {
-    c_->call([&] { c_->stats(req->per_flow(), out); });
+    if (!c_->call([&] { c_->stats(req->per_flow(), out); })) return shutting_down();
     return grpc::Status::OK;
   }
 
   grpc::Status StreamEvents(grpc::ServerContext* ctx, const v1::StreamEventsRequest*,
                             grpc::ServerWriter<v1::Event>* writer) override {
     std::shared_ptr<EventQueue> q;
-    c_->call([&] { q = c_->subscribe(); });
+    if (!c_->call([&] { q = c_->subscribe(); })) return shutting_down();
     // Tells the client the subscription exists: events from now on reach it.
     ctx->AddInitialMetadata("migprobe-subscribed", "1");
     writer->SendInitialMetadata();
@@ -122,6 +126,10 @@ class Service final : public v1::Dataplane::Service {
   }
 
  private:
+  static grpc::Status shutting_down() {
+    return {grpc::StatusCode::UNAVAILABLE, "migprobe-dp is shutting down"};
+  }
+
   ProbeControl* c_;
 };
 

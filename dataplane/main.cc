@@ -60,6 +60,7 @@ dp::ProbeClock start_clock(const dp::ClockSample& first, const dp::Options& o) {
   }
   dp::ClockSettings settings;
   settings.refresh_interval_ns = o.calibration_interval_ns;
+  settings.first_refresh_ns = o.calibration_first_ns;
   settings.eal_hz = rte_get_tsc_hz();
   settings.skew_ppm = o.tsc_skew_ppm;
   return dp::ProbeClock(first, last, settings);

@@ -40,7 +40,8 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   std::string probe_ip, probe_mac, idle_sleep = "auto", rx_timestamp = "tsc", targets_file;
   std::vector<std::string> targets;
   std::string reply_timeout = "1s", outage_threshold = "1ms", exit_idle = "0s", duration = "0s";
-  std::string capture_flush = "100ms", calibration = "5s", arp_retry = "200ms", arp_age = "60s";
+  std::string capture_flush = "100ms", calibration = "5s", calibration_first = "100ms",
+              arp_retry = "200ms", arp_age = "60s";
   double capture_max_mb = 1024;
   uint32_t vlan = 0, rx_desc = 1024, tx_desc = 1024;
 
@@ -92,6 +93,9 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
       "calibration-interval", po::value(&calibration)->default_value("5s"),
       "refresh the TSC to CLOCK_REALTIME mapping this often (after 0.1, 0.3, 0.7, ... s at "
       "start); each refresh slews the mapping, never steps it")(
+      "calibration-first", po::value(&calibration_first)->default_value("100ms"),
+      "the first refresh this long after start; the gaps then double up to "
+      "--calibration-interval")(
       "tsc-skew-ppm", po::value<double>(&o.tsc_skew_ppm)->default_value(0),
       "a test of the clock: start from the measured TSC rate this many ppm off (-20000.."
       "20000); the refreshes must slew it out")(
@@ -150,6 +154,8 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   duration_of("duration", duration, 0, 365 * kDay, &o.duration_ns);
   duration_of("calibration-interval", calibration, 200'000'000, 3'600'000'000'000,
               &o.calibration_interval_ns);
+  duration_of("calibration-first", calibration_first, 10'000'000, 10'000'000'000,
+              &o.calibration_first_ns);
   duration_of("arp-retry", arp_retry, 1'000'000, 60'000'000'000, &o.neighbour.retry_ns);
   duration_of("arp-age", arp_age, 1'000'000'000, kDay, &o.neighbour.max_age_ns);
   if (!bad.empty()) return fail(bad);

@@ -43,6 +43,7 @@ struct Options {
   uint64_t duration_ns = 0;
   bool autostart = true;
   uint64_t calibration_interval_ns = 5'000'000'000;
+  uint64_t calibration_first_ns = 100'000'000;
   double tsc_skew_ppm = 0;
   NeighbourConfig neighbour;
   bool verify_checksums = true;

@@ -56,16 +56,18 @@ uint64_t ProbeControl::probe_now() const {
   return clock_.calibration().to_ns(rte_rdtsc());
 }
 
-void ProbeControl::call(const std::function<void()>& fn) {
+bool ProbeControl::call(const std::function<void()>& fn) {
   std::promise<void> done;
   {
     std::lock_guard<std::mutex> l(tasks_mu_);
+    if (!taking_tasks_) return false;
     tasks_.push_back([&] {
       fn();
       done.set_value();
     });
   }
   done.get_future().wait();
+  return true;
 }
 
 void ProbeControl::run_tasks() {
@@ -454,6 +456,13 @@ void ProbeControl::run(volatile int* stop_signal) {
   }
   run_tasks();
   shutdown();
+  {
+    // From now on a call is refused rather than left waiting; those queued meanwhile
+    // (during the shutdown) are answered here.
+    std::lock_guard<std::mutex> l(tasks_mu_);
+    taking_tasks_ = false;
+  }
+  run_tasks();
 }
 
 }  // namespace migprobe::dataplane

@@ -41,7 +41,9 @@ class ProbeControl {
   void run(volatile int* stop_signal);
 
   // Called from other threads (gRPC): runs fn on the control thread and waits for it.
-  void call(const std::function<void()>& fn);
+  // False, fn not run, once the control thread has stopped taking tasks (shutdown): a
+  // call must never wait for a thread that will not come back for it.
+  bool call(const std::function<void()>& fn);
 
   // Control API, on the control thread.
   base::Status configure(const std::vector<TargetParams>& targets, bool replace,
@@ -99,6 +101,7 @@ class ProbeControl {
   EventPublisher publisher_;
   std::mutex tasks_mu_;
   std::deque<std::function<void()>> tasks_;
+  bool taking_tasks_ = true;  // under tasks_mu_
   uint64_t last_rx_packets_ = 0;
   uint64_t last_rx_change_ns_ = 0;
   bool finished_ = false;

@@ -102,7 +102,7 @@ def setup(reflector):
 class Injector(threading.Thread):
     """Lives in one VM namespace and adds/removes drop rules through libnftables. With
     lead_ms, it first waits for the probe's first ICMP echo to reach the VM and then drops
-    everything for lead_ms, 20 ms later (the flows have answered probes by then)."""
+    everything for lead_ms, 10 ms later (the flows have answered probes by then)."""
 
     def __init__(self, vm, outages, one_way_ms=None, lead_ms=None):
         super().__init__()
@@ -161,7 +161,7 @@ class Injector(threading.Thread):
                 self.wait_first_probe()
                 plan = [("lead", self.lead_ms)] + plan
             for kind, ms in plan:
-                time.sleep(0.02 if kind == "lead" else PAUSE_S)
+                time.sleep(0.01 if kind == "lead" else PAUSE_S)
                 if kind == "lead":
                     kind = "both"
                 chain = "in" if kind == "both" else "out"
@@ -174,6 +174,24 @@ class Injector(threading.Thread):
                                      "start": (s0, s1), "end": (e0, e1)})
         except Exception as e:  # reported by the main thread
             self.error = e
+
+
+def wait_for_start(dp, events, timeout_s=60):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if dp.poll() is not None:
+            raise RuntimeError("migprobe-dp exited early")
+        if os.path.exists(events):
+            with open(events) as f:
+                if any('"clock"' in line for line in f):
+                    return
+        time.sleep(0.05)
+    raise RuntimeError(f"migprobe-dp did not start probing within {timeout_s} s")
+
+
+def vm_mac(i):
+    out = sh("ip", "-j", "link", "show", "eth0", ns=f"{PREFIX}-vm{i}").stdout
+    return json.loads(out)[0]["address"]
 
 
 def dp_cmd(build, extra_eal, app):
@@ -231,7 +249,10 @@ def main():
         refl = setup(reflector)
         targets = []
         for i in range(1, VMS + 1):
-            targets += ["--target", f"name=vm{i},{NET}.{10 + i},icmp={INTERVAL_MS}ms,"
+            # With a skewed clock the first probes must leave at once: no ARP round (its
+            # retry can take 200 ms), so that vm1's outage can begin before the first refresh.
+            mac = f",mac={vm_mac(i)}" if args.skew_ppm else ""
+            targets += ["--target", f"name=vm{i},{NET}.{10 + i}{mac},icmp={INTERVAL_MS}ms,"
                                     f"udp={INTERVAL_MS}ms"]
         events = f"{work}/live-events.jsonl"
         capture = f"{work}/live.pcapng"
@@ -244,7 +265,9 @@ def main():
                      for i in range(VMS)]
         skew = []
         if args.skew_ppm:
-            skew = ["--tsc-skew-ppm", str(args.skew_ppm)]
+            # The first refresh 150 ms after start: late enough for vm1's outage to begin
+            # before it, early enough that 0.5% of it stays under a millisecond.
+            skew = ["--tsc-skew-ppm", str(args.skew_ppm), "--calibration-first", "150ms"]
             injectors[0].start()  # it waits for the first probe
             if not injectors[0].listening.wait(10):
                 raise RuntimeError(f"vm1 injector not listening: {injectors[0].error}")
@@ -255,7 +278,10 @@ def main():
                                       "--outage-threshold", "2ms", "--realtime", "10",
                                       "--events", events, "--stats", f"{work}/live-stats.json",
                                       "--capture", capture, "--quiet"] + skew + targets))
-        time.sleep(2.5)  # ARP, first replies
+        # The EAL's start takes 0.5 to 4 s here: wait for the probe's start clock record
+        # (written when it begins to probe), then for ARP and the first replies.
+        wait_for_start(dp, events)
+        time.sleep(1.0)
         if dp.poll() is not None:
             raise RuntimeError("migprobe-dp exited early")
         for t in injectors:
