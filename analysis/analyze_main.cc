@@ -11,10 +11,10 @@
 #include "analysis/analyzer.h"
 #include "analysis/capture_reader.h"
 #include "analysis/capture_report.h"
-#include "analysis/duration.h"
 #include "analysis/journal.h"
 #include "analysis/journal_report.h"
 #include "analysis/report_writers.h"
+#include "base/duration.h"
 
 namespace po = boost::program_options;
 using namespace migprobe::analysis;
@@ -46,7 +46,7 @@ struct UsageError : std::runtime_error {
 
 uint64_t duration_option(const po::variables_map& vm, const char* name) {
   const std::string text = vm[name].as<std::string>();
-  const auto ns = parse_duration_ns(text);
+  const auto ns = migprobe::base::parse_duration_ns(text);
   if (!ns) {
     throw UsageError(std::string("--") + name + " '" + text +
                      "' is not a duration (a number with ns, us, ms or s, e.g. 500us)");

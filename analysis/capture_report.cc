@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "analysis/announce.h"
+#include "analysis/flow_proto.h"
 #include "analysis/gap_event.h"
 
 namespace migprobe::analysis {
@@ -12,7 +13,7 @@ namespace {
 // The message's kind of an analyzed flow.
 v1::FlowKind flow_kind(const AnalyzedFlow& f) {
   if (f.foreign) return v1::FLOW_KIND_FOREIGN_ICMP;
-  return f.probe_kind == ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT;
+  return to_proto_kind(f.probe_kind);
 }
 
 // An analyzer announce as a report message.

@@ -11,6 +11,7 @@
 #include "analysis/packet.h"
 #include "analysis/probe_trailer.h"
 #include "base/flow_spec.h"
+#include "base/ipv4.h"
 
 namespace migprobe::analysis {
 
@@ -58,9 +59,7 @@ DropReason check_probe(const FrameVerdict& v, const ProbeFlowMatch& flow, uint64
 
 // An IPv4 address in host order (0 for any other family).
 inline uint32_t ipv4_host_order(const IpAddress& a) {
-  if (a.family != 4) return 0;
-  return (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) | (uint32_t{a.bytes[2]} << 8) |
-         a.bytes[3];
+  return a.family == 4 ? base::ipv4_from_bytes(a.bytes.data()) : 0;
 }
 
 }  // namespace migprobe::analysis

@@ -22,4 +22,8 @@ uint64_t monotonic_ns() {
   return read_ns(CLOCK_MONOTONIC);
 }
 
+uint64_t monotonic_raw_ns() {
+  return read_ns(CLOCK_MONOTONIC_RAW);
+}
+
 }  // namespace migprobe::base

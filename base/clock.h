@@ -10,5 +10,7 @@ namespace migprobe::base {
 uint64_t realtime_ns();
 // CLOCK_MONOTONIC in ns.
 uint64_t monotonic_ns();
+// CLOCK_MONOTONIC_RAW in ns: the oscillator without NTP's corrections.
+uint64_t monotonic_raw_ns();
 
 }  // namespace migprobe::base

@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "analysis/flow_proto.h"
 #include "base/ipv4.h"
 #include "dataplane/probe_control.h"
 #include "migprobe/v1/dataplane.grpc.pb.h"
@@ -28,26 +29,9 @@ std::string from_proto(const v1::Target& t, TargetParams* out) {
   if (t.vlan() > 4094) return "target '" + out->name + "': vlan must be 0..4094";
   out->vlan = static_cast<uint16_t>(t.vlan());
   for (const v1::FlowSpec& f : t.flows()) {
-    FlowParams p;
-    if (f.kind() == v1::FLOW_KIND_ICMP_ECHO) {
-      p.kind = ProbeKind::kIcmpEcho;
-    } else if (f.kind() == v1::FLOW_KIND_UDP_REFLECT) {
-      p.kind = ProbeKind::kUdpReflect;
-    } else {
-      return "target '" + out->name + "': flow kind " + v1::FlowKind_Name(f.kind()) +
-             " is not supported by this dataplane";
-    }
-    p.interval_ns = f.interval_ns();
-    p.payload_bytes = f.payload_bytes();
-    if (f.dscp() > 63) return "target '" + out->name + "': dscp must be 0..63";
-    p.dscp = static_cast<uint8_t>(f.dscp());
-    if (f.port() > 65535) return "target '" + out->name + "': port must be 1..65535";
-    if (f.port() != 0) p.port = static_cast<uint16_t>(f.port());
-    p.reply_timeout_ns = f.reply_timeout_ns();  // 0: the dataplane's --reply-timeout
-    if (base::Status ok = base::validate_flow(p); !ok) {
-      return "target '" + out->name + "': " + ok.error().message;
-    }
-    out->flows.push_back(p);
+    base::Result<FlowParams> p = analysis::from_proto(f);
+    if (!p) return "target '" + out->name + "': " + p.error().message;
+    out->flows.push_back(*p);
   }
   if (out->flows.empty()) return "target '" + out->name + "': no flows";
   return "";

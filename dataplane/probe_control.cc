@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "analysis/drop_reason.h"
+#include "analysis/flow_proto.h"
 #include "analysis/gap_event.h"
 #include "dataplane/stats_export.h"
 
@@ -116,12 +117,8 @@ base::Status ProbeControl::configure(const std::vector<TargetParams>& targets, b
       pt->set_vlan(tp.vlan);
       for (size_t i = 0; i < tp.flows.size(); ++i) {
         v1::FlowSpec* fs = pt->add_flows();
+        *fs = an::to_proto(tp.flows[i]);
         fs->set_flow_id(t.flow_ids[i]);
-        fs->set_kind(proto_kind(tp.flows[i].kind));
-        fs->set_interval_ns(tp.flows[i].interval_ns);
-        fs->set_payload_bytes(tp.flows[i].payload_bytes);
-        fs->set_dscp(tp.flows[i].dscp);
-        fs->set_port(tp.flows[i].port);
         fs->set_reply_timeout_ns(reply_timeout(tp.flows[i]));
       }
     }
@@ -217,7 +214,7 @@ void ProbeControl::on_event(const RxEvent& e) {
       const FlowRegistry::Flow* flow = registry_.flow(g.flow_id);
       v1::GapEvent* p = ev.mutable_gap();
       *p = an::to_gap_event(
-          g, flow != nullptr ? proto_kind(flow->params.kind) : v1::FLOW_KIND_UNSPECIFIED,
+          g, flow != nullptr ? an::to_proto_kind(flow->params.kind) : v1::FLOW_KIND_UNSPECIFIED,
           time_offset_ns());
       p->set_target(target_name(g.flow_id));
       // Switchover marker: the target's announce inside the gap, split as the offline
@@ -238,7 +235,7 @@ void ProbeControl::on_event(const RxEvent& e) {
       p->set_flow_id(e.flow_id);
       p->set_target(target_name(e.flow_id));
       if (const FlowRegistry::Flow* flow = registry_.flow(e.flow_id)) {
-        p->set_flow_kind(proto_kind(flow->params.kind));
+        p->set_flow_kind(an::to_proto_kind(flow->params.kind));
       }
       p->set_detected_ns(exported(e.ts_ns));
       p->set_since_tx_ns(exported(e.since_tx_ns));

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "analysis/drop_reason.h"
+#include "analysis/flow_proto.h"
 #include "analysis/gap_event.h"
 
 namespace migprobe::dataplane {
@@ -29,7 +30,7 @@ void export_flows(const TxSnapshot& tx, const RxSnapshot& rx, const FlowRegistry
     f->set_flow_id(id);
     if (flow != nullptr) {
       f->set_target(registry.target(flow->target).params.name);
-      f->set_kind(proto_kind(flow->params.kind));
+      f->set_kind(an::to_proto_kind(flow->params.kind));
       f->set_interval_ns(flow->params.interval_ns);
     }
     f->set_sent(tx.flows[id].sent);
@@ -40,10 +41,6 @@ void export_flows(const TxSnapshot& tx, const RxSnapshot& rx, const FlowRegistry
 }
 
 }  // namespace
-
-v1::FlowKind proto_kind(ProbeKind k) {
-  return k == ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT;
-}
 
 void export_counters(const TxSnapshot& tx, const RxSnapshot& rx, const FlowRegistry& registry,
                      const CaptureCounters* capture, const PublisherCounters& events,

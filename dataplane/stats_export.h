@@ -11,9 +11,6 @@
 
 namespace migprobe::dataplane {
 
-// The proto kind of a probe kind.
-v1::FlowKind proto_kind(ProbeKind k);
-
 // Counters of every table, zero or not (tx, rx, drops, events; capture when there is one),
 // and, when the snapshots carry per-flow figures, one FlowStats per flow in use or seen.
 void export_counters(const TxSnapshot& tx, const RxSnapshot& rx, const FlowRegistry& registry,

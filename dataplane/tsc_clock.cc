@@ -19,12 +19,6 @@ constexpr int64_t kStepMinNs = 10'000;
 // Below this base a rate is not measured again (a refresh right after another).
 constexpr uint64_t kMinBaseNs = 10'000'000;
 
-uint64_t read_ns(clockid_t id) {
-  timespec ts{};
-  clock_gettime(id, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000U + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 // Ticks per ns between two samples, against one of their clocks.
 long double ticks_per_ns(const ClockSample& a, const ClockSample& b, uint64_t ClockSample::*ns) {
   const uint64_t dns = b.*ns - a.*ns;
@@ -48,9 +42,9 @@ ClockSample take_clock_sample() {
   for (int i = 0; i < 16; ++i) {
     ClockSample s;
     const uint64_t t0 = read_tsc();
-    s.raw_ns = read_ns(CLOCK_MONOTONIC_RAW);
-    s.mono_ns = read_ns(CLOCK_MONOTONIC);
-    s.real_ns = read_ns(CLOCK_REALTIME);
+    s.raw_ns = base::monotonic_raw_ns();
+    s.mono_ns = base::monotonic_ns();
+    s.real_ns = base::realtime_ns();
     const uint64_t t1 = read_tsc();
     s.window_ticks = t1 - t0;
     s.tsc = t0 + s.window_ticks / 2;

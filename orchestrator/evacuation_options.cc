@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "analysis/flow_proto.h"
 #include "base/flow_spec.h"
 
 namespace migprobe::orchestrator {
@@ -28,16 +29,9 @@ std::string parse_flows(const std::string& text, uint64_t reply_timeout_ns,
   flows->clear();
   base::Result<std::vector<base::FlowSpec>> parsed = base::parse_flows(text);
   if (!parsed) return parsed.error().message;
-  for (const base::FlowSpec& f : *parsed) {
-    v1::FlowSpec spec;
-    spec.set_kind(f.kind == base::ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO
-                                                       : v1::FLOW_KIND_UDP_REFLECT);
-    spec.set_interval_ns(f.interval_ns);
-    spec.set_payload_bytes(f.payload_bytes);
-    spec.set_dscp(f.dscp);
-    if (f.kind == base::ProbeKind::kUdpReflect) spec.set_port(f.port);
-    spec.set_reply_timeout_ns(f.reply_timeout_ns != 0 ? f.reply_timeout_ns : reply_timeout_ns);
-    flows->push_back(spec);
+  for (base::FlowSpec f : *parsed) {
+    if (f.reply_timeout_ns == 0) f.reply_timeout_ns = reply_timeout_ns;
+    flows->push_back(analysis::to_proto(f));
   }
   return "";
 }
@@ -101,12 +95,10 @@ std::string summary(const EvacuationOptions& o) {
   } else {
     s << ", flows";
     for (const auto& f : o.flows) {
-      base::FlowSpec spec;
-      spec.kind = f.kind() == v1::FLOW_KIND_ICMP_ECHO ? base::ProbeKind::kIcmpEcho
-                                                      : base::ProbeKind::kUdpReflect;
-      spec.interval_ns = f.interval_ns();
-      if (f.port() != 0) spec.port = static_cast<uint16_t>(f.port());
-      s << ' ' << base::flow_text(spec);
+      base::Result<base::FlowSpec> spec = analysis::from_proto(f);
+      if (!spec) continue;         // parse_flows made them: never
+      spec->reply_timeout_ns = 0;  // the run's reply timeout, not the flow's
+      s << ' ' << base::flow_text(*spec);
     }
   }
   return s.str();

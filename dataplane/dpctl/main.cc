@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/flow_proto.h"
 #include "analysis/packet.h"
 #include "dataplane/target_spec.h"
 #include "migprobe/v1/dataplane.grpc.pb.h"
@@ -43,16 +44,7 @@ v1::Target to_proto(const dp::TargetParams& t) {
   p.set_ip(migprobe::analysis::IpAddress::v4(t.ip).to_string());
   if (t.mac) p.set_mac(migprobe::analysis::mac_to_string(*t.mac));
   p.set_vlan(t.vlan);
-  for (const auto& f : t.flows) {
-    v1::FlowSpec* s = p.add_flows();
-    s->set_kind(f.kind == dp::ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO
-                                                   : v1::FLOW_KIND_UDP_REFLECT);
-    s->set_interval_ns(f.interval_ns);
-    s->set_payload_bytes(f.payload_bytes);
-    s->set_dscp(f.dscp);
-    s->set_port(f.port);
-    s->set_reply_timeout_ns(f.reply_timeout_ns);
-  }
+  for (const auto& f : t.flows) *p.add_flows() = migprobe::analysis::to_proto(f);
   return p;
 }
 
