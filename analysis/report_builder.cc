@@ -28,7 +28,7 @@ void finish_report(std::vector<TargetBuild> targets, const std::vector<Announce>
   const GapTags tags = tag_gaps(migrations, matched, settle_ns, &targets);
   add_migration_reports(migrations, matched, tags, announces, coverage_spans(journal), settle_ns,
                         &targets);
-  add_unattributed_gaps(tags, targets, report);
+  add_untagged_gaps(tags, targets, report);
 
   add_migrations(migrations, report);
   for (TargetBuild& t : targets) {

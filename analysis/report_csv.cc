@@ -37,7 +37,7 @@ std::string render_csv(const v1::Report& report) {
       "forward_lost,return_lost,announce_ns,before_announce_ns,after_announce_ns,"
       "migration_number,migration_instance,migration_iteration,source_host,dest_host,migration_"
       "outcome,nova_migration_id,migration_error,migration_downtime_ns,hypervisor_downtime_ms,"
-      "hypervisor_pause_ns,coverage_lost\n";
+      "hypervisor_pause_ns,coverage_lost,neighbour_migration_number\n";
   for (const auto& t : report.targets()) {
     for (const auto& f : t.flows()) {
       for (const auto& g : f.gaps()) {
@@ -75,6 +75,8 @@ std::string render_csv(const v1::Report& report) {
           // No migration: its kMigrationColumns columns, empty.
           out += std::string(kMigrationColumns - 1, ',');
         }
+        // A gap on this VM while another one migrated: that migration's number.
+        out += ',' + (g.neighbour_migration_number() > 0 ? n(g.neighbour_migration_number()) : "");
         out += '\n';
       }
     }

@@ -39,15 +39,15 @@ uint64_t overlap(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) {
   return e > s ? e - s : 0;
 }
 
-// The migration of a gap (tag_gaps says the rule), among the target's migrations (indices
-// into migrations, in journal order); -1 for none.
+// The migration of a gap (tag_gaps says the rule), among candidates (indices into
+// migrations, in journal order); -1 for none.
 int tag_gap(const GapSpan& g, const std::vector<v1::MigrationEvent>& migrations,
-            const std::vector<size_t>& target_migrations, uint64_t settle_ns) {
+            const std::vector<size_t>& candidates, uint64_t settle_ns) {
   uint64_t best_overlap = 0;
   uint64_t newest_request = 0;
   int by_request = -1;
   int best = -1;
-  for (const size_t m : target_migrations) {
+  for (const size_t m : candidates) {
     const uint64_t w0 = migrations[m].requested_ns();
     const uint64_t w1 = window_end(migrations[m], settle_ns);
     // A gap of zero estimated length still belongs where it sits.
@@ -118,16 +118,26 @@ GapTags tag_gaps(const std::vector<v1::MigrationEvent>& migrations, const Migrat
                  uint64_t settle_ns, std::vector<TargetBuild>* targets) {
   GapTags tags;
   tags.of_migration.resize(migrations.size());
+  tags.neighbours_of.resize(migrations.size());
   for (size_t ti = 0; ti < targets->size(); ++ti) {
+    // The other targets' migrations, and those of VMs the probe did not watch.
+    std::vector<size_t> others;
+    for (size_t m = 0; m < migrations.size(); ++m) {
+      if (matched.target_of[m] != static_cast<int>(ti)) others.push_back(m);
+    }
     v1::TargetReport& t = (*targets)[ti].report;
     for (int fi = 0; fi < t.flows_size(); ++fi) {
       for (int gi = 0; gi < t.flows(fi).gaps_size(); ++gi) {
         v1::GapEvent* ev = t.mutable_flows(fi)->mutable_gaps(gi);
         TaggedGap g{ti, fi, gi, gap_span(*ev)};
         g.migration = tag_gap(g.span, migrations, matched.migrations_of[ti], settle_ns);
+        if (g.migration < 0) g.neighbour = tag_gap(g.span, migrations, others, settle_ns);
         ev->set_migration_number(static_cast<uint32_t>(g.migration + 1));
+        ev->set_neighbour_migration_number(static_cast<uint32_t>(g.neighbour + 1));
         if (g.migration >= 0) {
           tags.of_migration[static_cast<size_t>(g.migration)].push_back(tags.gaps.size());
+        } else if (g.neighbour >= 0) {
+          tags.neighbours_of[static_cast<size_t>(g.neighbour)].push_back(tags.gaps.size());
         }
         tags.gaps.push_back(g);
       }
@@ -149,6 +159,13 @@ void add_migration_reports(const std::vector<v1::MigrationEvent>& migrations,
     *mr->mutable_migration() = mig;
     mr->set_number(static_cast<uint32_t>(m + 1));
     add_gap_figures(tags.gaps, tags.of_migration[m], *targets, mr);
+    for (const size_t i : tags.neighbours_of[m]) {
+      const TaggedGap& g = tags.gaps[i];
+      mr->set_neighbour_gaps(mr->neighbour_gaps() + 1);
+      mr->set_neighbour_longest_ns(
+          std::max(mr->neighbour_longest_ns(),
+                   (*targets)[g.target].report.flows(g.flow).gaps(g.index).estimate_ns()));
+    }
     const uint64_t w1 = window_end(mig, settle_ns);
     if (const Announce* a = find_announce(announces, t, mig.requested_ns(), w1)) {
       mr->set_announce_ns(a->seen_ns);
@@ -157,12 +174,12 @@ void add_migration_reports(const std::vector<v1::MigrationEvent>& migrations,
   }
 }
 
-void add_unattributed_gaps(const GapTags& tags, const std::vector<TargetBuild>& targets,
-                           v1::Report* report) {
+void add_untagged_gaps(const GapTags& tags, const std::vector<TargetBuild>& targets,
+                       v1::Report* report) {
   for (const TaggedGap& g : tags.gaps) {
-    if (g.migration < 0) {
-      *report->add_unattributed_gaps() = targets[g.target].report.flows(g.flow).gaps(g.index);
-    }
+    if (g.migration >= 0) continue;
+    const v1::GapEvent& ev = targets[g.target].report.flows(g.flow).gaps(g.index);
+    *(g.neighbour >= 0 ? report->add_neighbour_gaps() : report->add_unattributed_gaps()) = ev;
   }
 }
 

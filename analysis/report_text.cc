@@ -110,6 +110,10 @@ void render_gap(std::string* out, const v1::GapEvent& g, uint64_t origin, const 
   }
   if (g.migration_number() > 0)
     line(out, "%s    during migration #%u", indent, g.migration_number());
+  if (g.neighbour_migration_number() > 0) {
+    line(out, "%s    during migration #%u of another VM (neighbour)", indent,
+         g.neighbour_migration_number());
+  }
 }
 
 void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t origin) {
@@ -155,6 +159,10 @@ void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t o
               std::to_string(m.return_lost());
   }
   if (!detail.empty()) line(out, "    longest gap per flow:%s", detail.c_str());
+  if (m.neighbour_gaps() > 0) {
+    line(out, "    neighbours: %u gaps on other VMs in its window, the longest %s",
+         m.neighbour_gaps(), format_ms(m.neighbour_longest_ns()).c_str());
+  }
   std::string when = "requested " + rel(mig.requested_ns(), origin);
   if (m.announce_ns() > 0) when += ", announce " + rel(m.announce_ns(), origin);
   if (mig.completed_ns() > 0) when += ", completed " + rel(mig.completed_ns(), origin);
@@ -377,6 +385,14 @@ std::string render_text(const v1::Report& r) {
 
   out.push_back('\n');
   render_run(&out, r, origin);
+  if (r.neighbour_gaps_size() > 0) {
+    line(&out, "neighbour gaps (a VM hit while another one migrated): %d", r.neighbour_gaps_size());
+    for (const auto& g : r.neighbour_gaps()) {
+      line(&out, "  %s %s flow %u", g.target().c_str(), flow_kind_label(g.flow_kind()).c_str(),
+           g.flow_id());
+      render_gap(&out, g, origin, "    ", span);
+    }
+  }
   if (r.unattributed_gaps_size() == 0) {
     line(&out, "unattributed gaps: none");
   } else {

@@ -7,6 +7,7 @@
 #include "analysis/capture_report.h"
 #include "analysis/gap_event.h"
 #include "analysis/report_tagging.h"
+#include "analysis/report_writers.h"
 #include "tests/report/probe_scenario.h"
 
 namespace migprobe::analysis {
@@ -107,6 +108,58 @@ TEST(Tagging, BackToBackMigrationsEachGetTheirOwnGap) {
   EXPECT_EQ(r.targets(0).migrations(1).lost(), 15U);
   EXPECT_EQ(r.targets(0).migrations(1).union_ns(), 15'000'000U);
   EXPECT_EQ(r.unattributed_gaps_size(), 0);
+}
+
+TEST(Tagging, AGapDuringAnotherVmsMigrationIsANeighbourGap) {
+  Scenario s;
+  // vm-1 migrates at 1.0 s (window to 1.1 s + 0.5 s settle). vm-2 does not move, yet loses
+  // 30 probes at 1.2 s and 8 at 1.4 s (the host was busy moving vm-1), and 4 at 3.0 s, when
+  // nothing moved. vm-1 itself loses 10 at 1.05 s.
+  s.outages = {
+      {1, 1050, 1059, 1'000'000}, {2, 1200, 1229, 0}, {2, 1400, 1407, 0}, {2, 3000, 3003, 0}};
+  s.probes = 4000;
+  Analyzer a(AnalyzerOptions{});
+  feed(&a, s);
+  JournalContents j;
+  j.records.push_back(
+      migration("vm-1", "10.77.0.11", 1, kStart + 1'000'000'000, kStart + 1'100'000'000));
+  ReportInputs in;
+  in.journal = &j;
+  in.settle_ns = 500'000'000;
+  const v1::Report r = build_report(a, in);
+
+  ASSERT_EQ(r.targets_size(), 2);
+  const auto& vm1 = r.targets(0);
+  ASSERT_EQ(vm1.migrations_size(), 1);
+  EXPECT_EQ(vm1.migrations(0).lost(), 10U);
+  // What moving vm-1 cost vm-2: two gaps, the longest 30 ms.
+  EXPECT_EQ(vm1.migrations(0).neighbour_gaps(), 2U);
+  EXPECT_EQ(vm1.migrations(0).neighbour_longest_ns(), 30'000'000U);
+  // vm-2's own figures: no migration of its own, its gaps are not its downtime.
+  EXPECT_EQ(r.targets(1).migrations_size(), 0);
+  EXPECT_EQ(r.downtime().count(), 1U);
+
+  ASSERT_EQ(r.neighbour_gaps_size(), 2);
+  for (const auto& g : r.neighbour_gaps()) {
+    EXPECT_EQ(g.target(), "10.77.0.12");
+    EXPECT_EQ(g.migration_number(), 0U);
+    EXPECT_EQ(g.neighbour_migration_number(), 1U);
+  }
+  EXPECT_EQ(r.neighbour_gaps(0).lost(), 30U);
+  EXPECT_EQ(r.neighbour_gaps(1).lost(), 8U);
+  // Outside every window of every VM: unattributed, and no neighbour's either.
+  ASSERT_EQ(r.unattributed_gaps_size(), 1);
+  EXPECT_EQ(r.unattributed_gaps(0).lost(), 4U);
+  EXPECT_EQ(r.unattributed_gaps(0).neighbour_migration_number(), 0U);
+
+  const std::string text = render_text(r);
+  EXPECT_NE(text.find("neighbour gaps (a VM hit while another one migrated): 2"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("neighbours: 2 gaps on other VMs in its window, the longest 30.000 ms"),
+            std::string::npos)
+      << text;
+  const std::string csv = render_csv(r);
+  EXPECT_NE(csv.find(",neighbour_migration_number\n"), std::string::npos);
 }
 
 TEST(Tagging, WithoutJournalEveryGapIsUnattributedAndNoneIsDropped) {
