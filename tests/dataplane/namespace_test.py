@@ -306,7 +306,7 @@ def main():
         check_same(gaps, replay_gaps, "replay through net_pcap", failures)
         analyze = analyze_gaps(build, work, capture)
         if analyze is None:
-            print("SKIP migprobe-analyze comparison: migprobe-analyze not built")
+            say("SKIP migprobe-analyze comparison: migprobe-analyze not built")
         else:
             check_same(gaps, analyze, "migprobe-analyze", failures, strict_fields=False)
     except Exception as e:
@@ -322,13 +322,26 @@ def main():
             except subprocess.TimeoutExpired:
                 p.kill()
         cleanup()
-    print(f"namespace test: {time.time() - t_start:.1f} s")
+    # Failures first, then what was measured: a CI log that keeps only the head of a long
+    # output still shows why the test failed.
+    for f in failures:
+        print("FAIL", f)
+    print("\n".join(DETAILS))
+    with open(os.path.join(work, "details.txt"), "w") as f:
+        f.write("\n".join(DETAILS) + "\n")
+    print(f"namespace test: {time.time() - t_start:.1f} s, {len(failures)} failures")
     if failures:
-        for f in failures:
-            print("FAIL", f)
         return 1
     print("PASS")
     return 0
+
+
+DETAILS = []
+
+
+def say(line):
+    """A line of the measurements, printed after the failures."""
+    DETAILS.append(line)
 
 
 def print_tx_timing(path):
@@ -336,7 +349,7 @@ def print_tx_timing(path):
     with open(path) as f:
         tx = {c["name"]: int(c["value"]) for c in json.load(f)["tx"]}
     slots = tx["probes_sent"] + tx["skipped_slots"] + tx["unresolved_slots"]
-    print(f"  TX: {tx['probes_sent']} probes, {tx['skipped_slots']} slots skipped "
+    say(f"  TX: {tx['probes_sent']} probes, {tx['skipped_slots']} slots skipped "
           f"({100 * tx['skipped_slots'] / max(slots, 1):.2f}%), {tx['late_sends']} sent 100 us "
           f"or more late, the latest {tx['max_late_ns'] / 1e6:.3f} ms after its deadline")
 
@@ -349,19 +362,19 @@ def check_clock(records, clocks, skew_ppm, failures):
         failures.append("no start clock record")
         return
     start = clocks[0]
-    print(f"  clock: TSC {start['tsc_hz'] / 1e6:.6f} MHz, {start['rate_source']}")
+    say(f"  clock: TSC {start['tsc_hz'] / 1e6:.6f} MHz, {start['rate_source']}")
     t0 = start["taken_ns"]
     worst = 0
     for c in clocks[1:]:
         t = (c["taken_ns"] - t0) / 1e9
-        print(f"  clock refresh {c['refresh']:3d} at {t:7.3f} s: drift {c['drift_ns'] / 1e3:10.3f} us,"
+        say(f"  clock refresh {c['refresh']:3d} at {t:7.3f} s: drift {c['drift_ns'] / 1e3:10.3f} us,"
               f" slew {c.get('slew_ppm', 0):10.3f} ppm, TSC {c['tsc_hz'] / 1e6:.6f} MHz"
               + (f", CLOCK_REALTIME stepped {c['realtime_step_ns'] / 1e9:+.6f} s"
                  if c.get("realtime_step_ns") else ""))
         if t >= 2.0:
             worst = max(worst, abs(c["drift_ns"]))
     settled = [c for c in clocks[1:] if (c["taken_ns"] - t0) / 1e9 >= 2.0]
-    print(f"  clock: worst drift at a refresh after 2 s: {worst / 1e3:.3f} us over {len(settled)}"
+    say(f"  clock: worst drift at a refresh after 2 s: {worst / 1e3:.3f} us over {len(settled)}"
           f" refreshes (allowed {SETTLED_DRIFT_NS / 1e3:.0f} us)")
     if len(clocks) < 3:
         failures.append(f"only {len(clocks) - 1} clock refreshes")
@@ -383,7 +396,7 @@ def check_clock(records, clocks, skew_ppm, failures):
         failures.append(f"the {LEAD_MS} ms outage did not span the first clock refresh "
                         f"(began {(lead[0]['start'][1] - first['taken_ns']) / 1e6:+.1f} ms from it)")
     else:
-        print(f"  the {LEAD_MS} ms outage began {(first['taken_ns'] - lead[0]['start'][1]) / 1e6:.1f} ms"
+        say(f"  the {LEAD_MS} ms outage began {(first['taken_ns'] - lead[0]['start'][1]) / 1e6:.1f} ms"
               " before the first clock refresh")
 
 
@@ -407,8 +420,8 @@ def check_in_progress(records, events, failures):
                 failures.append(f"{label}: in progress since {e['since_tx_ns']}, after the "
                                 f"outage began at {r['start'][1]}")
             seen += 1
-            print(f"  {label:45s} in progress after {(e['detected_ns'] - r['start'][1]) / 1e6:8.3f} ms")
-    print(f"  {seen} outages announced while in progress")
+            say(f"  {label:45s} in progress after {(e['detected_ns'] - r['start'][1]) / 1e6:8.3f} ms")
+    say(f"  {seen} outages announced while in progress")
 
 
 def check_live(records, gaps, failures):
@@ -435,7 +448,7 @@ def check_live(records, gaps, failures):
             est = g["estimate_ns"]
             err = 0 if truth_lo <= est <= truth_hi else min(abs(est - truth_lo), abs(est - truth_hi))
             worst = max(worst, err)
-            print(f"  {label:45s} truth [{truth_lo / 1e6:9.3f}, {truth_hi / 1e6:9.3f}] ms"
+            say(f"  {label:45s} truth [{truth_lo / 1e6:9.3f}, {truth_hi / 1e6:9.3f}] ms"
                   f"  estimate {est / 1e6:9.3f} ms  lost {g['lost']}"
                   + (f"  fwd/ret {g['forward_lost']}/{g['return_lost']}" if g["has_direction"] else ""))
             if err > tol:
@@ -447,12 +460,12 @@ def check_live(records, gaps, failures):
             if r["kind"] == "both" and kind == "FLOW_KIND_UDP_REFLECT" and g["has_direction"]:
                 if g["forward_lost"] < g["lost"] - 1:
                     failures.append(f"{label}: not reported as forward loss: {g}")
-    print(f"  worst error beyond the truth interval: {worst / 1e6:.3f} ms (allowed {tol / 1e6:.3f})")
+    say(f"  worst error beyond the truth interval: {worst / 1e6:.3f} ms (allowed {tol / 1e6:.3f})")
     matched_ids = set()
     for g in gaps:
         if g["lost"] > 0 and not any(g["tx_before_ns"] < r["end"][1] and g["tx_after_ns"] > r["start"][0]
                                      for r in records):
-            print(f"  note: gap not from an injected outage: {g['target']} {g['flow_kind']} "
+            say(f"  note: gap not from an injected outage: {g['target']} {g['flow_kind']} "
                   f"lost {g['lost']} estimate {g['estimate_ns'] / 1e6:.3f} ms")
         matched_ids.add(g["flow_id"])
 
@@ -507,7 +520,7 @@ def check_same(live, other, what, failures, strict_fields=True):
         failures.append(f"{what}: gaps differ: only live {sorted(a - b)[:10]}, "
                         f"only {what} {sorted(b - a)[:10]}")
     else:
-        print(f"  {what}: same {len(a)} gaps")
+        say(f"  {what}: same {len(a)} gaps")
 
 
 if __name__ == "__main__":
