@@ -24,6 +24,8 @@ def cmdline_append(guest):
               f"mp.ip={guest['ip']}/{config.SUBNET.prefixlen}")
     if guest.get("load_mb"):
         append += f" mp.load={guest['load_mb']},{guest.get('load_pps', 0)}"
+    if os.environ.get("MIGPROBE_LAB_GUEST_APPEND"):
+        append += " " + os.environ["MIGPROBE_LAB_GUEST_APPEND"]
     return append
 
 

@@ -55,7 +55,10 @@ class E2ETestCase(unittest.TestCase):
     def tearDownClass(cls):
         cls.stop_dataplane()
         subprocess.run([PYTHON, LAB_CLI, "down"], env=cls.env, capture_output=True)
-        shutil.rmtree(cls.state_dir, ignore_errors=True)
+        if os.environ.get("MIGPROBE_KEEP_E2E"):
+            print(f"kept the lab's state dir: {cls.state_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(cls.state_dir, ignore_errors=True)
 
     @classmethod
     def lab(cls, *args, check=True, timeout=300):
@@ -163,6 +166,30 @@ class EvacuationTestCase(E2ETestCase):
         """migprobe-control's arguments for an evacuation into out, probing with flows."""
         return ["evacuate", "--from", "hostA", "--to", "hostB", "--dataplane-socket",
                 self.dp_socket, "--flows", flows, "--out-dir", out, *extra]
+
+
+GUEST_FAULTS = ("Kernel panic", "Oops:", "kernel BUG at", "soft lockup")
+
+
+def guest_faults(state_dir):
+    """The guests whose kernel failed, from the serial logs of a lab state dir: one line each,
+    "vm2 on hostB: Kernel panic - ...". A lab fault (seen under TCG on an AMD EPYC host after
+    some migrations: oopses and panics of a corrupted kernel, or a guest stuck in softirq for
+    a minute), not the probe's: a test says so instead of blaming the probe."""
+    found = []
+    guests = os.path.join(state_dir, "guests")
+    if not os.path.isdir(guests):
+        return found
+    for vm in sorted(os.listdir(guests)):
+        for f in sorted(os.listdir(os.path.join(guests, vm))):
+            if not f.endswith(".serial"):
+                continue
+            with open(os.path.join(guests, vm, f), errors="replace") as serial:
+                for line in serial:
+                    if any(k in line for k in GUEST_FAULTS):
+                        found.append(f"{vm} on {f[:-len('.serial')]}: {line.strip()}")
+                        break
+    return found
 
 
 def load_report(out_dir):
