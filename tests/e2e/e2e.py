@@ -155,6 +155,9 @@ class EvacuationTestCase(E2ETestCase):
 
     def tearDown(self):
         self.stop_dataplane()
+        faults = guest_faults(self.state_dir)
+        if faults:
+            print(f"\nlab fault, not the probe's: {'; '.join(faults)}", file=sys.stderr)
         status = json.loads(self.lab("status", "--json").stdout)
         for name, g in status.get("guests", {}).items():
             if g.get("host") != "hostA":
