@@ -143,9 +143,9 @@ AnalyzeOptions parse_options(int argc, char** argv, bool* help) {
 
 // Writes content to path ('-' is stdout). False with a message on stderr when it fails.
 bool write_output(const std::string& path, const std::string& content) {
-  const std::string err = write_report_file(path, content);
-  if (!err.empty()) std::cerr << "migprobe-analyze: " << err << "\n";
-  return err.empty();
+  const migprobe::base::Status written = write_report_file(path, content);
+  if (!written) std::cerr << "migprobe-analyze: " << written.error().message << "\n";
+  return written.ok();
 }
 
 // The report of a run from its journal alone.
@@ -183,9 +183,8 @@ int run(const AnalyzeOptions& o) {
   JournalContents journal;
   AnalyzerOptions aopt = o.analyzer;
   if (!o.journal.empty()) {
-    const std::string err = read_journal(o.journal, &journal);
-    if (!err.empty()) {
-      std::cerr << "migprobe-analyze: " << err << "\n";
+    if (const migprobe::base::Status read = read_journal(o.journal, &journal); !read) {
+      std::cerr << "migprobe-analyze: " << read.error().message << "\n";
       return kExitInput;
     }
     if (!journal.warning.empty() && !o.quiet) {
@@ -203,9 +202,8 @@ int run(const AnalyzeOptions& o) {
   }
   if (o.capture.empty()) return write_reports(o, report_from_journal(o, journal));
   CaptureReader reader;
-  std::string err = reader.open(o.capture);
-  if (!err.empty()) {
-    std::cerr << "migprobe-analyze: " << err << "\n";
+  if (const migprobe::base::Status opened = reader.open(o.capture); !opened) {
+    std::cerr << "migprobe-analyze: " << opened.error().message << "\n";
     return kExitInput;
   }
   aopt.parse.link = reader.link();

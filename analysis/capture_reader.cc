@@ -11,18 +11,27 @@ CaptureReader::~CaptureReader() {
   if (pcap_ != nullptr) pcap_close(pcap_);
 }
 
-std::string CaptureReader::open(const std::string& path) {
+base::Status CaptureReader::open(const std::string& path) {
   path_ = path;
   std::FILE* probe = std::fopen(path.c_str(), "rb");
-  if (probe == nullptr) return "cannot read capture " + path + ": " + std::strerror(errno);
+  if (probe == nullptr) {
+    return base::make_error(base::ErrorKind::kIo,
+                            "cannot read capture " + path + ": " + std::strerror(errno));
+  }
   uint32_t magic = 0;
   const size_t got = std::fread(&magic, 1, sizeof magic, probe);
   std::fclose(probe);
-  if (got < sizeof magic) return "capture " + path + " is empty or shorter than a file header";
+  if (got < sizeof magic) {
+    return base::make_error(base::ErrorKind::kInvalid,
+                            "capture " + path + " is empty or shorter than a file header");
+  }
   format_ = magic == 0x0a0d0d0a ? "pcapng" : "pcap";
   char err[PCAP_ERRBUF_SIZE] = {};
   pcap_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
-  if (pcap_ == nullptr) return "cannot read capture " + path + ": " + err;
+  // The file was just read: what libpcap refuses here is its contents.
+  if (pcap_ == nullptr) {
+    return base::make_error(base::ErrorKind::kInvalid, "cannot read capture " + path + ": " + err);
+  }
   const int dlt = pcap_datalink(pcap_);
   switch (dlt) {
     case DLT_EN10MB:
@@ -39,12 +48,14 @@ std::string CaptureReader::open(const std::string& path) {
       break;
     default: {
       const char* name = pcap_datalink_val_to_name(dlt);
-      return "capture " + path + ": unsupported link type " + std::to_string(dlt) + " (" +
-             (name ? name : "unknown") +
-             "); migprobe reads Ethernet, Linux cooked (tcpdump -i any) and raw IP captures";
+      return base::make_error(
+          base::ErrorKind::kInvalid,
+          "capture " + path + ": unsupported link type " + std::to_string(dlt) + " (" +
+              (name ? name : "unknown") +
+              "); migprobe reads Ethernet, Linux cooked (tcpdump -i any) and raw IP captures");
     }
   }
-  return {};
+  return base::Done{};
 }
 
 std::string CaptureReader::stop_message(const char* why) {

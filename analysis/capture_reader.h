@@ -9,6 +9,7 @@
 #include <string>
 
 #include "analysis/packet.h"
+#include "base/result.h"
 
 namespace migprobe::analysis {
 
@@ -20,13 +21,15 @@ class CaptureReader {
   CaptureReader(const CaptureReader&) = delete;
   CaptureReader& operator=(const CaptureReader&) = delete;
 
-  // Opens path. Returns an empty string on success, else a message naming the file and
-  // the problem.
-  std::string open(const std::string& path);
+  // Opens path. The error names the file and the problem: ErrorKind::kIo when it cannot be
+  // opened, kInvalid when it is shorter than a file header, libpcap does not read it as a
+  // capture, or its link type is not one migprobe reads.
+  base::Status open(const std::string& path);
 
   // Calls on_frame(ts_ns, data, caplen, wirelen) for every frame. Returns an empty string
   // when the whole file was read, else where and why reading stopped (the frames before
-  // that point have been delivered).
+  // that point have been delivered). Not an error: a capture cut short still gives a
+  // report of what it holds, and this text goes into it.
   template <typename OnFrame>
   std::string for_each(OnFrame&& on_frame);
 

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace migprobe::analysis {
@@ -62,11 +63,14 @@ bool CaptureWriter::put(const void* p, size_t n) {
   return true;
 }
 
-std::string CaptureWriter::open(const std::string& path, CaptureFormat format, uint32_t snaplen,
-                                const std::string& interface_name) {
+base::Status CaptureWriter::open(const std::string& path, CaptureFormat format, uint32_t snaplen,
+                                 const std::string& interface_name) {
   close();
   file_ = std::fopen(path.c_str(), "wb");
-  if (file_ == nullptr) return "cannot create " + path + ": " + std::strerror(errno);
+  if (file_ == nullptr) {
+    return base::make_error(base::ErrorKind::kIo,
+                            "cannot create " + path + ": " + std::strerror(errno));
+  }
   // A large buffer keeps the writer to a few big writes per second at probe rates.
   std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
   path_ = path;
@@ -110,9 +114,9 @@ std::string CaptureWriter::open(const std::string& path, CaptureFormat format, u
   if (!ok) {
     std::string err = "cannot write " + path + ": " + std::strerror(errno);
     close();
-    return err;
+    return base::make_error(base::ErrorKind::kIo, std::move(err));
   }
-  return {};
+  return base::Done{};
 }
 
 bool CaptureWriter::write(uint64_t ts_ns, const uint8_t* frame, uint32_t len) {

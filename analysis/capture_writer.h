@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <string>
 
+#include "base/result.h"
+
 namespace migprobe::analysis {
 
 enum class CaptureFormat : uint8_t { kPcapng, kPcapNano };
@@ -20,10 +22,10 @@ class CaptureWriter {
   CaptureWriter(const CaptureWriter&) = delete;
   CaptureWriter& operator=(const CaptureWriter&) = delete;
 
-  // Creates (truncates) path and writes the file header. Returns an empty string on
-  // success, else what went wrong.
-  std::string open(const std::string& path, CaptureFormat format, uint32_t snaplen = 65535,
-                   const std::string& interface_name = "");
+  // Creates (truncates) path and writes the file header. A file that cannot be created or
+  // written is ErrorKind::kIo, its message naming path.
+  base::Status open(const std::string& path, CaptureFormat format, uint32_t snaplen = 65535,
+                    const std::string& interface_name = "");
   // Appends one frame captured at ts_ns (ns since the Unix epoch); frames longer than the
   // snaplen are cut, keeping their original length. False on a write error.
   bool write(uint64_t ts_ns, const uint8_t* frame, uint32_t len);

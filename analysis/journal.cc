@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace migprobe::analysis {
 namespace {
@@ -30,21 +31,25 @@ JournalWriter::~JournalWriter() {
   close();
 }
 
-std::string JournalWriter::open(const std::string& path, const v1::JournalHeader& header) {
+base::Status JournalWriter::open(const std::string& path, const v1::JournalHeader& header) {
   close();
   file_ = std::fopen(path.c_str(), "ab");
-  if (file_ == nullptr) return "cannot open journal " + path + ": " + std::strerror(errno);
+  if (file_ == nullptr) {
+    return base::make_error(base::ErrorKind::kIo,
+                            "cannot open journal " + path + ": " + std::strerror(errno));
+  }
   std::fseek(file_, 0, SEEK_END);
   if (std::ftell(file_) == 0) {
     v1::JournalRecord r;
     *r.mutable_header() = header;
     r.mutable_header()->set_format_version(kJournalFormatVersion);
     if (!append(r) || !flush(true)) {
+      std::string err = "cannot write journal " + path + ": " + std::strerror(errno);
       close();
-      return "cannot write journal " + path + ": " + std::strerror(errno);
+      return base::make_error(base::ErrorKind::kIo, std::move(err));
     }
   }
-  return {};
+  return base::Done{};
 }
 
 bool JournalWriter::append(const v1::JournalRecord& record) {
@@ -68,9 +73,15 @@ bool JournalWriter::close() {
   return ok && closed;
 }
 
-std::string read_journal(const std::string& path, JournalContents* contents) {
+base::Status read_journal(const std::string& path, JournalContents* contents) {
+  auto invalid = [&path](const std::string& what) {
+    return base::make_error(base::ErrorKind::kInvalid, "journal " + path + ": " + what);
+  };
   std::ifstream in(path, std::ios::binary);
-  if (!in) return "cannot open journal " + path + ": " + std::strerror(errno);
+  if (!in) {
+    return base::make_error(base::ErrorKind::kIo,
+                            "cannot open journal " + path + ": " + std::strerror(errno));
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string data = ss.str();
@@ -92,20 +103,18 @@ std::string read_journal(const std::string& path, JournalContents* contents) {
     if (!ok) {
       const std::string where =
           "record " + std::to_string(index + 1) + " at byte " + std::to_string(offset);
-      if (index == 0)
-        return "journal " + path + ": not a migprobe journal (" + where + " unreadable)";
+      if (index == 0) return invalid("not a migprobe journal (" + where + " unreadable)");
       contents->warning = "journal " + path + ": stopped at " + where +
                           " (cut short or corrupt); " + std::to_string(index) + " records read";
       break;
     }
     if (index == 0) {
       if (!record.has_header()) {
-        return "journal " + path + ": not a migprobe journal (first record is not a header)";
+        return invalid("not a migprobe journal (first record is not a header)");
       }
       if (record.header().format_version() != kJournalFormatVersion) {
-        return "journal " + path + ": format version " +
-               std::to_string(record.header().format_version()) + ", this migprobe reads version " +
-               std::to_string(kJournalFormatVersion);
+        return invalid("format version " + std::to_string(record.header().format_version()) +
+                       ", this migprobe reads version " + std::to_string(kJournalFormatVersion));
       }
       contents->header = record.header();
     } else {
@@ -113,8 +122,8 @@ std::string read_journal(const std::string& path, JournalContents* contents) {
     }
     ++index;
   }
-  if (index == 0) return "journal " + path + ": empty file";
-  return {};
+  if (index == 0) return invalid("empty file");
+  return base::Done{};
 }
 
 }  // namespace migprobe::analysis

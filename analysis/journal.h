@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "migprobe/v1/journal.pb.h"
 
 namespace migprobe::analysis {
@@ -23,9 +24,9 @@ class JournalWriter {
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;
 
-  // Opens path for appending; writes header first when the file is new or empty. Returns
-  // an empty string on success, else what went wrong.
-  std::string open(const std::string& path, const v1::JournalHeader& header);
+  // Opens path for appending; writes header first when the file is new or empty. A file
+  // that cannot be opened or written is ErrorKind::kIo, its message naming path.
+  base::Status open(const std::string& path, const v1::JournalHeader& header);
   // Appends one record (buffered). False on a write error.
   bool append(const v1::JournalRecord& record);
   // Pushes buffered records to the kernel; with sync, also to the disk.
@@ -46,9 +47,9 @@ struct JournalContents {
   std::string warning;
 };
 
-// Reads a whole journal. Returns an empty string on success (possibly with a warning in
-// contents), else a message naming the file and what was wrong (missing, not a journal,
-// a format version this code does not read).
-std::string read_journal(const std::string& path, JournalContents* contents);
+// Reads a whole journal (on success possibly with a warning in contents). The error names
+// the file and what was wrong: ErrorKind::kIo when it cannot be opened or read, kInvalid
+// when it is not a journal (or is empty) or has a format version this code does not read.
+base::Status read_journal(const std::string& path, JournalContents* contents);
 
 }  // namespace migprobe::analysis

@@ -7,14 +7,17 @@
 
 namespace migprobe::analysis {
 
-std::string write_report_file(const std::string& path, const std::string& content) {
-  auto failed = [&path](int err) { return "cannot write " + path + ": " + std::strerror(err); };
+base::Status write_report_file(const std::string& path, const std::string& content) {
+  auto failed = [&path](int err) {
+    return base::make_error(base::ErrorKind::kIo,
+                            "cannot write " + path + ": " + std::strerror(err));
+  };
   if (path == "-") {
     if (std::fwrite(content.data(), 1, content.size(), stdout) != content.size() ||
         std::fflush(stdout) != 0) {
       return failed(errno);
     }
-    return "";
+    return base::Done{};
   }
   // Beside the file and renamed over it at the end: a failed or interrupted write leaves
   // the previous report (or none), never half a report.
@@ -31,7 +34,7 @@ std::string write_report_file(const std::string& path, const std::string& conten
     std::remove(tmp.c_str());
     return failed(err);
   }
-  return "";
+  return base::Done{};
 }
 
 }  // namespace migprobe::analysis

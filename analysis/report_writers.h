@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "base/result.h"
 #include "migprobe/v1/report.pb.h"
 
 namespace migprobe::analysis {
@@ -15,8 +16,8 @@ std::string render_json(const v1::Report& report);
 std::string render_csv(const v1::Report& report);
 
 // Writes a rendering to path ('-' is stdout), whole or not at all (a temporary file renamed
-// over path). Empty, or "cannot write PATH: reason".
-std::string write_report_file(const std::string& path, const std::string& content);
+// over path). A failure is ErrorKind::kIo, "cannot write PATH: reason".
+base::Status write_report_file(const std::string& path, const std::string& content);
 
 // Short name of a flow kind for people and spreadsheets: icmp, udp, tcp, ping.
 std::string flow_kind_label(v1::FlowKind kind);

@@ -43,8 +43,8 @@ uint32_t write_campaign(const std::string& path, uint32_t vms, uint32_t iteratio
   an::JournalWriter w;
   v1::JournalHeader h;
   h.set_campaign("bench");
-  if (std::string err = w.open(path, h); !err.empty()) {
-    std::fprintf(stderr, "report-bench: %s\n", err.c_str());
+  if (const migprobe::base::Status opened = w.open(path, h); !opened) {
+    std::fprintf(stderr, "report-bench: %s\n", opened.error().message.c_str());
     std::exit(1);
   }
   for (uint32_t vm = 0; vm < vms; ++vm) {
@@ -143,8 +143,8 @@ Figures measure(const std::string& path, uint32_t migrations, int rounds) {
   for (int i = 0; i < rounds; ++i) {
     an::JournalContents j;
     auto t0 = std::chrono::steady_clock::now();
-    if (std::string err = an::read_journal(path, &j); !err.empty()) {
-      std::fprintf(stderr, "report-bench: %s\n", err.c_str());
+    if (const migprobe::base::Status read = an::read_journal(path, &j); !read) {
+      std::fprintf(stderr, "report-bench: %s\n", read.error().message.c_str());
       std::exit(1);
     }
     f.read_ms = std::min(f.read_ms, ms_since(t0));

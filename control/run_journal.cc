@@ -19,10 +19,9 @@ Status RunJournal::open(const std::string& path, const v1::JournalHeader& header
                         std::chrono::milliseconds flush_interval) {
   close();
   std::lock_guard<std::mutex> lock(mutex_);
-  std::string err = writer_.open(path, header);
-  if (!err.empty()) return make_error(ErrorKind::kConfig, err);
+  if (Status opened = writer_.open(path, header); !opened) return opened;
   // The header reaches the disk before anything else is written.
-  if (!writer_.flush(true)) return make_error(ErrorKind::kConfig, "cannot write journal " + path);
+  if (!writer_.flush(true)) return make_error(ErrorKind::kIo, "cannot write journal " + path);
   path_ = path;
   open_ = true;
   error_.clear();

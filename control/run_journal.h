@@ -23,7 +23,8 @@ class RunJournal {
   RunJournal(const RunJournal&) = delete;
   RunJournal& operator=(const RunJournal&) = delete;
 
-  // Opens (or continues) the journal at path and starts the flusher.
+  // Opens (or continues) the journal at path and starts the flusher. A journal that cannot
+  // be opened or written is ErrorKind::kIo, its message naming path.
   Status open(const std::string& path, const v1::JournalHeader& header,
               std::chrono::milliseconds flush_interval = std::chrono::milliseconds(250));
   // Appends one record. A write error is remembered (see error()) and reported once.

@@ -26,8 +26,9 @@ std::string CaptureThread::start(const CaptureSettings& s, rte_ring* tx, rte_rin
   s_ = s;
   tx_ = tx;
   rx_ = rx;
-  std::string err = writer_.open(s_.path, analysis::CaptureFormat::kPcapng, 65535, "migprobe-dp");
-  if (!err.empty()) return "capture '" + s_.path + "': " + err;
+  const base::Status opened =
+      writer_.open(s_.path, analysis::CaptureFormat::kPcapng, 65535, "migprobe-dp");
+  if (!opened) return "capture '" + s_.path + "': " + opened.error().message;
   counters_.files = 1;
   thread_ = std::thread([this] { run(); });
   return "";
@@ -41,7 +42,7 @@ void CaptureThread::rotate() {
   }
   if (!writer_
            .open(numbered(s_.path, index_), analysis::CaptureFormat::kPcapng, 65535, "migprobe-dp")
-           .empty()) {
+           .ok()) {
     ++counters_.write_errors;
   }
   ++counters_.files;

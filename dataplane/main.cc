@@ -102,22 +102,23 @@ int main(int argc, char** argv) {
   dp::Options o = *parsed;
 
   const int eal_argc = split == argc ? 1 : split;
-  const std::string huge = dp::check_hugepages(eal_argc, argv);
-  if (!huge.empty()) {
-    std::fprintf(stderr, "migprobe-dp: %s\n", huge.c_str());
+  if (const migprobe::base::Status huge = dp::check_hugepages(eal_argc, argv); !huge) {
+    std::fprintf(stderr, "migprobe-dp: %s\n", huge.error().message.c_str());
     return 1;
   }
   if (rte_eal_init(eal_argc, argv) < 0) {
     std::fprintf(stderr, "migprobe-dp: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
     return 1;
   }
-  std::string err = dp::check_lcores(&o);
-  if (!err.empty()) die(err);
+  if (const migprobe::base::Status lcores = dp::check_lcores(&o); !lcores) {
+    die(lcores.error().message);
+  }
 
   rte_mempool* pool = nullptr;
   dp::PortInfo port;
-  err = dp::setup_port(o, &pool, &port);
-  if (!err.empty()) die(err);
+  if (const migprobe::base::Status set_up = dp::setup_port(o, &pool, &port); !set_up) {
+    die(set_up.error().message);
+  }
 
   const bool idle_sleep = o.idle_sleep == dp::Options::IdleSleep::kOn ||
                           (o.idle_sleep == dp::Options::IdleSleep::kAuto && port.is_virtual);
@@ -130,6 +131,7 @@ int main(int argc, char** argv) {
   rte_ring* cap_tx = nullptr;
   rte_ring* cap_rx = nullptr;
   dp::CaptureThread capture;
+  std::string err;
   if (!o.capture.empty()) {
     cap_rx = rte_ring_create("mp_cap_rx", 8192, static_cast<int>(rte_socket_id()),
                              RING_F_SP_ENQ | RING_F_SC_DEQ);

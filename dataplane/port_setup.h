@@ -6,6 +6,7 @@
 #include <string>
 
 #include "analysis/packet.h"
+#include "base/result.h"
 #include "dataplane/options.h"
 
 struct rte_mempool;
@@ -27,14 +28,19 @@ struct PortInfo {
 };
 
 // Before rte_eal_init: refuses when no hugepages are free and the EAL arguments have
-// neither --no-huge nor --in-memory with -m... Returns an error message or "".
-std::string check_hugepages(int eal_argc, char** eal_argv);
+// neither --no-huge nor --in-memory with -m... The refusal is ErrorKind::kExhausted and
+// says how to reserve some.
+base::Status check_hugepages(int eal_argc, char** eal_argv);
 
-// After rte_eal_init: checks the TX/RX lcores (filling defaults); error message or "".
-std::string check_lcores(Options* o);
+// After rte_eal_init: checks the TX/RX lcores (filling defaults). The error is
+// ErrorKind::kInvalid, naming the lcore or option that is wrong and the enabled workers.
+base::Status check_lcores(Options* o);
 
 // Finds (or hot-plugs) the port, creates the mempool, configures one RX and one TX queue
-// and starts it. Error message or "".
-std::string setup_port(const Options& o, rte_mempool** pool, PortInfo* out);
+// and starts it. The error names the port: ErrorKind::kInvalid when --port names no port
+// that can be probed or --rx-timestamp asks for timestamps the port does not offer,
+// kExhausted when the mbuf pool or the mbuf timestamp field cannot be had, kIo when the
+// device refuses its information, configuration, queues or start.
+base::Status setup_port(const Options& o, rte_mempool** pool, PortInfo* out);
 
 }  // namespace migprobe::dataplane

@@ -1,6 +1,7 @@
 #include "orchestrator/evacuation_options.h"
 
 #include <sstream>
+#include <utility>
 
 #include "analysis/flow_proto.h"
 #include "base/flow_spec.h"
@@ -24,16 +25,16 @@ std::vector<std::string> split_list(const std::string& text, char sep) {
   return out;
 }
 
-std::string parse_flows(const std::string& text, uint64_t reply_timeout_ns,
-                        std::vector<v1::FlowSpec>* flows) {
-  flows->clear();
+base::Result<std::vector<v1::FlowSpec>> parse_flows(const std::string& text,
+                                                    uint64_t reply_timeout_ns) {
   base::Result<std::vector<base::FlowSpec>> parsed = base::parse_flows(text);
-  if (!parsed) return parsed.error().message;
+  if (!parsed) return parsed.error();
+  std::vector<v1::FlowSpec> flows;
   for (base::FlowSpec f : *parsed) {
     if (f.reply_timeout_ns == 0) f.reply_timeout_ns = reply_timeout_ns;
-    flows->push_back(analysis::to_proto(f));
+    flows.push_back(analysis::to_proto(f));
   }
-  return "";
+  return flows;
 }
 
 bool parse_policy(const std::string& text, ConvergePolicy* policy) {
@@ -61,22 +62,27 @@ const char* policy_name(ConvergePolicy policy) {
   return "?";
 }
 
-std::string validate(const EvacuationOptions& o) {
-  if (o.source_host.empty() || o.dest_host.empty()) return "--from and --to are required";
-  if (o.source_host == o.dest_host) return "--from and --to name the same host";
-  if (o.iterations == 0) return "--iterations must be at least 1";
-  if (o.parallel == 0) return "--parallel must be at least 1";
-  if (o.out_dir.empty()) return "--out-dir is required";
-  if (o.poll_interval.count() <= 0) return "--poll-interval must be positive";
+base::Status validate(const EvacuationOptions& o) {
+  auto invalid = [](std::string message) {
+    return base::make_error(base::ErrorKind::kInvalid, std::move(message));
+  };
+  if (o.source_host.empty() || o.dest_host.empty()) return invalid("--from and --to are required");
+  if (o.source_host == o.dest_host) return invalid("--from and --to name the same host");
+  if (o.iterations == 0) return invalid("--iterations must be at least 1");
+  if (o.parallel == 0) return invalid("--parallel must be at least 1");
+  if (o.out_dir.empty()) return invalid("--out-dir is required");
+  if (o.poll_interval.count() <= 0) return invalid("--poll-interval must be positive");
   if (o.migration_timeout < o.converge_timeout) {
-    return "--migration-timeout (" + ms_text(o.migration_timeout) +
-           ") is shorter than --converge-timeout (" + ms_text(o.converge_timeout) + ")";
+    return invalid("--migration-timeout (" + ms_text(o.migration_timeout) +
+                   ") is shorter than --converge-timeout (" + ms_text(o.converge_timeout) + ")");
   }
   if (o.block_migration != "auto" && o.block_migration != "yes" && o.block_migration != "no") {
-    return "--block-migration must be auto, yes or no";
+    return invalid("--block-migration must be auto, yes or no");
   }
-  if (!o.dataplane_socket.empty() && o.flows.empty()) return "no probe flow given (--flows)";
-  return "";
+  if (!o.dataplane_socket.empty() && o.flows.empty()) {
+    return invalid("no probe flow given (--flows)");
+  }
+  return base::Done{};
 }
 
 std::string summary(const EvacuationOptions& o) {

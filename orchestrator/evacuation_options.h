@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "migprobe/v1/probe.pb.h"
 
 namespace migprobe::orchestrator {
@@ -57,17 +58,18 @@ struct EvacuationOptions {
 std::vector<std::string> split_list(const std::string& text, char sep = ',');
 
 // Parses FLOWS in the one flow grammar (base/flow_spec.h: "icmp=1ms,udp=1ms/port=7077")
-// into flow specs; a flow without its own timeout= gets reply_timeout_ns. Returns an error
-// message naming the bad flow, or "".
-std::string parse_flows(const std::string& text, uint64_t reply_timeout_ns,
-                        std::vector<v1::FlowSpec>* flows);
+// into flow specs; a flow without its own timeout= gets reply_timeout_ns. The error is
+// base::parse_flows's (ErrorKind::kInvalid), its message naming the bad flow.
+base::Result<std::vector<v1::FlowSpec>> parse_flows(const std::string& text,
+                                                    uint64_t reply_timeout_ns);
 
 // Parses the policy name (wait, force-complete, abort).
 bool parse_policy(const std::string& text, ConvergePolicy* policy);
 const char* policy_name(ConvergePolicy policy);
 
-// Checks the options as a whole; returns what is wrong, or "".
-std::string validate(const EvacuationOptions& options);
+// Checks the options as a whole. The error is ErrorKind::kInvalid, its message naming the
+// option that is wrong.
+base::Status validate(const EvacuationOptions& options);
 
 // One line for the journal and the terminal: what the run does (no credentials).
 std::string summary(const EvacuationOptions& options);

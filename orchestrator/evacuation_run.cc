@@ -293,9 +293,9 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
   progress.line(std::string(interrupted ? "run interrupted" : "run finished") + ": " +
                 std::to_string(completed) + " completed, " + std::to_string(failed) + " failed");
 
-  const std::string err = write_reports(journal_path, o.out_dir, o.quiet ? nullptr : stdout);
-  if (!err.empty()) progress.problem("report: " + err);
-  if (!journal_error.empty() || !err.empty()) return kRunOutputLost;
+  const base::Status reported = write_reports(journal_path, o.out_dir, o.quiet ? nullptr : stdout);
+  if (!reported) progress.problem("report: " + reported.error().message);
+  if (!journal_error.empty() || !reported) return kRunOutputLost;
   if (interrupted) return kRunInterrupted;
   if (probe_lost) return kRunProbeLost;
   return failed > 0 ? kRunSomeFailed : kRunAllCompleted;

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <utility>
 
 #include "base/duration.h"
 #include "control/cloud_config.h"
@@ -175,12 +176,12 @@ int evacuate_main(int argc, char** argv) {
     const auto reply_ns = migprobe::base::parse_duration_ns(reply_timeout);
     if (!reply_ns) throw po::error("--reply-timeout: '" + reply_timeout + "' is not a duration");
     if (!o.dataplane_socket.empty()) {
-      if (std::string err = mo::parse_flows(flows, *reply_ns, &o.flows); !err.empty()) {
-        throw po::error("--flows: " + err);
-      }
+      auto parsed = mo::parse_flows(flows, *reply_ns);
+      if (!parsed) throw po::error("--flows: " + parsed.error().message);
+      o.flows = std::move(parsed).value();
     }
     if (o.campaign.empty()) o.campaign = default_campaign();
-    if (std::string err = mo::validate(o); !err.empty()) throw po::error(err);
+    if (auto valid = mo::validate(o); !valid) throw po::error(valid.error().message);
   } catch (const po::error& e) {
     std::cerr << "migprobe-control evacuate: " << e.what() << " (see --help)\n";
     return mo::kRunCouldNotStart;
@@ -235,9 +236,8 @@ int report_main(int argc, char** argv) {
               << std::strerror(errno) << "\n";
     return 2;
   }
-  if (std::string err = mo::write_reports(journal, out_dir, quiet ? nullptr : stdout);
-      !err.empty()) {
-    std::cerr << "migprobe-control report: " << err << "\n";
+  if (auto written = mo::write_reports(journal, out_dir, quiet ? nullptr : stdout); !written) {
+    std::cerr << "migprobe-control report: " << written.error().message << "\n";
     return 2;
   }
   return 0;

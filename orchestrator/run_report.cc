@@ -6,10 +6,10 @@
 
 namespace migprobe::orchestrator {
 
-std::string write_reports(const std::string& journal_path, const std::string& out_dir,
-                          std::FILE* text_out) {
+base::Status write_reports(const std::string& journal_path, const std::string& out_dir,
+                           std::FILE* text_out) {
   analysis::JournalContents journal;
-  if (std::string err = analysis::read_journal(journal_path, &journal); !err.empty()) return err;
+  if (base::Status read = analysis::read_journal(journal_path, &journal); !read) return read;
   analysis::ReportInputs inputs;
   // The builder completes the source (format, span, record count, a journal cut short).
   inputs.source.set_journal_path(journal_path);
@@ -20,15 +20,16 @@ std::string write_reports(const std::string& journal_path, const std::string& ou
   for (const auto& [name, body] : {std::pair<std::string, std::string>{"report.txt", text},
                                    {"report.json", analysis::render_json(report)},
                                    {"report.csv", analysis::render_csv(report)}}) {
-    if (std::string err = analysis::write_report_file(out_dir + "/" + name, body); !err.empty()) {
-      errors += (errors.empty() ? "" : "; ") + err;
+    if (base::Status written = analysis::write_report_file(out_dir + "/" + name, body); !written) {
+      errors += (errors.empty() ? "" : "; ") + written.error().message;
     }
   }
   if (text_out != nullptr) {
     std::fputs(text.c_str(), text_out);
     std::fflush(text_out);
   }
-  return errors;
+  if (!errors.empty()) return base::make_error(base::ErrorKind::kIo, errors);
+  return base::Done{};
 }
 
 }  // namespace migprobe::orchestrator

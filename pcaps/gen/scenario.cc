@@ -15,7 +15,8 @@ std::string ScenarioFiles::open(analysis::CaptureFormat format, const std::strin
                                 uint32_t snaplen) {
   truth_.capture = name_ + ext;
   truth_.format = format == analysis::CaptureFormat::kPcapng ? "pcapng" : "pcap-nano";
-  return writer_.open(path(ext), format, snaplen, "probe0");
+  const base::Status opened = writer_.open(path(ext), format, snaplen, "probe0");
+  return opened.ok() ? std::string() : opened.error().message;
 }
 
 void ScenarioFiles::rarp(uint64_t ns, const Endpoint& target, uint16_t vlan) {

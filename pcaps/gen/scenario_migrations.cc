@@ -53,7 +53,7 @@ std::string write_journal(const std::string& path, const std::vector<ProbeFlow>&
   h.set_campaign("pcaps-migrations");
   h.set_run_generation(1);
   analysis::JournalWriter journal;
-  if (auto err = journal.open(path, h); !err.empty()) return err;
+  if (const base::Status opened = journal.open(path, h); !opened) return opened.error().message;
   auto put = [&](const v1::JournalRecord& r) { return journal.append(r); };
   v1::JournalRecord rec;
   bool ok = true;

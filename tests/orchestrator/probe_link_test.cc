@@ -27,7 +27,8 @@ struct Journaled {
 
 Journaled read_back(const std::string& path) {
   analysis::JournalContents j;
-  EXPECT_EQ(analysis::read_journal(path, &j), "");
+  base::Status read = analysis::read_journal(path, &j);
+  EXPECT_TRUE(read.ok()) << read.error().message;
   Journaled out;
   for (const auto& r : j.records) {
     if (r.has_probe()) {

@@ -22,9 +22,10 @@ std::string temp_path(const char* name) {
 }
 
 TEST(Flows, ParsesKindsIntervalsAndPorts) {
-  std::vector<v1::FlowSpec> flows;
-  ASSERT_EQ(parse_flows("icmp=1ms,udp=500us,udp=2ms/port=9000/timeout=50ms", 100'000'000, &flows),
-            "");
+  base::Result<std::vector<v1::FlowSpec>> parsed =
+      parse_flows("icmp=1ms,udp=500us,udp=2ms/port=9000/timeout=50ms", 100'000'000);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const std::vector<v1::FlowSpec>& flows = *parsed;
   ASSERT_EQ(flows.size(), 3u);
   EXPECT_EQ(flows[0].kind(), v1::FLOW_KIND_ICMP_ECHO);
   EXPECT_EQ(flows[0].interval_ns(), 1'000'000u);
@@ -37,15 +38,30 @@ TEST(Flows, ParsesKindsIntervalsAndPorts) {
   EXPECT_EQ(flows[2].reply_timeout_ns(), 50'000'000u);  // its own timeout wins
 }
 
+// The error of parse_flows(text): kInvalid, and its message.
+std::string flows_error(const std::string& text) {
+  base::Result<std::vector<v1::FlowSpec>> parsed = parse_flows(text, 0);
+  if (parsed.ok()) return "(parsed)";
+  EXPECT_EQ(parsed.error().kind, base::ErrorKind::kInvalid) << text;
+  return parsed.error().message;
+}
+
 TEST(Flows, NamesWhatIsWrong) {
-  std::vector<v1::FlowSpec> flows;
-  EXPECT_NE(parse_flows("tcp=1ms", 0, &flows).find("unknown kind 'tcp'"), std::string::npos);
-  EXPECT_NE(parse_flows("icmp=fast", 0, &flows).find("rate 'fast'"), std::string::npos);
-  EXPECT_NE(parse_flows("icmp=2s", 0, &flows).find("1 pps"), std::string::npos);
-  EXPECT_NE(parse_flows("udp=1ms/port=70000", 0, &flows).find("port '70000'"), std::string::npos);
-  EXPECT_NE(parse_flows("icmp=1ms/port=7", 0, &flows).find("no port"), std::string::npos);
+  EXPECT_NE(flows_error("tcp=1ms").find("unknown kind 'tcp'"), std::string::npos);
+  EXPECT_NE(flows_error("icmp=fast").find("rate 'fast'"), std::string::npos);
+  EXPECT_NE(flows_error("icmp=2s").find("1 pps"), std::string::npos);
+  EXPECT_NE(flows_error("udp=1ms/port=70000").find("port '70000'"), std::string::npos);
+  EXPECT_NE(flows_error("icmp=1ms/port=7").find("no port"), std::string::npos);
   // The old kind:interval form is refused with the form to use.
-  EXPECT_NE(parse_flows("icmp:1ms", 0, &flows).find("KIND=RATE"), std::string::npos);
+  EXPECT_NE(flows_error("icmp:1ms").find("KIND=RATE"), std::string::npos);
+}
+
+// The error of validate(o): kInvalid, and its message; "" when the options are valid.
+std::string validate_error(const EvacuationOptions& o) {
+  base::Status valid = validate(o);
+  if (valid.ok()) return "";
+  EXPECT_EQ(valid.error().kind, base::ErrorKind::kInvalid);
+  return valid.error().message;
 }
 
 TEST(Options, ValidateRefusesInconsistentRuns) {
@@ -53,18 +69,18 @@ TEST(Options, ValidateRefusesInconsistentRuns) {
   o.source_host = "a";
   o.dest_host = "b";
   o.out_dir = "/tmp/x";
-  EXPECT_EQ(validate(o), "");
+  EXPECT_EQ(validate_error(o), "");
   o.dest_host = "a";
-  EXPECT_NE(validate(o).find("same host"), std::string::npos);
+  EXPECT_NE(validate_error(o).find("same host"), std::string::npos);
   o.dest_host = "b";
   o.converge_timeout = std::chrono::seconds(700);
-  EXPECT_NE(validate(o).find("--migration-timeout"), std::string::npos);
+  EXPECT_NE(validate_error(o).find("--migration-timeout"), std::string::npos);
   o.converge_timeout = std::chrono::seconds(10);
   o.parallel = 0;
-  EXPECT_NE(validate(o).find("--parallel"), std::string::npos);
+  EXPECT_NE(validate_error(o).find("--parallel"), std::string::npos);
   o.parallel = 2;
   o.dataplane_socket = "/run/dp.sock";
-  EXPECT_NE(validate(o).find("--flows"), std::string::npos);
+  EXPECT_NE(validate_error(o).find("--flows"), std::string::npos);
 }
 
 TEST(Options, SummarySaysWhatTheRunDoes) {
@@ -104,7 +120,8 @@ TEST(RunJournal, RecordsReachTheFileWithoutAnExplicitFlush) {
   // No flush, no close: what a crash right now would leave on disk.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   analysis::JournalContents contents;
-  ASSERT_EQ(analysis::read_journal(path, &contents), "");
+  base::Status read = analysis::read_journal(path, &contents);
+  ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(contents.header.campaign(), "flush");
   EXPECT_EQ(contents.records.size(), 400u);
   EXPECT_EQ(contents.warning, "");
@@ -117,6 +134,7 @@ TEST(RunJournal, OpenFailureNamesThePath) {
   control::RunJournal journal;
   auto r = journal.open("/nonexistent-dir/j.mpj", v1::JournalHeader{});
   ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, base::ErrorKind::kIo);
   EXPECT_NE(r.error().message.find("/nonexistent-dir/j.mpj"), std::string::npos);
 }
 

@@ -31,7 +31,8 @@ class JournalReportTest : public ::testing::Test {
     v1::JournalHeader h;
     h.set_campaign("evac");
     h.set_created_ns(kT0);
-    ASSERT_EQ(writer_.open(path_, h), "");
+    base::Status opened = writer_.open(path_, h);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -222,7 +223,8 @@ class JournalReportTest : public ::testing::Test {
     put(run);
     EXPECT_TRUE(writer_.close());
     JournalContents j;
-    EXPECT_EQ(read_journal(path_, &j), "");
+    base::Status read = read_journal(path_, &j);
+    EXPECT_TRUE(read.ok()) << read.error().message;
     return j;
   }
 

@@ -39,7 +39,8 @@ TEST_F(JournalTest, RoundTripKeepsHeaderAndRecordsInOrder) {
     v1::JournalHeader h;
     h.set_campaign("c1");
     h.set_run_generation(7);
-    ASSERT_EQ(w.open(path_, h), "");
+    base::Status opened = w.open(path_, h);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
     ASSERT_TRUE(w.append(migration("vm-1", 100)));
     ASSERT_TRUE(w.append(migration("vm-2", 200)));
     ASSERT_TRUE(w.close());
@@ -47,11 +48,13 @@ TEST_F(JournalTest, RoundTripKeepsHeaderAndRecordsInOrder) {
   {
     // Reopening appends; the header is not written twice.
     JournalWriter w;
-    ASSERT_EQ(w.open(path_, v1::JournalHeader()), "");
+    base::Status opened = w.open(path_, v1::JournalHeader());
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
     ASSERT_TRUE(w.append(migration("vm-3", 300)));
   }
   JournalContents c;
-  ASSERT_EQ(read_journal(path_, &c), "");
+  base::Status read = read_journal(path_, &c);
+  ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(c.header.format_version(), kJournalFormatVersion);
   EXPECT_EQ(c.header.campaign(), "c1");
   EXPECT_EQ(c.header.run_generation(), 7U);
@@ -64,14 +67,16 @@ TEST_F(JournalTest, RoundTripKeepsHeaderAndRecordsInOrder) {
 TEST_F(JournalTest, RecordCutShortKeepsWhatCameBefore) {
   {
     JournalWriter w;
-    ASSERT_EQ(w.open(path_, v1::JournalHeader()), "");
+    base::Status opened = w.open(path_, v1::JournalHeader());
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
     ASSERT_TRUE(w.append(migration("vm-1", 100)));
     ASSERT_TRUE(w.append(migration("vm-2", 200)));
   }
   const auto size = std::filesystem::file_size(path_);
   std::filesystem::resize_file(path_, size - 3);
   JournalContents c;
-  ASSERT_EQ(read_journal(path_, &c), "");
+  base::Status read = read_journal(path_, &c);
+  ASSERT_TRUE(read.ok()) << read.error().message;
   ASSERT_EQ(c.records.size(), 1U);
   EXPECT_EQ(c.records[0].migration().instance_name(), "vm-1");
   EXPECT_NE(c.warning.find("record 3"), std::string::npos) << c.warning;
@@ -87,7 +92,10 @@ TEST_F(JournalTest, WrongFormatVersionIsRefusedByName) {
     out << body;
   }
   JournalContents c;
-  const std::string err = read_journal(path_, &c);
+  base::Status r = read_journal(path_, &c);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, base::ErrorKind::kInvalid);
+  const std::string& err = r.error().message;
   EXPECT_NE(err.find("format version 9"), std::string::npos) << err;
   EXPECT_NE(err.find(path_), std::string::npos) << err;
 }
@@ -98,8 +106,16 @@ TEST_F(JournalTest, NotAJournalAndMissingFile) {
     out << "this is a text file, not a journal\n";
   }
   JournalContents c;
-  EXPECT_NE(read_journal(path_, &c).find("not a migprobe journal"), std::string::npos);
-  EXPECT_NE(read_journal((dir_ / "missing").string(), &c).find("cannot open"), std::string::npos);
+  base::Status foreign = read_journal(path_, &c);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error().kind, base::ErrorKind::kInvalid);
+  EXPECT_NE(foreign.error().message.find("not a migprobe journal"), std::string::npos)
+      << foreign.error().message;
+  base::Status missing = read_journal((dir_ / "missing").string(), &c);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind, base::ErrorKind::kIo);
+  EXPECT_NE(missing.error().message.find("cannot open"), std::string::npos)
+      << missing.error().message;
 }
 
 }  // namespace

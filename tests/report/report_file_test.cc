@@ -34,20 +34,26 @@ class ReportFileTest : public ::testing::Test {
 
 TEST_F(ReportFileTest, ReplacesTheFileWholeAndLeavesNoTemporary) {
   const auto path = dir_ / "report.txt";
-  ASSERT_EQ(write_report_file(path.string(), "first\n"), "");
-  ASSERT_EQ(write_report_file(path.string(), "second\n"), "");
+  base::Status first = write_report_file(path.string(), "first\n");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  base::Status second = write_report_file(path.string(), "second\n");
+  ASSERT_TRUE(second.ok()) << second.error().message;
   EXPECT_EQ(read(path), "second\n");
   EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
 }
 
 TEST_F(ReportFileTest, MissingDirectoryIsNamedWithTheReason) {
   const std::string path = (dir_ / "no-such-dir" / "report.json").string();
-  EXPECT_EQ(write_report_file(path, "{}"), "cannot write " + path + ": No such file or directory");
+  base::Status r = write_report_file(path, "{}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, base::ErrorKind::kIo);
+  EXPECT_EQ(r.error().message, "cannot write " + path + ": No such file or directory");
 }
 
 TEST_F(ReportFileTest, AFailedWriteKeepsThePreviousReport) {
   const auto path = dir_ / "report.csv";
-  ASSERT_EQ(write_report_file(path.string(), "old\n"), "");
+  base::Status old = write_report_file(path.string(), "old\n");
+  ASSERT_TRUE(old.ok()) << old.error().message;
   // A file-size limit below the new report: the write fails with EFBIG (SIGXFSZ ignored).
   rlimit before{};
   ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
@@ -55,10 +61,12 @@ TEST_F(ReportFileTest, AFailedWriteKeepsThePreviousReport) {
   rlimit small = before;
   small.rlim_cur = 16;
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
-  const std::string err = write_report_file(path.string(), std::string(4096, 'x'));
+  base::Status r = write_report_file(path.string(), std::string(4096, 'x'));
   setrlimit(RLIMIT_FSIZE, &before);
   std::signal(SIGXFSZ, old_handler);
-  EXPECT_EQ(err, "cannot write " + path.string() + ": File too large");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, base::ErrorKind::kIo);
+  EXPECT_EQ(r.error().message, "cannot write " + path.string() + ": File too large");
   EXPECT_EQ(read(path), "old\n");
   EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
 }
