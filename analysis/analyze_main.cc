@@ -5,6 +5,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <string>
 
@@ -250,5 +251,9 @@ int main(int argc, char** argv) {
     std::cerr << "migprobe-analyze: " << e.what() << "\n"
               << "Try 'migprobe-analyze --help'.\n";
     return kExitUsage;
+  } catch (const std::exception& e) {
+    // Nothing below throws by design; if a library does (out of memory), say so, not abort.
+    std::cerr << "migprobe-analyze: " << e.what() << "\n";
+    return kExitInput;
   }
 }

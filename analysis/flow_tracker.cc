@@ -128,19 +128,17 @@ void FlowTracker::on_reply(const TrackerConfig& cfg, uint32_t seq, uint64_t tx_n
     ++duplicates_;
     return;
   } else {
-    // An older probe: it fills a hole of a pending gap, or it was answered already.
-    if (fill_pending(Edge{seq, tx_ns, rx_ns, has_count, count})) {
-      ++reordered_;
-      if (-d < kReorderWindow) mark_answered(seq);
-    } else if (-d < kReorderWindow && is_answered(seq)) {
+    // An older probe: it fills a hole of a pending gap, or it was answered already (a
+    // duplicate). Else it is outside the window and no pending gap holds it: a reply to a
+    // probe from before the first answered one, or a replayed one, which cannot change any
+    // gap; it counts as reordered like the first kind.
+    const bool filled = fill_pending(Edge{seq, tx_ns, rx_ns, has_count, count});
+    if (!filled && -d < kReorderWindow && is_answered(seq)) {
       ++duplicates_;
       return;
-    } else {
-      // Outside the window and no pending gap holds it: a reply to a probe from before
-      // the first answered one, or a replayed one. It cannot change any gap.
-      ++reordered_;
-      if (-d < kReorderWindow) mark_answered(seq);
     }
+    ++reordered_;
+    if (-d < kReorderWindow) mark_answered(seq);
     ++answered_;
     record_rtt(tx_ns, rx_ns);
     return;

@@ -42,7 +42,7 @@ base::Status FlowRegistry::add(const std::vector<TargetParams>& targets,
                                std::vector<uint32_t>* added) {
   if (base::Status ok = check(targets, false); !ok) return ok;
   for (const auto& tp : targets) {
-    uint32_t index;
+    uint32_t index = 0;
     if (!free_targets_.empty()) {
       index = free_targets_.back();
       free_targets_.pop_back();

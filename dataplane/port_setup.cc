@@ -46,7 +46,7 @@ base::Status check_lcores(Options* o) {
   };
   const unsigned main_lcore = rte_get_main_lcore();
   std::vector<int> workers;
-  unsigned id;
+  unsigned id = 0;
   RTE_LCORE_FOREACH_WORKER(id) workers.push_back(static_cast<int>(id));
   auto list = [&] {
     std::string s;
@@ -96,8 +96,7 @@ base::Status setup_port(const Options& o, rte_mempool** pool, PortInfo* out) {
   if (!find_port(name, &pid)) {
     // Not probed by the EAL: hot-plug it (a vdev's devargs, or a PCI address).
     const bool is_vdev = name.rfind("net_", 0) == 0;
-    const std::string devargs = is_vdev ? o.port : o.port;
-    const int rc = rte_dev_probe(devargs.c_str());
+    const int rc = rte_dev_probe(o.port.c_str());
     if (rc != 0 || !find_port(name, &pid)) {
       return base::make_error(
           base::ErrorKind::kInvalid,

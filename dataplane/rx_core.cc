@@ -476,7 +476,7 @@ void RxCore::loop() {
     }
     rte_mbuf** next = bursts[cur ^ 1];
     const uint16_t n = rte_eth_rx_burst(s_.port, s_.queue, next, kBurst);
-    uint64_t now;
+    uint64_t now = 0;
     if (n != 0 || held != 0) {
       empty_polls = 0;
       const uint64_t burst_tsc = rte_rdtsc();

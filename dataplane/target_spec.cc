@@ -20,7 +20,7 @@ base::Result<TargetParams> parse_target(const std::string& text) {
     const size_t eq = item.find('=');
     const std::string key = eq == std::string::npos ? "" : item.substr(0, eq);
     const std::string value = eq == std::string::npos ? item : item.substr(eq + 1);
-    base::ProbeKind kind;
+    base::ProbeKind kind{};
     if (key.empty() || key == "ip") {
       const auto ip = base::parse_ipv4(value);
       if (!ip) return fail("'" + item + "': not an IPv4 address (or key=value)");

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <iostream>
 #include <utility>
 
@@ -303,7 +304,9 @@ void usage(std::FILE* out) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int dispatch(int argc, char** argv) {
   if (argc < 2) {
     usage(stderr);
     return 2;
@@ -319,4 +322,17 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "migprobe-control: unknown command '%s'\n", command.c_str());
   usage(stderr);
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const std::exception& e) {
+    // The commands turn their errors into messages; if a library throws anyway (out of
+    // memory), say so instead of aborting. The journal is flushed record by record.
+    std::fprintf(stderr, "migprobe-control: %s\n", e.what());
+    return 1;
+  }
 }
