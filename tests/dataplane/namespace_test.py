@@ -47,10 +47,11 @@ DURATIONS_MS = [5, 7, 10, 14, 20, 28, 40, 55, 75, 100, 140, 200,
                 260, 330, 420, 520, 650, 800, 1000, 1200, 1400, 1600, 1800, 2000]
 PAUSE_S = 0.4
 ONE_WAY_MS = 300
-# SCHED_FIFO priority of the reflectors and the outage injectors (the probe's cores: 10).
+# SCHED_FIFO priorities of the reflectors and of the outage injectors (the probe's cores: 10).
 GUEST_RT = 20
+INJECTOR_RT = 5
 LEAD_MS = 3000
-FIRST_REFRESH_MS = 1000
+FIRST_REFRESH_MS = 300
 # After the start's slew (2 s) the mapping stays this close to CLOCK_REALTIME at a refresh.
 SETTLED_DRIFT_NS = 50_000
 CLONE_NEWNET = 0x40000000
@@ -149,9 +150,11 @@ class Injector(threading.Thread):
 
     def run(self):
         try:
-            # Above the probe's realtime cores too: an outage must begin when planned (on
-            # a loaded machine this thread woke up to 0.5 s late at normal priority).
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(GUEST_RT))
+            # Realtime, below the probe's cores: an outage must begin when planned (at
+            # normal priority this thread woke up to 0.5 s late on a loaded machine), but
+            # the reflectors must not wait for it (above them, its nft call delayed their
+            # replies by 6 ms, announced as an outage in progress of its own).
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(INJECTOR_RT))
             fd = os.open(f"/var/run/netns/{PREFIX}-vm{self.vm}", os.O_RDONLY)
             if libc.setns(fd, CLONE_NEWNET) != 0:
                 raise OSError(ctypes.get_errno(), "setns")
@@ -280,9 +283,10 @@ def main():
         skew = []
         if args.skew_ppm:
             # The first refresh FIRST_REFRESH_MS after start: late enough for vm1's outage
-            # to begin before it (its injector wakes 0.1 to 0.5 s after the first probe on
-            # a loaded machine: CI saw the outage begin 360 ms after a refresh at 150 ms),
-            # early enough that the skew over it stays under a millisecond.
+            # to begin before it (100 ms after the first probe; CI saw a normal-priority
+            # injector begin it 360 ms after a refresh at 150 ms). A gap's error is the skew
+            # times the time from the start to the gap's beginning (by its end the error is
+            # slewed out): 0.5% of ~120 ms for the lead outage.
             skew = ["--tsc-skew-ppm", str(args.skew_ppm), "--calibration-first",
                     f"{FIRST_REFRESH_MS}ms"]
             injectors[0].start()  # it waits for the first probe

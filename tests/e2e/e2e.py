@@ -2,6 +2,7 @@
 fault plan), migprobe-dp on the lab's probe veth, and migprobe-control runs. Everything a
 test starts is stopped and removed afterwards, also when the test fails."""
 
+import functools
 import json
 import os
 import shutil
@@ -142,6 +143,29 @@ class E2ETestCase(unittest.TestCase):
                 self.assertEqual(a.read(), b.read(), f"{name} of the replay differs from the run's")
 
 
+# Runs of a test when a guest kernel failed under it (retry_on_lab_fault).
+LAB_FAULT_ATTEMPTS = 4
+
+
+def retry_on_lab_fault(test):
+    """Runs an EvacuationTestCase test again on a rebuilt lab when it failed and a guest kernel
+    failed under it (guest_faults): a lab fault, not the probe's; the test says so."""
+    @functools.wraps(test)
+    def run(self):
+        for attempt in range(1, LAB_FAULT_ATTEMPTS + 1):
+            try:
+                return test(self)
+            except AssertionError:
+                faults = guest_faults(self.state_dir)
+                if not faults or attempt == LAB_FAULT_ATTEMPTS:
+                    raise
+                print(f"\nlab fault, not the probe's (run {attempt} of at most "
+                      f"{LAB_FAULT_ATTEMPTS}): {'; '.join(faults)}; the lab is rebuilt and the "
+                      f"test runs again", file=sys.stderr)
+                self.rebuild_lab()
+    return run
+
+
 class EvacuationTestCase(E2ETestCase):
     """Evacuations hostA -> hostB: a work dir and a dataplane per test, and the guests brought
     home to hostA after each test, whatever it left behind."""
@@ -164,6 +188,17 @@ class EvacuationTestCase(E2ETestCase):
                 self.lab("migrate", name, "--to", "hostA", check=False)
         if not os.environ.get("MIGPROBE_KEEP_E2E"):
             shutil.rmtree(self.work, ignore_errors=True)
+
+    def rebuild_lab(self):
+        """A fresh lab (guests booted anew, logs gone), work dir and dataplane."""
+        self.stop_dataplane()
+        self.lab("cloud", "--stop", check=False)
+        subprocess.run([PYTHON, LAB_CLI, "down", "--purge"], env=self.env, capture_output=True)
+        self.lab("up", *self.lab_args, "--reflector",
+                 os.path.join(self.build, "dataplane/migprobe-reflector"))
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work = tempfile.mkdtemp(prefix=self.work_prefix)
+        self.start_dataplane(self.work, reply_timeout_ms=self.reply_timeout_ms)
 
     def evacuate_args(self, out, flows, *extra):
         """migprobe-control's arguments for an evacuation into out, probing with flows."""
