@@ -1,8 +1,8 @@
 // The text rendering, top to bottom in the order it prints: the preamble, each target with
-// its migrations, flows and gaps, the run's figures, the unattributed gaps, coverage gaps,
-// errors, announces and drops. One file of about 400 lines on purpose: its pieces share the
-// private formatting (line, rel, format_s), which a split would turn into a header with no
-// other user.
+// its migrations, flows and gaps, the run's figures, the neighbour and unattributed gaps,
+// coverage gaps, errors, announces and drops. One file of about 400 lines on purpose: its
+// pieces share the private formatting (line, rel, format_s), which a split would turn into a
+// header with no other user.
 
 #include <cinttypes>
 #include <cstdarg>
