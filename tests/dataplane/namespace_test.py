@@ -175,10 +175,10 @@ class Injector(threading.Thread):
                 self.wait_first_probe()
                 plan = [("lead", self.lead_ms)] + plan
             for kind, ms in plan:
-                # The lead outage 100 ms after the first probe: its first replies wait for the
-                # VM's ARP round, and a flow not yet answered is announced in progress too
-                # (seen: 7 ms after its first probe), which must not be counted as this one's.
-                time.sleep(0.1 if kind == "lead" else PAUSE_S)
+                # The lead outage 20 ms after the first probe: under ASan the first probe
+                # leaves 160 ms after the clock's start, and the outage must begin before the
+                # first refresh (FIRST_REFRESH_MS).
+                time.sleep(0.02 if kind == "lead" else PAUSE_S)
                 if kind == "lead":
                     kind = "both"
                 chain = "in" if kind == "both" else "out"
@@ -283,7 +283,7 @@ def main():
         skew = []
         if args.skew_ppm:
             # The first refresh FIRST_REFRESH_MS after start: late enough for vm1's outage
-            # to begin before it (100 ms after the first probe; CI saw a normal-priority
+            # to begin before it (20 ms after the first probe; CI saw a normal-priority
             # injector begin it 360 ms after a refresh at 150 ms). A gap's error is the skew
             # times the time from the start to the gap's beginning (by its end the error is
             # slewed out): 0.5% of ~120 ms for the lead outage.
