@@ -1,6 +1,5 @@
 #include "dataplane/probe_control.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ring.h>
@@ -13,9 +12,8 @@
 #include <future>
 #include <thread>
 
-#include "analysis/drop_reason.h"
 #include "analysis/flow_proto.h"
-#include "analysis/gap_event.h"
+#include "dataplane/event_messages.h"
 #include "dataplane/stats_export.h"
 
 namespace migprobe::dataplane {
@@ -78,11 +76,6 @@ void ProbeControl::run_tasks() {
     tasks.swap(tasks_);
   }
   for (auto& t : tasks) t();
-}
-
-std::string ProbeControl::target_name(uint32_t flow_id) const {
-  const FlowRegistry::Target* t = registry_.target_of(flow_id);
-  return t != nullptr ? t->params.name : "";
 }
 
 void ProbeControl::emit(const v1::Event& e) {
@@ -207,91 +200,47 @@ void ProbeControl::stop() {
 }
 
 void ProbeControl::on_event(const RxEvent& e) {
-  v1::Event ev;
   switch (e.kind) {
-    case RxEvent::kGap: {
-      const an::Gap& g = e.gap;
-      const FlowRegistry::Flow* flow = registry_.flow(g.flow_id);
-      v1::GapEvent* p = ev.mutable_gap();
-      *p = an::to_gap_event(
-          g, flow != nullptr ? an::to_proto_kind(flow->params.kind) : v1::FLOW_KIND_UNSPECIFIED,
-          time_offset_ns());
-      p->set_target(target_name(g.flow_id));
-      // Switchover marker: the target's announce inside the gap, split as the offline
-      // analysis splits it (analysis/announce.h).
-      if (flow != nullptr) {
-        const uint32_t ip = registry_.target(flow->target).params.ip;
-        const Neighbour* n = neighbours_.find(ip);
-        const an::AnnounceWindow w = an::announce_window(g);
-        const an::Announce* a = neighbours_.first_announce(
-            n != nullptr && n->resolved ? &n->mac : nullptr, ip, w.from_ns, w.to_ns);
-        if (a != nullptr) an::set_gap_announce(g, *a, p, time_offset_ns());
-      }
-      emit(ev);
+    case RxEvent::kGap:
+      emit(gap_message(e.gap, registry_, neighbours_, time_offset_ns()));
       break;
-    }
-    case RxEvent::kOutageInProgress: {
-      v1::OutageInProgressEvent* p = ev.mutable_outage_in_progress();
-      p->set_flow_id(e.flow_id);
-      p->set_target(target_name(e.flow_id));
-      if (const FlowRegistry::Flow* flow = registry_.flow(e.flow_id)) {
-        p->set_flow_kind(an::to_proto_kind(flow->params.kind));
-      }
-      p->set_detected_ns(exported(e.ts_ns));
-      p->set_since_tx_ns(exported(e.since_tx_ns));
-      emit(ev);
+    case RxEvent::kOutageInProgress:
+      emit(outage_message(e.flow_id, e.ts_ns, e.since_tx_ns, registry_, time_offset_ns()));
       break;
-    }
-    case RxEvent::kRarp: {
+    case RxEvent::kRarp:
       neighbours_.on_announce(an::Announce{e.ts_ns, true, e.sender_mac, 0, e.vlan});
-      v1::AnnounceEvent* p = ev.mutable_announce();
-      p->set_seen_ns(exported(e.ts_ns));
-      p->set_kind(v1::ANNOUNCE_KIND_RARP);
-      p->set_mac(an::mac_to_string(e.sender_mac));
-      p->set_vlan(e.vlan);
-      emit(ev);
+      emit(announce_message(e, time_offset_ns()));
       break;
-    }
     case RxEvent::kArp: {
       const Neighbour* before = neighbours_.find(e.sender_ip);
       const an::MacAddress previous = before != nullptr ? before->mac : an::MacAddress{};
       const NeighbourChange change = neighbours_.on_arp(e.sender_ip, e.sender_mac, e.ts_ns);
       if (e.garp) {
         neighbours_.on_announce(an::Announce{e.ts_ns, false, e.sender_mac, e.sender_ip, e.vlan});
-        v1::Event a;
-        v1::AnnounceEvent* p = a.mutable_announce();
-        p->set_seen_ns(exported(e.ts_ns));
-        p->set_kind(v1::ANNOUNCE_KIND_GARP);
-        p->set_mac(an::mac_to_string(e.sender_mac));
-        p->set_ip(ip_text(e.sender_ip));
-        p->set_vlan(e.vlan);
-        emit(a);
+        emit(announce_message(e, time_offset_ns()));
       }
       if (change != NeighbourChange::kNone) {
-        // Point the target's flows at the MAC: the TX core keeps sending meanwhile.
-        for (uint32_t index :
-             running_ ? registry_.targets_at(e.sender_ip) : std::vector<uint32_t>{}) {
-          for (uint32_t id : registry_.target(index).flow_ids) {
-            TxCommand c;
-            c.op = TxCommand::kSetDstMac;
-            c.flow_id = id;
-            c.mac = e.sender_mac;
-            link_.send_tx(c);
-          }
-        }
-        v1::NeighbourEvent* p = ev.mutable_neighbour();
-        p->set_seen_ns(exported(e.ts_ns));
-        p->set_ip(ip_text(e.sender_ip));
-        p->set_mac(an::mac_to_string(e.sender_mac));
-        p->set_moved(change == NeighbourChange::kMoved);
-        if (change == NeighbourChange::kMoved) p->set_previous_mac(an::mac_to_string(previous));
-        emit(ev);
+        if (running_) point_flows_at(e.sender_ip, e.sender_mac);
+        emit(neighbour_message(e, change == NeighbourChange::kMoved, previous, time_offset_ns()));
       }
       break;
     }
     case RxEvent::kFinished:
       finished_ = true;
       break;
+  }
+}
+
+void ProbeControl::point_flows_at(uint32_t ip, const an::MacAddress& mac) {
+  // The TX core keeps sending meanwhile: only the destination MAC of the flows changes.
+  for (uint32_t index : registry_.targets_at(ip)) {
+    for (uint32_t id : registry_.target(index).flow_ids) {
+      TxCommand c;
+      c.op = TxCommand::kSetDstMac;
+      c.flow_id = id;
+      c.mac = mac;
+      link_.send_tx(c);
+    }
   }
 }
 
@@ -387,22 +336,12 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
 void ProbeControl::write_stats_file() {
   v1::Stats s;
   stats(true, &s);
-  std::string json;
-  google::protobuf::util::JsonPrintOptions opt;
-  opt.always_print_primitive_fields = true;
-  opt.preserve_proto_field_names = true;
-  opt.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(s, &json, opt);
   if (!o_.stats_path.empty()) {
-    std::ofstream(o_.stats_path) << json << '\n';
+    if (base::Status ok = write_stats_json(s, o_.stats_path); !ok) {
+      std::fprintf(stderr, "migprobe-dp: %s\n", ok.error().message.c_str());
+    }
   }
-  if (!o_.quiet) {
-    uint64_t sent = 0, replies = 0;
-    for (const auto& c : s.tx()) sent += c.name() == "probes_sent" ? c.value() : 0;
-    for (const auto& c : s.rx()) replies += c.name() == "replies" ? c.value() : 0;
-    std::fprintf(stderr, "migprobe-dp: probes sent %llu, replies %llu\n",
-                 static_cast<unsigned long long>(sent), static_cast<unsigned long long>(replies));
-  }
+  if (!o_.quiet) std::fprintf(stderr, "migprobe-dp: %s\n", stats_summary(s).c_str());
 }
 
 void ProbeControl::shutdown() {

@@ -1,10 +1,10 @@
 #pragma once
 // The control thread of migprobe-dp (the EAL main lcore). It holds the parts together and
 // does what is left: the run (start, stop and the shutdown sequence), neighbour resolution,
-// the clock's refreshes, and turning the RX core's events into messages. Its parts:
-//   flow_registry   targets and flow ids          core_link     commands to the cores
-//   event_publisher events to subscribers, file   stats_export  the Stats message
-//   tsc_clock       the probe's clock
+// the clock's refreshes, and what the RX core's events change. Its parts:
+//   flow_registry   targets and flow ids          core_link      commands to the cores
+//   event_publisher events to subscribers, file   event_messages RX events as messages
+//   stats_export    the Stats message and file    tsc_clock      the probe's clock
 // It reaches the lcores through SPSC rings only (core_link); the gRPC threads reach it
 // through its task queue (call).
 
@@ -58,6 +58,8 @@ class ProbeControl {
   void tick(uint64_t now);
   void poll_events();
   void on_event(const RxEvent& e);
+  // Points every flow of the targets at ip to mac (a neighbour resolved or moved).
+  void point_flows_at(uint32_t ip, const analysis::MacAddress& mac);
   void emit(const v1::Event& e);
   // Adds flows to both cores: to RX first, and to TX only once RX has taken them, so no
   // reply can find its flow missing.
@@ -67,17 +69,13 @@ class ProbeControl {
   void fill_clock(v1::ClockCalibration* out) const;
   // Now on the probe's clock, the one the cores stamp with (never steps).
   uint64_t probe_now() const;
-  // A timestamp of the cores as it leaves the process: CLOCK_REALTIME, steps included.
-  // Replayed timestamps are the capture's own and stay as they are.
-  uint64_t exported(uint64_t probe_ns) const {
-    return probe_ns + static_cast<uint64_t>(time_offset_ns());
-  }
+  // What turns a timestamp of the cores into one that leaves the process: CLOCK_REALTIME,
+  // steps included. Replayed timestamps are the capture's own and stay as they are.
   int64_t time_offset_ns() const { return port_.timestamps ? 0 : clock_.realtime_offset_ns(); }
   void snapshot(TxSnapshot* tx, RxSnapshot* rx, bool per_flow);
   void shutdown();
   void run_tasks();
   void write_stats_file();
-  std::string target_name(uint32_t flow_id) const;
   // A flow's reply timeout: its own, else the run's default.
   uint64_t reply_timeout(const FlowParams& f) const {
     return f.reply_timeout_ns != 0 ? f.reply_timeout_ns : o_.reply_timeout_ns;

@@ -2,6 +2,12 @@
 // by flow id, feeds the flow trackers (the analysis library's, as offline), emits gap and
 // outage-in-progress events, and hands ARP/RARP to the control thread. Drops are counted by
 // reason in one table. Hot path: no allocation (but a tracker's rare gap list), no logging.
+//
+// One file of about 500 lines, on purpose: the loop, the frame handlers, the flow tables and
+// the outage scan share the core's state and are inlined into one loop per mode (capture,
+// replay); what stands alone is elsewhere (analysis/classify.h judges a frame,
+// analysis/flow_tracker.h keeps a flow's gaps, scan_pacer.h paces the scan, core_link.h
+// speaks to the control thread).
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -24,6 +30,7 @@
 #include "dataplane/dp_messages.h"
 #include "dataplane/flow_array.h"
 #include "dataplane/lcore_cores.h"
+#include "dataplane/scan_pacer.h"
 
 namespace migprobe::dataplane {
 namespace {
@@ -31,14 +38,7 @@ namespace {
 namespace an = migprobe::analysis;
 
 constexpr unsigned kBurst = 32;
-// The outage scan visits every flow once per period: kMinScanPeriodNs, or kScanNsPerFlow
-// per flow beyond a thousand flows, so that it costs at most a visit per microsecond
-// (100,000 flows: each seen every 100 ms; gaps are settled a reply timeout after they
-// close, outages in progress are a live hint) however many frames come. A loop visits at
-// most kMaxScanPerLoop flows, so a jump of the clock (replay) never stalls the RX burst.
-constexpr uint64_t kMinScanPeriodNs = 1'000'000;
-constexpr uint64_t kScanNsPerFlow = 1'000;
-constexpr uint32_t kMaxScanPerLoop = 64;
+// Flows of the outage scan's next visits prefetched (scan_pacer.h paces the visits).
 constexpr uint32_t kScanPrefetch = 4;
 constexpr unsigned kEmptyPollsBeforeSleep = 64;
 constexpr long kIdleSleepNs = 20'000;
@@ -100,8 +100,6 @@ class alignas(64) RxCore {
   bool on_probe(const an::FrameVerdict& v, uint64_t rx_ns);
   bool on_arp(const an::FrameVerdict& v, uint64_t rx_ns);
   void scan(uint64_t now_ns);
-  // How many flows the scan owes a visit at now_ns.
-  uint32_t scan_quota(uint64_t now_ns);
   // Settles what a flow's tracker can, posting the gaps (all of them at the end of a run).
   void settle(uint32_t id, uint64_t now_ns, bool finish);
   // The tracker settings of one flow: its own reply timeout.
@@ -129,8 +127,7 @@ class alignas(64) RxCore {
   FlowArray<an::FlowTracker> trackers_;
   std::vector<uint32_t> active_;
   uint32_t cursor_ = 0;
-  uint64_t scan_last_ns_ = 0;
-  uint64_t scan_credit_ = 0;  // flow visits owed, times the scan period
+  ScanPacer pacer_;
   std::vector<an::Gap> gaps_;
   RxCounters counters_;
   uint64_t replay_now_ns_ = 0;
@@ -350,27 +347,10 @@ bool RxCore::on_frame(rte_mbuf* m, uint64_t rx_ns) {
   return false;
 }
 
-uint32_t RxCore::scan_quota(uint64_t now) {
-  const uint64_t n = active_.size();
-  if (now <= scan_last_ns_) {
-    // No time passed, or the clock went back (a new replay clock): start again from here.
-    if (now < scan_last_ns_) scan_last_ns_ = now;
-    return 0;
-  }
-  const uint64_t period = std::max(kMinScanPeriodNs, n * kScanNsPerFlow);
-  const uint64_t dt = std::min(now - scan_last_ns_, period);
-  scan_last_ns_ = now;
-  scan_credit_ = std::min(scan_credit_ + dt * n, n * period);
-  const uint64_t owed = scan_credit_ / period;
-  const uint64_t visits = std::min<uint64_t>(owed, kMaxScanPerLoop);
-  scan_credit_ -= visits * period;
-  return static_cast<uint32_t>(visits);
-}
-
 void RxCore::scan(uint64_t now) {
   const uint32_t n = static_cast<uint32_t>(active_.size());
   if (n == 0) return;
-  const uint32_t quota = scan_quota(now);
+  const uint32_t quota = pacer_.quota(now, n);
   if (quota == 0) return;
   const uint32_t count = std::min(quota, n);
   for (uint32_t i = 0; i < count; ++i) {

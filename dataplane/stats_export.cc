@@ -1,10 +1,13 @@
 #include "dataplane/stats_export.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <string>
 
 #include "analysis/drop_reason.h"
 #include "analysis/flow_proto.h"
 #include "analysis/gap_event.h"
+#include "analysis/report_writers.h"
 
 namespace migprobe::dataplane {
 
@@ -73,6 +76,26 @@ void export_counters(const TxSnapshot& tx, const RxSnapshot& rx, const FlowRegis
   counter(out->mutable_events(), "file_errors", "failed writes to the events file",
           events.file_errors);
   export_flows(tx, rx, registry, out);
+}
+
+base::Status write_stats_json(const v1::Stats& s, const std::string& path) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions opt;
+  opt.always_print_primitive_fields = true;
+  opt.preserve_proto_field_names = true;
+  opt.add_whitespace = true;
+  if (!google::protobuf::util::MessageToJsonString(s, &json, opt).ok()) {
+    return base::make_error(base::ErrorKind::kInvalid, "cannot write " + path + ": stats not JSON");
+  }
+  return an::write_report_file(path, json + "\n");
+}
+
+std::string stats_summary(const v1::Stats& s) {
+  uint64_t sent = 0;
+  uint64_t replies = 0;
+  for (const auto& c : s.tx()) sent += c.name() == "probes_sent" ? c.value() : 0;
+  for (const auto& c : s.rx()) replies += c.name() == "replies" ? c.value() : 0;
+  return "probes sent " + std::to_string(sent) + ", replies " + std::to_string(replies);
 }
 
 }  // namespace migprobe::dataplane

@@ -1,8 +1,12 @@
 #pragma once
 // The dataplane's Stats message from what its parts count: the cores' snapshots, the flow
 // registry, the capture writer and the event publisher. What the process says about itself
-// (times, pid, port, clock) the control thread adds. No DPDK.
+// (times, pid, port, clock) the control thread adds. And the stats file (--stats) with the
+// one-line summary on the terminal at exit. No DPDK.
 
+#include <string>
+
+#include "base/result.h"
 #include "dataplane/capture_thread.h"
 #include "dataplane/dp_messages.h"
 #include "dataplane/event_publisher.h"
@@ -16,5 +20,11 @@ namespace migprobe::dataplane {
 void export_counters(const TxSnapshot& tx, const RxSnapshot& rx, const FlowRegistry& registry,
                      const CaptureCounters* capture, const PublisherCounters& events,
                      v1::Stats* out);
+
+// Writes s as JSON (proto field names, every field) to path, whole or not at all.
+base::Status write_stats_json(const v1::Stats& s, const std::string& path);
+
+// "probes sent N, replies M": the run in one line.
+std::string stats_summary(const v1::Stats& s);
 
 }  // namespace migprobe::dataplane

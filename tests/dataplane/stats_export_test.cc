@@ -3,9 +3,15 @@
 
 #include "dataplane/stats_export.h"
 
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 namespace migprobe::dataplane {
 namespace {
@@ -91,6 +97,36 @@ TEST(StatsExport, TotalsOnlyWithoutPerFlowSnapshots) {
   export_counters(tx, rx, registry, nullptr, PublisherCounters{}, &s);
   EXPECT_EQ(s.flows_size(), 0);
   EXPECT_GT(s.tx_size(), 0);
+}
+
+TEST(StatsExport, FileIsTheMessageAsJsonAndSummaryCountsTheRun) {
+  FlowRegistry registry(8);
+  TxSnapshot tx;
+  RxSnapshot rx;
+  tx.totals.probes_sent = 1234;
+  rx.totals.replies = 1200;
+  v1::Stats s;
+  export_counters(tx, rx, registry, nullptr, PublisherCounters{}, &s);
+  s.set_pid(42);
+  EXPECT_EQ(stats_summary(s), "probes sent 1234, replies 1200");
+
+  char dir[] = "/tmp/mpt-stats.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/stats.json";
+  ASSERT_EQ(why(write_stats_json(s, path)), "");
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  v1::Stats back;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(text.str(), &back).ok());
+  EXPECT_EQ(back.pid(), 42U);
+  EXPECT_EQ(table(back.tx())["probes_sent"], 1234U);
+  EXPECT_NE(text.str().find("\"running\": false"), std::string::npos);  // zero fields too
+
+  // A path that cannot be written: an error naming it, nothing left behind.
+  const std::string bad = std::string(dir) + "/no/such/dir/stats.json";
+  EXPECT_NE(why(write_stats_json(s, bad)).find(bad), std::string::npos);
+  std::remove(path.c_str());
+  EXPECT_EQ(rmdir(dir), 0);
 }
 
 }  // namespace
