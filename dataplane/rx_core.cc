@@ -242,13 +242,13 @@ void RxCore::process_commands() {
 bool RxCore::on_arp(const an::FrameVerdict& v, uint64_t rx_ns) {
   const an::ParsedPacket& p = v.pkt;
   ++counters_.arp;
+  RxEvent e;
+  e.ts_ns = rx_ns;
+  e.arp_op = p.arp_op;
+  e.vlan = p.vlan;
   if (v.cls == an::FrameClass::kRarp) {
     ++counters_.rarp;
-    RxEvent e;
     e.kind = RxEvent::kRarp;
-    e.ts_ns = rx_ns;
-    e.arp_op = p.arp_op;
-    e.vlan = p.vlan;
     e.sender_mac = p.src_mac;
     post(e);
     return true;
@@ -265,11 +265,7 @@ bool RxCore::on_arp(const an::FrameVerdict& v, uint64_t rx_ns) {
     drop(an::DropReason::kNOT_FOR_US);
     return false;
   }
-  RxEvent e;
   e.kind = RxEvent::kArp;
-  e.ts_ns = rx_ns;
-  e.arp_op = p.arp_op;
-  e.vlan = p.vlan;
   e.sender_ip = p.arp_sender_ip;
   e.target_ip = p.arp_target_ip;
   e.sender_mac = p.arp_sender_mac;
