@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "analysis/probe_trailer.h"
 #include "analysis/sequence.h"
@@ -30,16 +31,34 @@ struct Analyzer::ForeignFlow {
   }
 };
 
-size_t Analyzer::ForeignKeyHash::operator()(const ForeignKey& k) const {
-  // FNV-1a over the key's bytes: no allocation on the per-packet path.
+namespace {
+
+// FNV-1a over a key's bytes: no allocation on the per-packet path.
+struct Fnv1a {
   uint64_t h = 1469598103934665603ULL;
-  auto mix = [&h](const uint8_t* p, size_t n) {
+  void mix(const void* data, size_t n) {
+    const auto* p = static_cast<const uint8_t*>(data);
     for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-  };
-  mix(k.initiator.data(), k.initiator.size());
-  mix(k.target.data(), k.target.size());
-  mix(reinterpret_cast<const uint8_t*>(&k.icmp_id), sizeof k.icmp_id);
-  return static_cast<size_t>(h);
+  }
+};
+
+}  // namespace
+
+size_t Analyzer::ForeignKeyHash::operator()(const ForeignKey& k) const {
+  Fnv1a f;
+  f.mix(k.initiator.data(), k.initiator.size());
+  f.mix(k.target.data(), k.target.size());
+  f.mix(&k.icmp_id, sizeof k.icmp_id);
+  return static_cast<size_t>(f.h);
+}
+
+size_t Analyzer::TcpKeyHash::operator()(const TcpKey& k) const {
+  Fnv1a f;
+  f.mix(k.low_ip.data(), k.low_ip.size());
+  f.mix(k.high_ip.data(), k.high_ip.size());
+  f.mix(&k.low_port, sizeof k.low_port);
+  f.mix(&k.high_port, sizeof k.high_port);
+  return static_cast<size_t>(f.h);
 }
 
 Analyzer::Analyzer(AnalyzerOptions options)
@@ -64,6 +83,9 @@ void Analyzer::on_frame(uint64_t ts_ns, const uint8_t* frame, uint32_t caplen, u
     case FrameClass::kRarp:
     case FrameClass::kArp:
       on_arp(ts_ns, v);
+      return;
+    case FrameClass::kTcp:
+      on_tcp(ts_ns, v.pkt);
       return;
     case FrameClass::kDrop:
       drop(v.drop);
@@ -171,6 +193,38 @@ void Analyzer::on_arp(uint64_t ts_ns, const FrameVerdict& v) {
   announces_.push_back(a);
 }
 
+void Analyzer::on_tcp(uint64_t ts_ns, const ParsedPacket& pkt) {
+  ++totals_.tcp_segments;
+  const bool src_low =
+      std::tie(pkt.src_ip.bytes, pkt.src_port) < std::tie(pkt.dst_ip.bytes, pkt.dst_port);
+  const TcpKey key = src_low
+                         ? TcpKey{pkt.src_ip.bytes, pkt.dst_ip.bytes, pkt.src_port, pkt.dst_port}
+                         : TcpKey{pkt.dst_ip.bytes, pkt.src_ip.bytes, pkt.dst_port, pkt.src_port};
+  auto [it, inserted] = tcp_index_.try_emplace(key, tcp_streams_.size());
+  if (inserted) {
+    auto st = std::make_unique<AnalyzedTcpStream>();
+    st->stream_id = static_cast<uint32_t>(tcp_streams_.size());
+    // A SYN-ACK seen first was sent by the side that did not open the connection.
+    const bool synack = (pkt.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
+    st->opener_ip = synack ? pkt.dst_ip : pkt.src_ip;
+    st->opener_port = synack ? pkt.dst_port : pkt.src_port;
+    st->peer_ip = synack ? pkt.src_ip : pkt.dst_ip;
+    st->peer_port = synack ? pkt.src_port : pkt.dst_port;
+    st->vlan = pkt.vlan;
+    tcp_streams_.push_back(std::move(st));
+  }
+  AnalyzedTcpStream& st = *tcp_streams_[it->second];
+  TcpSegmentInfo s;
+  s.ts_ns = ts_ns;
+  s.from_opener = pkt.src_ip == st.opener_ip && pkt.src_port == st.opener_port;
+  s.flags = pkt.tcp_flags;
+  s.seq = pkt.tcp_seq;
+  s.ack = pkt.tcp_ack;
+  s.len = pkt.tcp_len;
+  s.window = pkt.tcp_window;
+  st.meter.on_segment(s);
+}
+
 void Analyzer::finish() {
   const uint64_t end = totals_.last_ns;
   // Reports look announces up by time; a capture is not always in time order.
@@ -180,6 +234,7 @@ void Analyzer::finish() {
     if (f) f->tracker.finish(options_.tracker, end, &f->gaps);
   }
   for (auto& ff : foreign_flows_) ff->flow.tracker.finish(options_.tracker, end, &ff->flow.gaps);
+  for (auto& st : tcp_streams_) st->meter.finish(end);
 }
 
 std::vector<const AnalyzedFlow*> Analyzer::flows() const {

@@ -1,7 +1,8 @@
 #pragma once
 // The offline analyzer: frames in (from a capture), flows, gaps and announces out. It
 // recognises migprobe probes by their trailer and, for captures the probe did not make,
-// plain ICMP echo traffic (ping, fping) matched by id and sequence. Part of the detector:
+// plain ICMP echo traffic (ping, fping) matched by id and sequence, and measures every TCP
+// stream (tcp_meter.h). Part of the detector:
 // no protobuf and no libpcap (capture_reader.h feeds it, capture_report.h reports on it).
 
 #include <array>
@@ -16,6 +17,7 @@
 #include "analysis/drop_reason.h"
 #include "analysis/flow_tracker.h"
 #include "analysis/packet.h"
+#include "analysis/tcp_meter.h"
 
 namespace migprobe::analysis {
 
@@ -48,12 +50,25 @@ struct AnalyzedFlow {
   std::vector<Gap> gaps;
 };
 
+// One TCP stream (an address and port pair) as the capture showed it.
+struct AnalyzedTcpStream {
+  uint32_t stream_id = 0;  // in the order first seen
+  // The side that opened it (sent the SYN), or that was seen first.
+  IpAddress opener_ip;
+  uint16_t opener_port = 0;
+  IpAddress peer_ip;
+  uint16_t peer_port = 0;
+  uint16_t vlan = 0;
+  TcpMeter meter;
+};
+
 // Packet counts of a whole analysis.
 struct AnalyzerTotals {
   uint64_t frames = 0;
   uint64_t bytes = 0;
   uint64_t probes = 0;
   uint64_t foreign_echo = 0;
+  uint64_t tcp_segments = 0;
   uint64_t announces = 0;
   // ARP that announces nothing (not a drop: a valid frame of no use offline).
   uint64_t other = 0;
@@ -76,6 +91,10 @@ class Analyzer {
 
   // Flows in a stable order: probe flows by flow id, then foreign flows as first seen.
   std::vector<const AnalyzedFlow*> flows() const;
+  // TCP streams in the order first seen.
+  const std::vector<std::unique_ptr<AnalyzedTcpStream>>& tcp_streams() const {
+    return tcp_streams_;
+  }
   const std::vector<Announce>& announces() const { return announces_; }
   const DropCounters& drops() const { return drops_; }
   const AnalyzerTotals& totals() const { return totals_; }
@@ -95,10 +114,22 @@ class Analyzer {
   struct ForeignKeyHash {
     size_t operator()(const ForeignKey& k) const;
   };
+  // A TCP stream's two ends, the lower first: both directions find one stream.
+  struct TcpKey {
+    std::array<uint8_t, 16> low_ip;
+    std::array<uint8_t, 16> high_ip;
+    uint16_t low_port;
+    uint16_t high_port;
+    bool operator==(const TcpKey&) const = default;
+  };
+  struct TcpKeyHash {
+    size_t operator()(const TcpKey& k) const;
+  };
 
   void on_probe(uint64_t ts_ns, const FrameVerdict& v);
   void on_foreign_echo(uint64_t ts_ns, const ParsedPacket& pkt, bool request);
   void on_arp(uint64_t ts_ns, const FrameVerdict& v);
+  void on_tcp(uint64_t ts_ns, const ParsedPacket& pkt);
   AnalyzedFlow* probe_flow(uint32_t flow_id, ProbeKind kind);
   void drop(DropReason r) { ++drops_[static_cast<size_t>(r)]; }
 
@@ -108,6 +139,8 @@ class Analyzer {
   std::vector<std::unique_ptr<AnalyzedFlow>> probe_flows_;
   std::vector<std::unique_ptr<ForeignFlow>> foreign_flows_;
   std::unordered_map<ForeignKey, size_t, ForeignKeyHash> foreign_index_;
+  std::vector<std::unique_ptr<AnalyzedTcpStream>> tcp_streams_;
+  std::unordered_map<TcpKey, size_t, TcpKeyHash> tcp_index_;
   std::vector<Announce> announces_;
   DropCounters drops_{};
   AnalyzerTotals totals_;

@@ -6,6 +6,7 @@
 #include "analysis/announce.h"
 #include "analysis/flow_proto.h"
 #include "analysis/gap_event.h"
+#include "analysis/tcp_report.h"
 
 namespace migprobe::analysis {
 namespace {
@@ -81,6 +82,13 @@ v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
   finish_report(std::move(targets.all()), analyzer.announces(), inputs.journal, inputs.settle_ns,
                 &report);
   for (const Announce& a : analyzer.announces()) *report.add_announces() = to_announce_event(a);
+  for (const auto& st : analyzer.tcp_streams()) {
+    v1::TcpStreamReport* r = report.add_tcp_streams();
+    *r = to_tcp_stream_report(st->meter, endpoint_text(st->opener_ip, st->opener_port),
+                              endpoint_text(st->peer_ip, st->peer_port));
+    r->set_stream_id(st->stream_id);
+    r->set_vlan(st->vlan);
+  }
   for (size_t i = 1; i < kDropReasonCount; ++i) {
     const uint64_t n = analyzer.drops()[i];
     if (n == 0) continue;

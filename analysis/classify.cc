@@ -55,6 +55,8 @@ void classify_frame(const ParseOptions& opt, const uint8_t* frame, uint32_t capl
       v.garp = v.pkt.arp_sender_ip == v.pkt.arp_target_ip && v.pkt.arp_sender_ip != 0;
       return;
     case PacketKind::kTcp:
+      v.cls = FrameClass::kTcp;
+      return;
     case PacketKind::kOther:
       v.drop = DropReason::kOTHER_PROTOCOL;
       return;

@@ -25,6 +25,7 @@ enum class FrameClass : uint8_t {
   kForeignEcho,  // ICMP echo without a trailer (ping, fping): migprobe-analyze tracks it
   kRarp,         // RARP: a hypervisor's announce after a switchover
   kArp,          // ARP; an announce too when gratuitous (garp)
+  kTcp,          // a TCP segment (checksum and options valid): a stream to measure
 };
 
 // The verdict on one frame. The parsed view points into the frame.

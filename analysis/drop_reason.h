@@ -22,6 +22,7 @@ namespace migprobe::analysis {
   _(TRUNCATED_L4, "ICMP, UDP or TCP header cut short")                        \
   _(BAD_L4_LENGTH, "UDP length field disagrees with the IP length")           \
   _(BAD_L4_CHECKSUM, "ICMP, UDP or TCP checksum wrong")                       \
+  _(BAD_TCP_OPTIONS, "TCP option with a wrong length or past the header")     \
   _(TRUNCATED_ARP, "ARP or RARP frame cut short or not Ethernet/IPv4")        \
   _(TRUNCATED_TRAILER, "probe magic present but the trailer is cut short")    \
   _(BAD_TRAILER_VERSION, "probe trailer of an unknown format version")        \

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +29,8 @@ struct View {
   const uint8_t* p;
   uint32_t len;
   bool cut;
+  // The length the enclosing header declares (>= len when cut; len otherwise).
+  uint32_t declared = 0;
 };
 
 uint32_t pseudo_header_sum(const ParsedPacket& pkt, uint8_t proto, uint32_t l4_len) {
@@ -44,6 +47,52 @@ uint32_t pseudo_header_sum(const ParsedPacket& pkt, uint8_t proto, uint32_t l4_l
     sum += proto;
   }
   return sum;
+}
+
+// The TCP options of a header (RFC 9293 3.2): end, no-op, and kind-length-value; those
+// migprobe reads (MSS, window scale, SACK permitted, timestamps) must have their own length.
+// False when an option's length is wrong or runs past the header.
+bool parse_tcp_options(const uint8_t* p, uint32_t len, ParsedPacket* out) {
+  out->tcp_mss = 0;
+  out->tcp_wscale = -1;
+  out->tcp_sack_ok = false;
+  out->tcp_has_ts = false;
+  uint32_t i = 0;
+  while (i < len) {
+    const uint8_t kind = p[i];
+    if (kind == 0) break;  // end of the option list
+    if (kind == 1) {       // no-op
+      ++i;
+      continue;
+    }
+    if (i + 1 >= len) return false;
+    const uint8_t olen = p[i + 1];
+    if (olen < 2 || i + olen > len) return false;
+    switch (kind) {
+      case 2:
+        if (olen != 4) return false;
+        out->tcp_mss = load_be16(p + i + 2);
+        break;
+      case 3:
+        if (olen != 3) return false;
+        out->tcp_wscale = static_cast<int8_t>(p[i + 2] > 14 ? 14 : p[i + 2]);
+        break;
+      case 4:
+        if (olen != 2) return false;
+        out->tcp_sack_ok = true;
+        break;
+      case 8:
+        if (olen != 10) return false;
+        out->tcp_has_ts = true;
+        out->tcp_ts_val = load_be32(p + i + 2);
+        out->tcp_ts_ecr = load_be32(p + i + 6);
+        break;
+      default:
+        break;  // SACK blocks and the rest: skipped by their length
+    }
+    i += olen;
+  }
+  return true;
 }
 
 DropReason parse_l4(const ParseOptions& opt, uint8_t proto, View l4, ParsedPacket* out) {
@@ -108,8 +157,12 @@ DropReason parse_l4(const ParseOptions& opt, uint8_t proto, View l4, ParsedPacke
       out->tcp_seq = load_be32(l4.p + 4);
       out->tcp_ack = load_be32(l4.p + 8);
       out->tcp_flags = l4.p[13];
+      out->tcp_window = load_be16(l4.p + 14);
+      if (!parse_tcp_options(l4.p + 20, doff - 20, out)) return DropReason::kBAD_TCP_OPTIONS;
       out->payload = l4.p + doff;
       out->payload_len = l4.len - doff;
+      // What the segment carried on the wire, also when the capture kept only its headers.
+      out->tcp_len = l4.cut && l4.declared >= doff ? l4.declared - doff : out->payload_len;
       return DropReason::kNone;
     }
     default:
@@ -140,7 +193,7 @@ DropReason parse_ipv4(const ParseOptions& opt, View v, ParsedPacket* out) {
   // Ethernet padding may follow the datagram: the IP length bounds the L4 view.
   const bool cut = total > v.len;
   const uint32_t end = cut ? v.len : total;
-  return parse_l4(opt, v.p[9], View{v.p + ihl, end - ihl, cut}, out);
+  return parse_l4(opt, v.p[9], View{v.p + ihl, end - ihl, cut, total - ihl}, out);
 }
 
 DropReason parse_ipv6(const ParseOptions& opt, View v, ParsedPacket* out) {
@@ -166,7 +219,8 @@ DropReason parse_ipv6(const ParseOptions& opt, View v, ParsedPacket* out) {
     off += hlen;
     if (off > end) return cut ? DropReason::kSNAPLEN_CUT : DropReason::kTRUNCATED_IP;
   }
-  return parse_l4(opt, next, View{v.p + off, end - off, cut}, out);
+  return parse_l4(opt, next, View{v.p + off, end - off, cut, plen + 40 - std::min(plen + 40, off)},
+                  out);
 }
 
 DropReason parse_arp(View v, bool rarp, ParsedPacket* out) {

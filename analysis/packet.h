@@ -68,6 +68,16 @@ struct ParsedPacket {
   uint8_t tcp_flags = 0;
   uint32_t tcp_seq = 0;
   uint32_t tcp_ack = 0;
+  uint16_t tcp_window = 0;  // the raw field, unscaled
+  // TCP payload bytes on the wire (payload_len counts those captured).
+  uint32_t tcp_len = 0;
+  // TCP options present (SYN options for mss and wscale; timestamps on any segment).
+  uint16_t tcp_mss = 0;    // 0: absent
+  int8_t tcp_wscale = -1;  // -1: absent
+  bool tcp_sack_ok = false;
+  bool tcp_has_ts = false;
+  uint32_t tcp_ts_val = 0;
+  uint32_t tcp_ts_ecr = 0;
   // L4 payload (after the ICMP, UDP or TCP header).
   const uint8_t* payload = nullptr;
   uint32_t payload_len = 0;

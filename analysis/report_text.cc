@@ -1,8 +1,7 @@
 // The text rendering, top to bottom in the order it prints: the preamble, each target with
 // its migrations, flows and gaps, the run's figures, the neighbour and unattributed gaps,
-// coverage gaps, errors, announces and drops. One file of about 400 lines on purpose: its
-// pieces share the private formatting (line, rel, format_s), which a split would turn into a
-// header with no other user.
+// coverage gaps, errors, TCP streams (report_text_tcp.cc), announces and drops. The
+// formatting it shares with its other parts is in report_text_parts.h.
 
 #include <cinttypes>
 #include <cstdarg>
@@ -11,11 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "analysis/report_text_parts.h"
 #include "analysis/report_writers.h"
 #include "analysis/run_statistics.h"
 
 namespace migprobe::analysis {
 namespace {
+
+using text::format_bytes;
+using text::format_s;
+using text::line;
+using text::rel;
 
 std::string outcome_label(v1::MigrationOutcome o) {
   switch (o) {
@@ -30,49 +35,6 @@ std::string outcome_label(v1::MigrationOutcome o) {
     default:
       return "unknown";
   }
-}
-
-// "+1.234567 s" relative to the start of the capture.
-std::string rel(uint64_t ns, uint64_t origin) {
-  char buf[40];
-  const bool after = ns >= origin;
-  const uint64_t d = after ? ns - origin : origin - ns;
-  std::snprintf(buf, sizeof buf, "%c%" PRIu64 ".%06" PRIu64 " s", after ? '+' : '-',
-                d / 1'000'000'000, d % 1'000'000'000 / 1000);
-  return buf;
-}
-
-// "12.345 s": a duration of seconds or more, to the millisecond.
-std::string format_s(uint64_t ns) {
-  char buf[40];
-  const uint64_t ms = (ns + 500'000) / 1'000'000;
-  std::snprintf(buf, sizeof buf, "%" PRIu64 ".%03" PRIu64 " s", ms / 1000, ms % 1000);
-  return buf;
-}
-
-// "1.5 GiB": a memory size for people.
-std::string format_bytes(uint64_t bytes) {
-  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  size_t u = 0;
-  while (v >= 1024 && u + 1 < std::size(kUnits)) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[40];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, kUnits[u]);
-  return buf;
-}
-
-void line(std::string* out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-void line(std::string* out, const char* fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  out->append(buf);
-  out->push_back('\n');
 }
 
 // span says what began or ended inside an open gap: "capture" or "run".
@@ -408,6 +370,7 @@ std::string render_text(const v1::Report& r) {
   if (!r.source().journal_path().empty() || r.coverage_gaps_size() > 0 || r.errors_size() > 0) {
     render_coverage_and_errors(&out, r, origin);
   }
+  if (r.tcp_streams_size() > 0) text::render_tcp_streams(&out, r, origin);
   int rarp = 0;
   for (const auto& a : r.announces()) rarp += a.kind() == v1::ANNOUNCE_KIND_RARP;
   line(&out, "announces: %d RARP, %d gratuitous ARP", rarp, r.announces_size() - rarp);

@@ -334,6 +334,7 @@ bool RxCore::on_frame(rte_mbuf* m, uint64_t rx_ns) {
     case an::FrameClass::kArp:
       return on_arp(v, rx_ns);
     case an::FrameClass::kForeignEcho:
+    case an::FrameClass::kTcp:
       drop(an::DropReason::kNOT_PROBE);  // migprobe-dp tracks its own probes only
       return false;
     case an::FrameClass::kDrop:

@@ -61,7 +61,7 @@ TEST(Classify, ForeignTrafficIsNamed) {
   const FrameVerdict p = classify(ping);
   EXPECT_EQ(p.cls, FrameClass::kForeignEcho);
   EXPECT_TRUE(p.request);
-  // UDP without a trailer, and TCP: dropped by both under the same reasons.
+  // UDP without a trailer: dropped by both under the same reason; TCP: a stream to measure.
   const Frame dns =
       pcapgen::udp_datagram(pcapgen::target_endpoint_v4(3), pcapgen::target_endpoint_v4(11),
                             FrameOptions{}, 5353, 53, std::vector<uint8_t>(30, 0x41));
@@ -69,8 +69,12 @@ TEST(Classify, ForeignTrafficIsNamed) {
   EXPECT_EQ(u.cls, FrameClass::kDrop);
   EXPECT_EQ(u.drop, DropReason::kNOT_PROBE);
   const FrameVerdict t = classify(tcp_segment({1, 2, 3}, 0x18));
-  EXPECT_EQ(t.cls, FrameClass::kDrop);
-  EXPECT_EQ(t.drop, DropReason::kOTHER_PROTOCOL);
+  EXPECT_EQ(t.cls, FrameClass::kTcp);
+  EXPECT_EQ(t.drop, DropReason::kNone);
+  EXPECT_EQ(t.pkt.payload_len, 3u);
+  const FrameVerdict bad = classify(tcp_segment({}, 0x02, {2, 3, 5, 0}));
+  EXPECT_EQ(bad.cls, FrameClass::kDrop);
+  EXPECT_EQ(bad.drop, DropReason::kBAD_TCP_OPTIONS);
 }
 
 TEST(Classify, BrokenTrailersAndMalformedFrames) {

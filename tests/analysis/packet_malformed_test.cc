@@ -215,6 +215,26 @@ std::vector<MalformedCase> malformed_cases() {
          return f;
        },
        R::kBAD_L4_CHECKSUM},
+      {"TcpMssOptionLength",
+       [] {
+         return tcp_segment({}, 0x02, {2, 3, 5, 0});
+       },
+       R::kBAD_TCP_OPTIONS},
+      {"TcpTimestampsPastTheHeader",
+       [] {
+         return tcp_segment({}, 0x10, {1, 1, 8, 10});
+       },
+       R::kBAD_TCP_OPTIONS},
+      {"TcpOptionLengthZero",
+       [] {
+         return tcp_segment({}, 0x10, {30, 0, 0, 0});
+       },
+       R::kBAD_TCP_OPTIONS},
+      {"TcpOptionKindLastByte",
+       [] {
+         return tcp_segment({}, 0x10, {1, 1, 1, 30});
+       },
+       R::kBAD_TCP_OPTIONS},
       {"TcpChecksum",
        [&] {
          Frame f = tcp_segment({'x'}, 0x18);

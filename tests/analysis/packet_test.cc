@@ -149,6 +149,45 @@ TEST(PacketTest, Tcp) {
   EXPECT_EQ(p.payload[0], 'h');
 }
 
+TEST(PacketTest, TcpOptions) {
+  ParsedPacket p;
+  // MSS 1460, SACK permitted, timestamps 7 and 9, a no-op, window scale 7 (as Linux's SYN).
+  const Frame syn =
+      tcp_segment({}, 0x02, {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9, 1, 3, 3, 7});
+  ASSERT_EQ(parse(syn, &p), DropReason::kNone);
+  EXPECT_EQ(p.tcp_window, 65535);
+  EXPECT_EQ(p.tcp_mss, 1460);
+  EXPECT_TRUE(p.tcp_sack_ok);
+  EXPECT_TRUE(p.tcp_has_ts);
+  EXPECT_EQ(p.tcp_ts_val, 7u);
+  EXPECT_EQ(p.tcp_ts_ecr, 9u);
+  EXPECT_EQ(p.tcp_wscale, 7);
+  EXPECT_EQ(p.payload_len, 0u);
+  // Unknown options are skipped by their length; the list may end early (kind 0).
+  const Frame other = tcp_segment({'x'}, 0x10, {30, 4, 0xaa, 0xbb, 0, 0, 0, 0});
+  ASSERT_EQ(parse(other, &p), DropReason::kNone);
+  EXPECT_EQ(p.tcp_mss, 0);
+  EXPECT_EQ(p.tcp_wscale, -1);
+  EXPECT_FALSE(p.tcp_has_ts);
+  ASSERT_EQ(p.payload_len, 1u);
+  // A window scale above 14 is taken as 14 (RFC 7323 2.3).
+  ASSERT_EQ(parse(tcp_segment({}, 0x02, {3, 3, 20, 0}), &p), DropReason::kNone);
+  EXPECT_EQ(p.tcp_wscale, 14);
+}
+
+TEST(PacketTest, TcpLengthOnTheWireWhenTheCaptureKeptOnlyHeaders) {
+  ParsedPacket p;
+  const Frame f = tcp_segment(std::vector<uint8_t>(1000, 0x61), 0x18);
+  const uint32_t headers = static_cast<uint32_t>(pcapgen::kL4Offset + 20);
+  ASSERT_EQ(
+      parse_frame(ParseOptions{}, f.data(), headers + 10, static_cast<uint32_t>(f.size()), &p),
+      DropReason::kNone);
+  EXPECT_EQ(p.payload_len, 10u);  // what the capture kept
+  EXPECT_EQ(p.tcp_len, 1000u);    // what the segment carried
+  ASSERT_EQ(parse(f, &p), DropReason::kNone);
+  EXPECT_EQ(p.tcp_len, 1000u);
+}
+
 TEST(PacketTest, RarpAnnounce) {
   const Endpoint guest = pcapgen::target_endpoint_v4(12);
   ParsedPacket p;

@@ -68,26 +68,29 @@ inline Frame udp_reply(uint32_t count = 77) {
                                pcapgen::kReflectorPort, 40001, pcapgen::trailer_payload(t));
 }
 
-// A TCP segment with a 20-byte header (no options) and payload, IPv4, checksums right.
-inline Frame tcp_segment(const std::vector<uint8_t>& payload, uint8_t flags) {
+// A TCP segment with its options (a multiple of 4 bytes) and payload, IPv4, checksums right.
+inline Frame tcp_segment(const std::vector<uint8_t>& payload, uint8_t flags,
+                         const std::vector<uint8_t>& options = {}) {
   const Endpoint src = pcapgen::probe_endpoint_v4();
   const Endpoint dst = pcapgen::target_endpoint_v4(11);
+  const size_t header = 20 + options.size();
   Frame f = pcapgen::udp_datagram(src, dst, FrameOptions{}, 1, 2,
-                                  std::vector<uint8_t>(12 + payload.size(), 0));
-  f.resize(pcapgen::kL4Offset + 20 + payload.size());
+                                  std::vector<uint8_t>(header - 8 + payload.size(), 0));
+  f.resize(pcapgen::kL4Offset + header + payload.size());
   f[pcapgen::kEthHeaderLen + 9] = 6;
   uint8_t* tcp = f.data() + pcapgen::kL4Offset;
   store_be16(tcp, 40000);
   store_be16(tcp + 2, 7);
   store_be32(tcp + 4, 1000);
   store_be32(tcp + 8, 2000);
-  tcp[12] = 5 << 4;
+  tcp[12] = static_cast<uint8_t>(header / 4 << 4);
   tcp[13] = flags;
   store_be16(tcp + 14, 65535);
   store_be16(tcp + 16, 0);
   store_be16(tcp + 18, 0);
-  std::copy(payload.begin(), payload.end(), tcp + 20);
-  const uint32_t len = static_cast<uint32_t>(20 + payload.size());
+  std::copy(options.begin(), options.end(), tcp + 20);
+  std::copy(payload.begin(), payload.end(), tcp + header);
+  const uint32_t len = static_cast<uint32_t>(header + payload.size());
   uint32_t sum = checksum_add(0, src.ip.bytes.data(), 4);
   sum = checksum_add(sum, dst.ip.bytes.data(), 4);
   sum += 6 + len;

@@ -1,0 +1,518 @@
+// The probe's TCP endpoint against a simulated peer on a simulated wire, event by event:
+// the handshake and its options, a paced echo stream checked byte for byte, an outage healed
+// by timeouts (its stall within the outage plus the RTO in force), fast retransmit after one
+// lost segment, a zero window, a reset and the reconnection, a refused port, a corrupted
+// echo, and crafted segments that must not move it (an ACK of unsent data, a reset at the
+// wrong sequence).
+
+#include "dataplane/tcp_endpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "analysis/probe_trailer.h"
+
+namespace migprobe::dataplane {
+namespace {
+
+namespace an = migprobe::analysis;
+
+constexpr uint64_t kMs = 1'000'000;
+constexpr uint64_t kOneWayNs = 100'000;  // 0.1 ms each way
+constexpr uint32_t kPeerIss = 7'000'000;
+
+// A segment on the wire, either way.
+struct Wire {
+  uint64_t at_ns = 0;
+  bool to_peer = true;
+  uint8_t flags = 0;
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint16_t window = 0;
+  bool syn_options = false;
+  uint16_t mss = 0;
+  int8_t wscale = -1;
+  bool has_ts = false;
+  uint32_t ts_val = 0;
+  std::vector<uint8_t> payload;
+};
+
+// The endpoint's surroundings: the wire with its outages, and a peer that is a small but
+// honest TCP: it answers the handshake, keeps out-of-order data until the hole is filled
+// (sending a duplicate ACK for each), reads into a 64 KiB buffer that an application
+// drains (echoing what it reads, or discarding it) unless told to stop reading, offers the
+// buffer's free room as its window, resends its own unacknowledged echo after 200 ms, and
+// can reset or refuse the port.
+class Sim : public TcpSink {
+ public:
+  static constexpr uint32_t kPeerBuffer = 65535;
+
+  explicit Sim(TcpEndpointConfig c = {}) {
+    c.flow_id = 42;
+    c.generation = 3;
+    c.local_port = 40000;
+    ep = TcpEndpoint(c);
+    echo = c.echo;
+  }
+
+  TcpEndpoint ep;
+  bool echo = true;
+  bool refuse = false;
+  bool reading = true;  // the peer's application reads what arrives
+  // Drops a segment sent at t towards the peer (to_peer) or back.
+  std::function<bool(uint64_t t, bool to_peer, const Wire& w)> drop =
+      [](uint64_t, bool, const Wire&) { return false; };
+  std::function<void(Wire&)> mangle_echo = [](Wire&) {};
+  std::vector<TcpEndpointEvent> events;
+  std::vector<TcpTx> sent;
+  uint64_t now = 0;
+
+  // TcpSink: the endpoint sends.
+  void send(const TcpTx& t) override {
+    sent.push_back(t);
+    Wire w;
+    w.at_ns = now + kOneWayNs;
+    w.to_peer = true;
+    w.flags = t.flags;
+    w.seq = t.seq;
+    w.ack = t.ack;
+    w.window = t.window;
+    w.payload.resize(t.payload_len);
+    if (t.payload_len != 0) {
+      EXPECT_TRUE(ep.write_payload(t.payload_offset, t.payload_len, w.payload.data()));
+    }
+    if (!drop(now, true, w)) wire_.push_back(std::move(w));
+  }
+  void event(const TcpEndpointEvent& e) override { events.push_back(e); }
+
+  // The peer sends.
+  void peer_send(uint8_t flags, uint32_t seq, const std::vector<uint8_t>& payload = {}) {
+    Wire w;
+    w.at_ns = now + kOneWayNs;
+    w.to_peer = false;
+    w.flags = flags;
+    w.seq = seq;
+    w.ack = rcv_nxt_;
+    w.window = static_cast<uint16_t>(kPeerBuffer - buffered_.size());
+    w.payload = payload;
+    if ((flags & an::kTcpSyn) != 0) {
+      w.syn_options = true;
+      w.mss = 1460;
+      w.wscale = 0;
+      w.has_ts = true;
+      w.ts_val = 1;
+    }
+    if (!payload.empty()) mangle_echo(w);
+    if (!drop(now, false, w)) wire_.push_back(std::move(w));
+  }
+  void peer_reset() { peer_send(an::kTcpRst | an::kTcpAck, snd_nxt_); }
+
+  void start() { ep.start(now, 1234, *this); }
+
+  // Runs until t_ns.
+  void run_until(uint64_t t_ns) {
+    while (true) {
+      std::stable_sort(wire_.begin(), wire_.end(),
+                       [](const Wire& a, const Wire& b) { return a.at_ns < b.at_ns; });
+      const uint64_t next_wire = wire_.empty() ? UINT64_MAX : wire_.front().at_ns;
+      const uint64_t next_ep = ep.next_deadline_ns();
+      const uint64_t next_peer = peer_rto_at_;
+      const uint64_t next = std::min({next_wire, next_ep, next_peer});
+      if (next > t_ns) break;
+      now = std::max(now, next);
+      if (next == next_wire) {
+        Wire w = std::move(wire_.front());
+        wire_.pop_front();
+        if (w.to_peer) {
+          at_peer(w);
+        } else {
+          at_endpoint(w);
+        }
+      } else if (next == next_ep) {
+        ep.on_timer(now, *this);
+      } else {
+        peer_rto();
+      }
+    }
+    now = t_ns;
+  }
+
+  uint64_t peer_received() const { return received_; }
+
+ private:
+  void at_endpoint(const Wire& w) {
+    an::ParsedPacket p;
+    p.kind = an::PacketKind::kTcp;
+    p.tcp_flags = w.flags;
+    p.tcp_seq = w.seq;
+    p.tcp_ack = w.ack;
+    p.tcp_window = w.window;
+    p.tcp_mss = w.mss;
+    p.tcp_wscale = w.wscale;
+    p.tcp_has_ts = w.has_ts;
+    p.tcp_ts_val = w.ts_val;
+    p.payload = w.payload.data();
+    p.payload_len = static_cast<uint32_t>(w.payload.size());
+    ep.on_segment(p, now, *this);
+  }
+
+  void at_peer(const Wire& w) {
+    if ((w.flags & an::kTcpSyn) != 0) {
+      rcv_nxt_ = w.seq + 1;
+      if (refuse) {
+        peer_send(an::kTcpRst | an::kTcpAck, 0);
+        return;
+      }
+      // A new connection each SYN (a reconnection starts afresh).
+      snd_una_ = kPeerIss + 1;
+      snd_nxt_ = kPeerIss + 1;
+      unacked_.clear();
+      buffered_.clear();
+      out_of_order_.clear();
+      peer_send(an::kTcpSyn | an::kTcpAck, kPeerIss);
+      return;
+    }
+    if ((w.flags & an::kTcpAck) != 0 && an::seq_after(w.ack, snd_una_) &&
+        !an::seq_after(w.ack, snd_nxt_)) {
+      const uint32_t n = w.ack - snd_una_;
+      unacked_.erase(unacked_.begin(), unacked_.begin() + std::min<size_t>(n, unacked_.size()));
+      snd_una_ = w.ack;
+      peer_rto_at_ = unacked_.empty() ? UINT64_MAX : now + 200 * kMs;
+    }
+    const uint32_t len = static_cast<uint32_t>(w.payload.size());
+    const bool fin = (w.flags & an::kTcpFin) != 0;
+    if (len == 0 && !fin) return;
+    if (an::seq_after(w.seq, rcv_nxt_)) {
+      out_of_order_[w.seq] = w.payload;  // kept until the hole is filled
+      peer_send(an::kTcpAck, snd_nxt_);  // a duplicate ACK
+      return;
+    }
+    take(w.seq, w.payload, fin);
+    while (!out_of_order_.empty() && !an::seq_after(out_of_order_.begin()->first, rcv_nxt_)) {
+      const auto it = out_of_order_.begin();
+      take(it->first, it->second, false);
+      out_of_order_.erase(it);
+    }
+    read();
+    peer_send(an::kTcpAck, snd_nxt_);
+  }
+
+ public:
+  // The application reads what is buffered (echoing it, or not).
+  void read() {
+    if (!reading || buffered_.empty()) return;
+    if (echo) {
+      for (size_t i = 0; i < buffered_.size(); i += 1000) {
+        const size_t n = std::min<size_t>(1000, buffered_.size() - i);
+        std::vector<uint8_t> piece(buffered_.begin() + i, buffered_.begin() + i + n);
+        unacked_.insert(unacked_.end(), piece.begin(), piece.end());
+        peer_send(an::kTcpAck | an::kTcpPsh, snd_nxt_, piece);
+        snd_nxt_ += static_cast<uint32_t>(n);
+      }
+      if (peer_rto_at_ == UINT64_MAX) peer_rto_at_ = now + 200 * kMs;
+    }
+    buffered_.clear();
+  }
+  // The application starts reading again: the window opens (an update).
+  void resume_reading() {
+    reading = true;
+    read();
+    peer_send(an::kTcpAck, snd_nxt_);
+  }
+
+ private:
+  // In-order data from seq: what is new goes into the buffer, as far as it has room.
+  void take(uint32_t seq, const std::vector<uint8_t>& data, bool fin) {
+    const uint32_t skip = rcv_nxt_ - seq;
+    if (skip > data.size()) return;
+    const size_t room = kPeerBuffer - buffered_.size();
+    const size_t n = std::min(data.size() - skip, room);
+    buffered_.insert(buffered_.end(), data.begin() + skip, data.begin() + skip + n);
+    rcv_nxt_ += static_cast<uint32_t>(n);
+    received_ += n;
+    if (fin && n == data.size() - skip) rcv_nxt_ += 1;
+  }
+
+  void peer_rto() {
+    peer_rto_at_ = unacked_.empty() ? UINT64_MAX : now + 200 * kMs;
+    if (unacked_.empty()) return;
+    const size_t n = std::min<size_t>(unacked_.size(), 1000);
+    peer_send(an::kTcpAck | an::kTcpPsh, snd_una_,
+              std::vector<uint8_t>(unacked_.begin(), unacked_.begin() + n));
+  }
+
+  std::deque<Wire> wire_;
+  uint32_t rcv_nxt_ = 0;
+  uint32_t snd_una_ = kPeerIss + 1;
+  uint32_t snd_nxt_ = kPeerIss + 1;
+  std::vector<uint8_t> unacked_;
+  std::vector<uint8_t> buffered_;
+  std::map<uint32_t, std::vector<uint8_t>, bool (*)(uint32_t, uint32_t)> out_of_order_{
+      [](uint32_t a, uint32_t b) { return an::seq_after(b, a); }};
+  uint64_t peer_rto_at_ = UINT64_MAX;
+  uint64_t received_ = 0;
+};
+
+int count(const std::vector<TcpEndpointEvent>& ev, TcpEndpointEvent::Kind k) {
+  return static_cast<int>(
+      std::count_if(ev.begin(), ev.end(), [k](const auto& e) { return e.kind == k; }));
+}
+
+TEST(TcpEndpoint, HandshakeOffersItsOptionsAndEstablishes) {
+  Sim s;
+  s.start();
+  ASSERT_EQ(s.sent.size(), 1U);
+  const TcpTx& syn = s.sent[0];
+  EXPECT_EQ(syn.flags, an::kTcpSyn);
+  EXPECT_TRUE(syn.syn_options);
+  EXPECT_EQ(syn.mss, 1460);
+  EXPECT_EQ(syn.wscale, TcpEndpoint::kWindowScale);
+  EXPECT_TRUE(syn.has_ts);
+  s.run_until(1 * kMs);
+  EXPECT_TRUE(s.ep.established());
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kEstablished), 1);
+  EXPECT_EQ(s.ep.meter().connection().established, 1U);
+  // The handshake's round trip (0.2 ms) gave the first RTO: the floor.
+  EXPECT_EQ(s.ep.rto_ns(), 200 * kMs);
+}
+
+TEST(TcpEndpoint, PacedEchoStreamComesBackIntact) {
+  TcpEndpointConfig c;
+  c.rate_bytes_per_s = 1'000'000;
+  c.segment_bytes = 1000;
+  Sim s(c);
+  s.start();
+  s.run_until(2000 * kMs);
+  s.ep.finish(s.now);
+  const an::TcpDirectionStats& d = s.ep.meter().opener();
+  // About 2 s at 1 MB/s.
+  EXPECT_GE(d.bytes_sent, 1'990'000U);
+  EXPECT_LE(d.bytes_sent, 2'001'000U);
+  EXPECT_GE(d.bytes_acked, d.bytes_sent - 2000);
+  EXPECT_EQ(d.retransmitted_segments, 0U);
+  EXPECT_EQ(d.dup_acks, 0U);
+  EXPECT_GE(s.ep.echo().bytes_echoed, d.bytes_sent - 2000);
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+  EXPECT_EQ(s.ep.echo().out_of_order_segments, 0U);
+  EXPECT_GE(s.ep.echo().echo_samples, 1990U);
+  // Each chunk's send-to-echo time: two one-way delays.
+  EXPECT_EQ(s.ep.echo().echo_max_ns, 2 * kOneWayNs);
+  EXPECT_EQ(s.ep.meter().connection().established, 1U);
+  // Chunks start with the trailer: flow 42, generation 3, chunk number as sequence.
+  std::vector<uint8_t> bytes(1000);
+  const uint64_t last_chunk = d.bytes_sent / 1000 - 1;
+  ASSERT_TRUE(s.ep.write_payload(last_chunk * 1000, 1000, bytes.data()));
+  an::ProbeTrailer t;
+  ASSERT_EQ(an::decode_trailer(bytes.data(), bytes.size(), &t), an::TrailerError::kNone);
+  EXPECT_EQ(t.flow_id, 42U);
+  EXPECT_EQ(t.generation, 3);
+  EXPECT_EQ(t.seq, last_chunk);
+  // What left long ago is no longer kept: the ring holds the recent chunks.
+  EXPECT_FALSE(s.ep.write_payload(0, 1000, bytes.data()));
+}
+
+TEST(TcpEndpoint, OutageHealsByTimeoutsWithinTheRtoInForce) {
+  Sim s;
+  const uint64_t from = 500 * kMs;
+  const uint64_t to = 1300 * kMs;
+  s.drop = [&](uint64_t t, bool, const Wire&) { return t >= from && t < to; };
+  s.start();
+  s.run_until(4000 * kMs);
+  s.ep.finish(s.now);
+  const an::TcpDirectionStats& d = s.ep.meter().opener();
+  EXPECT_GE(d.timeout_retransmits, 1U);
+  EXPECT_EQ(d.fast_retransmits, 0U);
+  ASSERT_EQ(s.ep.meter().episodes(true).size(), 1U);
+  const an::TcpEpisode& e = s.ep.meter().episodes(true)[0];
+  EXPECT_FALSE(e.reset);
+  EXPECT_FALSE(e.open);
+  // Retransmissions at +200, +600, +1400 ms of the last progress (RTO 200 ms, doubling):
+  // the one at +1400 ms gets through; the RTO in force when the path came back was 800 ms.
+  const uint64_t outage = to - from;
+  EXPECT_GE(e.stall_ns, outage);
+  EXPECT_LE(e.stall_ns, outage + 800 * kMs + 1 * kMs);
+  EXPECT_EQ(d.longest_stall_ns, e.stall_ns);
+  // Nothing lost: everything sent was acknowledged and came back intact.
+  EXPECT_GE(d.bytes_acked, d.bytes_sent - 2000);
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+  EXPECT_GE(s.ep.echo().bytes_echoed, d.bytes_sent - 3000);
+  EXPECT_TRUE(s.ep.meter().resets().empty());
+}
+
+TEST(TcpEndpoint, OneLostSegmentIsRetransmittedFast) {
+  Sim s;
+  bool dropped = false;
+  s.drop = [&](uint64_t t, bool to_peer, const Wire& w) {
+    if (dropped || !to_peer || t < 300 * kMs || w.payload.empty()) return false;
+    dropped = true;
+    return true;
+  };
+  s.start();
+  s.run_until(1000 * kMs);
+  s.ep.finish(s.now);
+  const an::TcpDirectionStats& d = s.ep.meter().opener();
+  EXPECT_EQ(d.fast_retransmits, 1U);
+  EXPECT_EQ(d.timeout_retransmits, 0U);
+  EXPECT_GE(d.dup_acks, 3U);
+  ASSERT_EQ(s.ep.meter().episodes(true).size(), 1U);
+  // Recovered a few segments later: far below the 200 ms RTO.
+  EXPECT_LT(s.ep.meter().episodes(true)[0].stall_ns, 10 * kMs);
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+}
+
+TEST(TcpEndpoint, ZeroWindowWaitsWithoutLossThenResumes) {
+  Sim s;
+  s.start();
+  s.run_until(200 * kMs);
+  s.reading = false;  // the peer's buffer fills, its window closes
+  s.run_until(900 * kMs);
+  const uint64_t sent_closed = s.ep.meter().opener().bytes_sent;
+  s.resume_reading();
+  s.run_until(2000 * kMs);
+  s.ep.finish(s.now);
+  const an::TcpDirectionStats& d = s.ep.meter().opener();
+  EXPECT_EQ(d.zero_windows, 1U);
+  // Closed from about 265 ms (64 KiB later) to 900 ms.
+  EXPECT_GE(d.zero_window_ns, 600 * kMs);
+  EXPECT_LE(d.zero_window_ns, 640 * kMs);
+  EXPECT_EQ(d.retransmitted_segments, 0U);
+  EXPECT_TRUE(s.ep.meter().episodes(true).empty());
+  EXPECT_GT(d.bytes_sent, sent_closed + 1'000'000);  // it resumed
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+  EXPECT_GE(s.ep.echo().bytes_echoed, d.bytes_sent - 2000);
+}
+
+TEST(TcpEndpoint, ResetCountsTheLossAndReconnects) {
+  Sim s;
+  s.start();
+  s.run_until(500 * kMs);
+  // The path back fails, then the peer resets: data in flight is lost.
+  s.drop = [&](uint64_t, bool to_peer, const Wire&) { return to_peer; };
+  s.run_until(550 * kMs);
+  s.drop = [](uint64_t, bool, const Wire&) { return false; };
+  s.peer_reset();
+  s.run_until(560 * kMs);
+  ASSERT_EQ(count(s.events, TcpEndpointEvent::kReset), 1);
+  const auto reset = *std::find_if(s.events.begin(), s.events.end(), [](const auto& e) {
+    return e.kind == TcpEndpointEvent::kReset;
+  });
+  EXPECT_GT(reset.unacked_bytes, 30'000U);  // 50 ms at 1 MB/s, never acknowledged
+  EXPECT_EQ(reset.reconnect_at_ns, reset.ts_ns + 1000 * kMs);
+  EXPECT_FALSE(s.ep.established());
+  ASSERT_EQ(s.ep.meter().resets().size(), 1U);
+  EXPECT_EQ(s.ep.meter().resets()[0].unacked_opener, reset.unacked_bytes);
+  s.run_until(2000 * kMs);
+  EXPECT_TRUE(s.ep.established());
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kEstablished), 2);
+  EXPECT_EQ(s.ep.meter().connection().connections, 2U);
+  EXPECT_EQ(s.ep.meter().connection().established, 2U);
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+}
+
+TEST(TcpEndpoint, RefusedPortIsNeverEstablishedAndBacksOff) {
+  Sim s;
+  s.refuse = true;
+  s.start();
+  s.run_until(10'000 * kMs);
+  s.ep.finish(s.now);
+  // Refused at 0 s, then tried again at 1, 3 and 7 s (the back-off doubles).
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kRefused), 4);
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kEstablished), 0);
+  EXPECT_EQ(s.ep.meter().connection().established, 0U);
+  EXPECT_EQ(s.ep.meter().connection().connections, 4U);
+  EXPECT_EQ(s.ep.meter().opener().bytes_sent, 0U);
+  EXPECT_EQ(s.ep.echo().refused, 4U);
+}
+
+TEST(TcpEndpoint, UnansweredSynGivesUpAfterItsRetries) {
+  Sim s;
+  s.drop = [](uint64_t, bool to_peer, const Wire&) { return to_peer; };
+  s.start();
+  s.run_until(15'500 * kMs);
+  // SYN at 0, then at 1, 3 and 7 s; given up at 15 s.
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kUnanswered), 1);
+  EXPECT_EQ(s.ep.meter().opener().syns, 4U);
+  EXPECT_EQ(s.ep.meter().connection().established, 0U);
+}
+
+TEST(TcpEndpoint, CorruptedEchoIsCounted) {
+  Sim s;
+  int corrupted = 0;
+  s.mangle_echo = [&](Wire& w) {
+    if (corrupted == 0 && s.now > 300 * kMs) {
+      w.payload[w.payload.size() / 2] ^= 0x40;
+      ++corrupted;
+    }
+  };
+  s.start();
+  s.run_until(600 * kMs);
+  EXPECT_EQ(corrupted, 1);
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 1U);
+}
+
+TEST(TcpEndpoint, DiscardPeerIsAcknowledgedAndNotEchoed) {
+  TcpEndpointConfig c;
+  c.echo = false;
+  Sim s(c);
+  s.start();
+  s.run_until(1000 * kMs);
+  EXPECT_GE(s.ep.meter().opener().bytes_acked, 990'000U);
+  EXPECT_EQ(s.ep.echo().bytes_echoed, 0U);
+  EXPECT_EQ(s.ep.echo().unexpected_bytes, 0U);
+}
+
+TEST(TcpEndpoint, CraftedSegmentsDoNotMoveIt) {
+  Sim s;
+  s.start();
+  s.run_until(100 * kMs);
+  ASSERT_TRUE(s.ep.established());
+  const size_t sent_before = s.sent.size();
+  an::ParsedPacket p;
+  p.kind = an::PacketKind::kTcp;
+  // An ACK of data never sent: answered with an ACK, nothing acknowledged.
+  p.tcp_flags = an::kTcpAck;
+  p.tcp_seq = s.sent.back().ack;
+  p.tcp_ack = s.sent.back().seq + 50'000'000;
+  p.tcp_window = 65535;
+  const uint64_t acked = s.ep.meter().opener().bytes_acked;
+  s.ep.on_segment(p, s.now, s);
+  EXPECT_EQ(s.ep.meter().opener().bytes_acked, acked);
+  EXPECT_EQ(s.sent.size(), sent_before + 1);
+  EXPECT_EQ(s.sent.back().flags, an::kTcpAck);
+  // A reset inside the window but not at the expected sequence: a challenge ACK, no reset.
+  p.tcp_flags = an::kTcpRst;
+  p.tcp_seq = s.sent.back().ack + 1000;
+  s.ep.on_segment(p, s.now, s);
+  EXPECT_TRUE(s.ep.established());
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kReset), 0);
+  EXPECT_EQ(s.sent.back().flags, an::kTcpAck);
+  // Far outside the window: ignored.
+  const size_t sent_now = s.sent.size();
+  p.tcp_seq = s.sent.back().ack + 0x40000000;
+  s.ep.on_segment(p, s.now, s);
+  EXPECT_EQ(s.sent.size(), sent_now);
+  s.run_until(1000 * kMs);
+  EXPECT_TRUE(s.ep.established());
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+}
+
+TEST(TcpEndpoint, StopSendsFinAfterTheData) {
+  Sim s;
+  s.start();
+  s.run_until(300 * kMs);
+  s.ep.stop(s.now, s);
+  EXPECT_EQ(s.sent.back().flags & an::kTcpFin, an::kTcpFin);
+  s.run_until(1000 * kMs);
+  s.ep.finish(s.now);
+  EXPECT_EQ(s.ep.next_deadline_ns(), UINT64_MAX);
+  EXPECT_EQ(s.ep.meter().opener().unacked_bytes, 0U);
+  EXPECT_EQ(s.ep.meter().opener().fins, 1U);
+}
+
+}  // namespace
+}  // namespace migprobe::dataplane
