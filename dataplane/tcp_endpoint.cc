@@ -116,27 +116,25 @@ void TcpEndpoint::send_syn(uint64_t now_ns, TcpSink& out) {
   rto_deadline_ns_ = now_ns + rto_ns_;
 }
 
-void TcpEndpoint::send_ack(uint64_t now_ns, TcpSink& out) {
+TcpTx TcpEndpoint::segment(uint8_t flags, uint32_t seq, uint64_t now_ns) const {
   TcpTx t;
-  t.flags = an::kTcpAck;
-  t.seq = snd_nxt_ == snd_max_ ? snd_max_ : snd_nxt_;
-  t.ack = rcv_nxt_;
-  t.window = static_cast<uint16_t>(kReceiveWindow >> kWindowScale);
-  t.has_ts = ts_ok_;
-  t.ts_val = ts_now(now_ns);
-  t.ts_ecr = ts_recent_;
-  emit(t, now_ns, out);
-}
-
-void TcpEndpoint::send_data(uint64_t now_ns, uint32_t seq, uint32_t len, TcpSink& out) {
-  TcpTx t;
-  t.flags = an::kTcpAck | an::kTcpPsh;
+  t.flags = flags;
   t.seq = seq;
   t.ack = rcv_nxt_;
   t.window = static_cast<uint16_t>(kReceiveWindow >> kWindowScale);
   t.has_ts = ts_ok_;
   t.ts_val = ts_now(now_ns);
   t.ts_ecr = ts_recent_;
+  return t;
+}
+
+void TcpEndpoint::send_ack(uint64_t now_ns, TcpSink& out) {
+  TcpTx t = segment(an::kTcpAck, snd_nxt_ == snd_max_ ? snd_max_ : snd_nxt_, now_ns);
+  emit(t, now_ns, out);
+}
+
+void TcpEndpoint::send_data(uint64_t now_ns, uint32_t seq, uint32_t len, TcpSink& out) {
+  TcpTx t = segment(an::kTcpAck | an::kTcpPsh, seq, now_ns);
   t.payload_offset = stream_offset(seq);
   t.payload_len = len;
   if (fin_sent_ && seq + len == fin_seq_) t.flags |= an::kTcpFin;
@@ -434,14 +432,7 @@ void TcpEndpoint::on_rto(uint64_t now_ns, TcpSink& out) {
   const uint32_t data_left = snd_max_ - snd_una_ - (fin_sent_ ? 1 : 0);
   if (data_left == 0) {
     // Only our FIN is outstanding: send it again.
-    TcpTx t;
-    t.flags = an::kTcpFin | an::kTcpAck;
-    t.seq = fin_seq_;
-    t.ack = rcv_nxt_;
-    t.window = static_cast<uint16_t>(kReceiveWindow >> kWindowScale);
-    t.has_ts = ts_ok_;
-    t.ts_val = ts_now(now_ns);
-    t.ts_ecr = ts_recent_;
+    TcpTx t = segment(an::kTcpFin | an::kTcpAck, fin_seq_, now_ns);
     emit(t, now_ns, out);
     rto_deadline_ns_ = now_ns + rto_ns_;
     return;
@@ -465,14 +456,7 @@ void TcpEndpoint::connection_over(TcpEndpointEvent::Kind kind, bool by_peer, uin
   }
   if (kind == TcpEndpointEvent::kPeerClosed) {
     // Close our side too, without waiting for it: the next connection is a new one.
-    TcpTx t;
-    t.flags = an::kTcpFin | an::kTcpAck;
-    t.seq = snd_max_;
-    t.ack = rcv_nxt_;
-    t.window = static_cast<uint16_t>(kReceiveWindow >> kWindowScale);
-    t.has_ts = ts_ok_;
-    t.ts_val = ts_now(now_ns);
-    t.ts_ecr = ts_recent_;
+    TcpTx t = segment(an::kTcpFin | an::kTcpAck, snd_max_, now_ns);
     emit(t, now_ns, out);
   }
   rto_deadline_ns_ = UINT64_MAX;
@@ -507,14 +491,7 @@ void TcpEndpoint::stop(uint64_t now_ns, TcpSink& out) {
   if (caught_up) snd_nxt_ = snd_max_;
   state_ = State::kFinWait;
   persist_deadline_ns_ = UINT64_MAX;
-  TcpTx t;
-  t.flags = an::kTcpFin | an::kTcpAck;
-  t.seq = fin_seq_;
-  t.ack = rcv_nxt_;
-  t.window = static_cast<uint16_t>(kReceiveWindow >> kWindowScale);
-  t.has_ts = ts_ok_;
-  t.ts_val = ts_now(now_ns);
-  t.ts_ecr = ts_recent_;
+  TcpTx t = segment(an::kTcpFin | an::kTcpAck, fin_seq_, now_ns);
   emit(t, now_ns, out);
   if (rto_deadline_ns_ == UINT64_MAX) rto_deadline_ns_ = now_ns + rto_ns_;
 }
@@ -530,14 +507,7 @@ void TcpEndpoint::on_timer(uint64_t now_ns, TcpSink& out) {
   if (rto_deadline_ns_ <= now_ns) on_rto(now_ns, out);
   if (persist_deadline_ns_ <= now_ns && state_ == State::kEstablished) {
     // A window probe as Linux sends it: no data, the sequence one below the next.
-    TcpTx t;
-    t.flags = an::kTcpAck;
-    t.seq = snd_una_ - 1;
-    t.ack = rcv_nxt_;
-    t.window = static_cast<uint16_t>(kReceiveWindow >> kWindowScale);
-    t.has_ts = ts_ok_;
-    t.ts_val = ts_now(now_ns);
-    t.ts_ecr = ts_recent_;
+    TcpTx t = segment(an::kTcpAck, snd_una_ - 1, now_ns);
     emit(t, now_ns, out);
     ++persist_backoff_;
     persist_deadline_ns_ =

@@ -146,6 +146,8 @@ class TcpEndpoint {
     kWaitReconnect,
   };
 
+  // A segment of the established connection: our ACK, window and timestamps filled in.
+  TcpTx segment(uint8_t flags, uint32_t seq, uint64_t now_ns) const;
   void send_syn(uint64_t now_ns, TcpSink& out);
   void send_ack(uint64_t now_ns, TcpSink& out);
   // Sends [seq, seq+len) of the stream (new or again).
