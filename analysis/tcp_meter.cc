@@ -205,7 +205,8 @@ void TcpMeter::on_ack(Direction& d, const TcpSegmentInfo& s) {
       d.syn_unacked = false;
       --acked;
     }
-    if (d.fin_sent && !seq_after(d.fin_seq, d.una) && seq_after(s.ack, d.fin_seq)) --acked;
+    // The FIN's sequence number is not a byte: taken out when this ACK is the first over it.
+    if (d.fin_sent && !seq_after(d.una, d.fin_seq) && seq_after(s.ack, d.fin_seq)) --acked;
     d.stats.bytes_acked += acked;
     d.una = s.ack;
     d.progress_ns = s.ts_ns;

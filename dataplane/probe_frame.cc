@@ -86,4 +86,69 @@ uint16_t build_arp(uint8_t* out, uint16_t op, const an::MacAddress& eth_dst,
   return static_cast<uint16_t>(vlan != 0 ? 64 : 60);
 }
 
+uint16_t build_tcp_frame(const TcpFrameAddress& a, const TcpTx& t, const TcpEndpoint& ep,
+                         uint8_t* out) {
+  if (t.payload_len > 1460) return 0;
+  const uint16_t l3 = put_ethernet(out, a.dst_mac, a.src_mac, a.vlan, 0x0800);
+  uint8_t* tcp = out + l3 + 20;
+  // Options, each group a multiple of four bytes.
+  uint8_t* o = tcp + 20;
+  if (t.syn_options) {
+    *o++ = 2;  // MSS
+    *o++ = 4;
+    an::store_be16(o, t.mss);
+    o += 2;
+    *o++ = 1;  // no-op, then window scale
+    *o++ = 3;
+    *o++ = 3;
+    *o++ = t.wscale;
+  }
+  if (t.has_ts) {
+    *o++ = 1;
+    *o++ = 1;
+    *o++ = 8;
+    *o++ = 10;
+    an::store_be32(o, t.ts_val);
+    an::store_be32(o + 4, t.ts_ecr);
+    o += 8;
+  }
+  const uint16_t header = static_cast<uint16_t>(o - tcp);
+  if (t.payload_len != 0 && !ep.write_payload(t.payload_offset, t.payload_len, o)) return 0;
+  const uint16_t tcp_len = static_cast<uint16_t>(header + t.payload_len);
+  an::store_be16(tcp, a.src_port);
+  an::store_be16(tcp + 2, a.dst_port);
+  an::store_be32(tcp + 4, t.seq);
+  an::store_be32(tcp + 8, t.ack);
+  tcp[12] = static_cast<uint8_t>((header / 4) << 4);
+  tcp[13] = t.flags;
+  an::store_be16(tcp + 14, t.window);
+  an::store_be16(tcp + 16, 0);
+  an::store_be16(tcp + 18, 0);
+
+  uint8_t* ip = out + l3;
+  const uint16_t ip_len = static_cast<uint16_t>(20 + tcp_len);
+  ip[0] = 0x45;
+  ip[1] = static_cast<uint8_t>(a.dscp << 2);
+  an::store_be16(ip + 2, ip_len);
+  an::store_be16(ip + 4, 0);
+  an::store_be16(ip + 6, 0x4000);  // DF
+  ip[8] = 64;
+  ip[9] = 6;
+  an::store_be16(ip + 10, 0);
+  an::store_be32(ip + 12, a.src_ip);
+  an::store_be32(ip + 16, a.dst_ip);
+  an::store_be16(ip + 10, an::checksum_fold(an::checksum_add(0, ip, 20)));
+
+  uint32_t sum = an::checksum_add(0, ip + 12, 8);  // pseudo header
+  sum += 6;
+  sum += tcp_len;
+  an::store_be16(tcp + 16, an::checksum_fold(an::checksum_add(sum, tcp, tcp_len)));
+  uint16_t len = static_cast<uint16_t>(l3 + ip_len);
+  if (len < 60) {
+    std::memset(out + len, 0, 60 - len);
+    len = 60;
+  }
+  return len;
+}
+
 }  // namespace migprobe::dataplane

@@ -9,6 +9,7 @@
 #include "analysis/packet.h"
 #include "analysis/probe_trailer.h"
 #include "dataplane/target_spec.h"
+#include "dataplane/tcp_endpoint.h"
 
 namespace migprobe::dataplane {
 
@@ -107,5 +108,27 @@ inline constexpr uint16_t kArpReply = 2;
 uint16_t build_arp(uint8_t* out, uint16_t op, const analysis::MacAddress& eth_dst,
                    const analysis::MacAddress& sender_mac, uint32_t sender_ip,
                    const analysis::MacAddress& target_mac, uint32_t target_ip, uint16_t vlan);
+
+// The addresses and ports of one TCP flow's frames (host order).
+struct TcpFrameAddress {
+  analysis::MacAddress src_mac{};
+  analysis::MacAddress dst_mac{};
+  uint16_t vlan = 0;
+  uint32_t src_ip = 0;
+  uint32_t dst_ip = 0;
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint8_t dscp = 0;
+};
+
+// Room a TCP frame needs at most: Ethernet and VLAN, IPv4, TCP with options, 1460 bytes.
+inline constexpr size_t kMaxTcpFrame = 18 + 20 + 40 + 1460;
+
+// Writes the frame of segment t into out (kMaxTcpFrame bytes of room): headers, options
+// (MSS, window scale and timestamps on a SYN; timestamps when t has them), the payload as
+// the endpoint writes it, padding to 60 bytes, checksums. Returns its length; 0 when the
+// endpoint no longer has the payload's bytes.
+uint16_t build_tcp_frame(const TcpFrameAddress& a, const TcpTx& t, const TcpEndpoint& ep,
+                         uint8_t* out);
 
 }  // namespace migprobe::dataplane

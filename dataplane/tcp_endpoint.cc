@@ -85,6 +85,7 @@ void TcpEndpoint::send_syn(uint64_t now_ns, TcpSink& out) {
     base_off_ = 0;
     fin_sent_ = false;
     in_recovery_ = false;
+    cwnd_ = UINT32_MAX;
     dupacks_ = 0;
     timing_ = false;
     backoff_ = 0;
@@ -248,8 +249,13 @@ void TcpEndpoint::on_ack(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& ou
       timing_ = false;
       rtt_sample(now_ns - timed_ns_);
     }
+    const uint32_t acked = ack - snd_una_;
     snd_una_ = ack;
     if (after(snd_una_, snd_nxt_)) snd_nxt_ = snd_una_;
+    if (cwnd_ != UINT32_MAX) {
+      // Slow start while what a timeout left is sent again; done once it has all gone.
+      cwnd_ = !after(snd_max_ - (fin_sent_ ? 1 : 0), snd_nxt_) ? UINT32_MAX : cwnd_ + acked;
+    }
     if (after(ack, base_seq_)) {
       base_off_ += static_cast<uint32_t>(ack - base_seq_);
       base_seq_ = ack;
@@ -268,7 +274,7 @@ void TcpEndpoint::on_ack(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& ou
     }
     rto_deadline_ns_ = outstanding() != 0 ? now_ns + rto_ns_ : UINT64_MAX;
     if (state_ == State::kFinWait && fin_sent_ && after(ack, fin_seq_)) {
-      state_ = State::kClosed;
+      // Our side is closed; the peer's echo may still come until its own FIN.
       rto_deadline_ns_ = UINT64_MAX;
       next_send_ns_ = UINT64_MAX;
       persist_deadline_ns_ = UINT64_MAX;
@@ -356,6 +362,8 @@ void TcpEndpoint::on_data(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& o
     if (state_ == State::kEstablished) {
       ++echo_.peer_closed;
       connection_over(TcpEndpointEvent::kPeerClosed, true, now_ns, out);
+    } else if (state_ == State::kFinWait && !after(snd_max_, snd_una_)) {
+      state_ = State::kClosed;  // both sides closed
     }
     return;
   }
@@ -370,7 +378,7 @@ void TcpEndpoint::paced_send(uint64_t now_ns, TcpSink& out) {
     const uint32_t left = snd_max_ - (fin_sent_ ? 1 : 0) - snd_nxt_;
     len = std::min<uint32_t>(mss_, left);
     const uint32_t in_flight = snd_nxt_ - snd_una_;
-    if (in_flight == 0 || in_flight + len <= peer_window_) {
+    if (in_flight == 0 || (in_flight + len <= peer_window_ && in_flight + len <= cwnd_)) {
       send_data(now_ns, snd_nxt_, len, out);
       snd_nxt_ += len;
     }
@@ -382,7 +390,8 @@ void TcpEndpoint::paced_send(uint64_t now_ns, TcpSink& out) {
     const uint32_t usable =
         after(snd_una_ + peer_window_, snd_max_) ? snd_una_ + peer_window_ - snd_max_ : 0;
     len = static_cast<uint32_t>(std::min<uint64_t>({mss_, s - offset % s, usable}));
-    const bool room = chunk + 1 - oldest <= kChunkRing;
+    const bool room =
+        chunk + 1 - oldest <= kChunkRing && (cwnd_ == UINT32_MAX || outstanding() + len <= cwnd_);
     // Silly window avoidance: a full segment, or whatever fits when nothing is in flight.
     const bool worth = len == std::min<uint64_t>(mss_, s - offset % s) || outstanding() == 0;
     if (len != 0 && room && worth) {
@@ -429,6 +438,7 @@ void TcpEndpoint::on_rto(uint64_t now_ns, TcpSink& out) {
   dupacks_ = 0;
   timing_ = false;
   rto_deadline_ns_ = UINT64_MAX;
+  cwnd_ = mss_;
   const uint32_t data_left = snd_max_ - snd_una_ - (fin_sent_ ? 1 : 0);
   if (data_left == 0) {
     // Only our FIN is outstanding: send it again.

@@ -9,8 +9,9 @@
 //     time), so a retransmission carries the same bytes and a capture tells the flow apart.
 //   - The peer's window respected (window probes at zero); retransmission as a stack does
 //     it: RTO from SRTT and RTTVAR (RFC 6298) with a floor and exponential back-off, then
-//     go-back-N at the pacing rate; fast retransmit on the third duplicate ACK and NewReno
-//     partial ACKs (RFC 6582).
+//     go-back-N in slow start (one segment, one more per segment acknowledged), no new data
+//     until it is done; fast retransmit on the third duplicate ACK and NewReno partial ACKs
+//     (RFC 6582).
 //   - Echo mode: what comes back is read in order, acknowledged and compared with what was
 //     sent, byte for byte; out-of-order data is dropped and acknowledged (the peer resends).
 // Every segment it sends or takes goes through its TcpMeter (analysis/tcp_meter.h), the one
@@ -203,6 +204,9 @@ class TcpEndpoint {
   uint32_t timed_seq_ = 0;
   uint64_t timed_ns_ = 0;
   uint32_t syn_tries_ = 0;
+  // After a timeout, what is sent again is sent as ACKs come (slow start from one segment,
+  // RFC 5681 3.1): UINT32_MAX when no timeout recovery is under way.
+  uint32_t cwnd_ = UINT32_MAX;
   // Fast recovery (NewReno).
   bool in_recovery_ = false;
   uint32_t recover_ = 0;

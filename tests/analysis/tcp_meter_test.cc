@@ -245,6 +245,21 @@ TEST(TcpMeter, ResetCountsWhatWasNeverAcknowledgedThenReconnects) {
   EXPECT_EQ(t.meter.peer().resets, 1U);
 }
 
+TEST(TcpMeter, FinIsNotCountedAsAByte) {
+  Talk t;
+  t.handshake(0);
+  t.a_sends(10);
+  // The FIN goes while the data is still unacknowledged; one ACK covers both.
+  t.seg(11, true, kTcpFin | kTcpAck, t.a_next, t.a_rcv, 0);
+  t.b_acks(12, t.a_next + 1);
+  t.meter.finish(20 * kMs);
+  EXPECT_EQ(t.meter.opener().bytes_sent, kSeg);
+  EXPECT_EQ(t.meter.opener().bytes_acked, kSeg);
+  EXPECT_EQ(t.meter.opener().unacked_bytes, 0U);
+  EXPECT_EQ(t.meter.opener().fins, 1U);
+  EXPECT_FALSE(t.meter.connection().open_at_end);
+}
+
 TEST(TcpMeter, RefusedConnectionIsNeverEstablished) {
   TcpMeter m;
   TcpSegmentInfo syn;

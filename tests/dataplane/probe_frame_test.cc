@@ -81,3 +81,89 @@ TEST(ProbeFrame, ArpParses) {
 
 }  // namespace
 }  // namespace migprobe::dataplane
+
+namespace migprobe::dataplane {
+namespace {
+
+// Collects what an endpoint sends.
+struct Collect : TcpSink {
+  std::vector<TcpTx> sent;
+  void send(const TcpTx& t) override { sent.push_back(t); }
+  void event(const TcpEndpointEvent&) override {}
+};
+
+TEST(ProbeFrame, TcpSegmentsParseBackWithOptionsPayloadAndChecksums) {
+  TcpEndpointConfig c;
+  c.flow_id = 9;
+  c.generation = 4;
+  c.segment_bytes = 1000;
+  TcpEndpoint ep(c);
+  Collect out;
+  ep.start(1'000'000, 5, out);
+  TcpFrameAddress a;
+  a.src_mac = {2, 0, 0, 0, 0, 1};
+  a.dst_mac = {2, 0, 0, 0, 0, 2};
+  a.vlan = 12;
+  a.src_ip = 0x0a4e0001;
+  a.dst_ip = 0x0a4e000b;
+  a.src_port = 40009;
+  a.dst_port = 7077;
+  a.dscp = 46;
+  uint8_t frame[kMaxTcpFrame];
+  ASSERT_EQ(out.sent.size(), 1U);
+  uint16_t len = build_tcp_frame(a, out.sent[0], ep, frame);
+  an::ParsedPacket p;
+  ASSERT_EQ(an::parse_frame(an::ParseOptions{}, frame, len, len, &p), an::DropReason::kNone);
+  EXPECT_EQ(len, 18 + 20 + 40);  // a SYN with MSS, window scale and timestamps
+  EXPECT_EQ(p.kind, an::PacketKind::kTcp);
+  EXPECT_EQ(p.vlan, 12);
+  EXPECT_EQ(p.dscp, 46);
+  EXPECT_EQ(p.src_port, 40009);
+  EXPECT_EQ(p.dst_port, 7077);
+  EXPECT_EQ(p.tcp_flags, an::kTcpSyn);
+  EXPECT_EQ(p.tcp_seq, out.sent[0].seq);
+  EXPECT_EQ(p.tcp_mss, 1460);
+  EXPECT_EQ(p.tcp_wscale, TcpEndpoint::kWindowScale);
+  EXPECT_TRUE(p.tcp_has_ts);
+  EXPECT_EQ(p.tcp_ts_val, out.sent[0].ts_val);
+
+  // The SYN-ACK (built as a peer would) and the first data segment.
+  an::ParsedPacket synack;
+  synack.kind = an::PacketKind::kTcp;
+  synack.tcp_flags = an::kTcpSyn | an::kTcpAck;
+  synack.tcp_seq = 777;
+  synack.tcp_ack = out.sent[0].seq + 1;
+  synack.tcp_window = 65535;
+  synack.tcp_mss = 1460;
+  synack.tcp_wscale = 7;
+  synack.tcp_has_ts = true;
+  synack.tcp_ts_val = 99;
+  ep.on_segment(synack, 1'100'000, out);
+  ep.on_timer(1'100'000, out);
+  ASSERT_EQ(out.sent.size(), 3U);  // the ACK, then a segment of data
+  const TcpTx& data = out.sent[2];
+  ASSERT_EQ(data.payload_len, 1000U);
+  len = build_tcp_frame(a, data, ep, frame);
+  ASSERT_EQ(an::parse_frame(an::ParseOptions{}, frame, len, len, &p), an::DropReason::kNone);
+  EXPECT_EQ(p.tcp_flags, an::kTcpAck | an::kTcpPsh);
+  EXPECT_EQ(p.tcp_ack, 778U);
+  EXPECT_EQ(p.tcp_ts_ecr, 99U);
+  EXPECT_EQ(p.tcp_mss, 0);
+  ASSERT_EQ(p.payload_len, 1000U);
+  std::vector<uint8_t> want(1000);
+  ASSERT_TRUE(ep.write_payload(0, 1000, want.data()));
+  EXPECT_TRUE(std::equal(want.begin(), want.end(), p.payload));
+  an::ProbeTrailer t;
+  ASSERT_EQ(an::decode_trailer(p.payload, p.payload_len, &t), an::TrailerError::kNone);
+  EXPECT_EQ(t.flow_id, 9U);
+  EXPECT_EQ(t.generation, 4);
+  EXPECT_EQ(t.seq, 0U);
+  EXPECT_EQ(t.tx_ns, 1'100'000U);
+  // A corrupted byte fails the checksum.
+  frame[len - 1] ^= 1;
+  EXPECT_EQ(an::parse_frame(an::ParseOptions{}, frame, len, len, &p),
+            an::DropReason::kBAD_L4_CHECKSUM);
+}
+
+}  // namespace
+}  // namespace migprobe::dataplane
