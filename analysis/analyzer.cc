@@ -223,6 +223,13 @@ void Analyzer::on_tcp(uint64_t ts_ns, const ParsedPacket& pkt) {
   s.len = pkt.tcp_len;
   s.window = pkt.tcp_window;
   st.meter.on_segment(s);
+  // migprobe-dp's own flows send whole chunks, each starting with the trailer.
+  ProbeTrailer t;
+  if (!st.probe && s.from_opener &&
+      decode_trailer(pkt.payload, pkt.payload_len, &t) == TrailerError::kNone) {
+    st.probe = true;
+    st.flow_id = t.flow_id;
+  }
 }
 
 void Analyzer::finish() {

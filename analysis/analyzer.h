@@ -59,6 +59,9 @@ struct AnalyzedTcpStream {
   IpAddress peer_ip;
   uint16_t peer_port = 0;
   uint16_t vlan = 0;
+  // One of migprobe-dp's TCP flows: its data carries the probe trailer at chunk starts.
+  bool probe = false;
+  uint32_t flow_id = 0;
   TcpMeter meter;
 };
 

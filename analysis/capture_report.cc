@@ -7,6 +7,7 @@
 #include "analysis/flow_proto.h"
 #include "analysis/gap_event.h"
 #include "analysis/tcp_report.h"
+#include "analysis/tcp_verdict.h"
 
 namespace migprobe::analysis {
 namespace {
@@ -88,7 +89,10 @@ v1::Report build_report(const Analyzer& analyzer, const ReportInputs& inputs) {
                               endpoint_text(st->peer_ip, st->peer_port));
     r->set_stream_id(st->stream_id);
     r->set_vlan(st->vlan);
+    r->set_probe(st->probe);
+    r->set_flow_id(st->flow_id);
   }
+  add_tcp_verdicts(inputs.settle_ns, &report);
   for (size_t i = 1; i < kDropReasonCount; ++i) {
     const uint64_t n = analyzer.drops()[i];
     if (n == 0) continue;

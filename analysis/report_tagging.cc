@@ -4,13 +4,13 @@
 #include <utility>
 
 namespace migprobe::analysis {
-namespace {
 
-// The end of a migration's window: completed (or failed) + settle; open while it runs.
 uint64_t window_end(const v1::MigrationEvent& m, uint64_t settle_ns) {
   const uint64_t end = std::max(m.completed_ns(), m.failed_ns());
   return end == 0 ? UINT64_MAX : end + settle_ns;
 }
+
+namespace {
 
 // Length of the union of [start, end) intervals.
 uint64_t union_length(std::vector<std::pair<uint64_t, uint64_t>> spans) {

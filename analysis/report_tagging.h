@@ -20,6 +20,10 @@
 
 namespace migprobe::analysis {
 
+// The end of a migration's window: completed (or failed) + settle; UINT64_MAX while it
+// runs.
+uint64_t window_end(const v1::MigrationEvent& m, uint64_t settle_ns);
+
 // The estimated outage interval of a gap message: Gap::span()'s formula (gap.h) on the
 // fields the message carries.
 GapSpan gap_span(const v1::GapEvent& gap);

@@ -18,6 +18,9 @@ std::string format_bytes(uint64_t bytes);
 // Appends one printf-formatted line.
 void line(std::string* out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
+// A migration's TCP verdict in a few words: "recovered: stall 1.4 s, 62 retransmitted".
+std::string tcp_verdict_text(const v1::TcpVerdict& v, uint64_t origin);
+
 // The TCP streams section.
 void render_tcp_streams(std::string* out, const v1::Report& r, uint64_t origin);
 

@@ -44,6 +44,27 @@ void render_direction(std::string* out, const v1::TcpDirectionReport& d, uint64_
 
 }  // namespace
 
+std::string tcp_verdict_text(const v1::TcpVerdict& v, uint64_t origin) {
+  const std::string stream = " (stream " + std::to_string(v.stream_id()) + ")";
+  const std::string stall = "stall " + format_ms(v.stall_ns()) + ", " +
+                            std::to_string(v.retransmits()) + " retransmitted";
+  switch (v.verdict()) {
+    case v1::TCP_VERDICT_INTACT:
+      return "intact, nothing retransmitted" + stream;
+    case v1::TCP_VERDICT_RECOVERED:
+      return "recovered, no byte lost: " + stall + stream;
+    case v1::TCP_VERDICT_RESET:
+      return "RESET at " + rel(v.reset_ns(), origin) + ", " + std::to_string(v.bytes_lost()) +
+             " bytes never acknowledged" + (v.retransmits() != 0 ? "; " + stall : "") + stream;
+    case v1::TCP_VERDICT_NOT_ESTABLISHED:
+      return "NOT ESTABLISHED: no handshake completed in the window" + stream;
+    case v1::TCP_VERDICT_NOT_MEASURED:
+      return "not measured: the stream began or ended inside the window" + stream;
+    default:
+      return "unknown";
+  }
+}
+
 void render_tcp_streams(std::string* out, const v1::Report& r, uint64_t origin) {
   line(out, "tcp streams: %d", r.tcp_streams_size());
   for (const auto& s : r.tcp_streams()) {
@@ -55,8 +76,9 @@ void render_tcp_streams(std::string* out, const v1::Report& r, uint64_t origin) 
               " connections established";
     }
     if (s.open_at_end()) state += ", open at the end";
-    line(out, "  stream %u  %s -> %s  %s", s.stream_id(), s.opener().c_str(), s.peer().c_str(),
-         state.c_str());
+    const std::string flow = s.probe() ? "  migprobe flow " + std::to_string(s.flow_id()) : "";
+    line(out, "  stream %u  %s -> %s  %s%s", s.stream_id(), s.opener().c_str(), s.peer().c_str(),
+         state.c_str(), flow.c_str());
     render_direction(out, s.from_opener(), origin);
     render_direction(out, s.from_peer(), origin);
     for (const auto& x : s.resets()) {

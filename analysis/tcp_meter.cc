@@ -122,7 +122,7 @@ void TcpMeter::on_send(Direction& d, const TcpSegmentInfo& s) {
   ++d.stats.retransmitted_segments;
   d.stats.retransmitted_bytes += bytes;
   d.timing = false;  // Karn: no sample across a retransmission
-  bool fast;
+  bool fast = false;
   if (!d.in_episode) {
     d.in_episode = true;
     d.episode_fast = d.dupacks >= 3;

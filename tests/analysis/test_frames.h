@@ -70,7 +70,7 @@ inline Frame udp_reply(uint32_t count = 77) {
 
 // A TCP segment with its options (a multiple of 4 bytes) and payload, IPv4, checksums right.
 inline Frame tcp_segment(const std::vector<uint8_t>& payload, uint8_t flags,
-                         const std::vector<uint8_t>& options = {}) {
+                         const std::vector<uint8_t>& options = {}, uint16_t src_port = 40000) {
   const Endpoint src = pcapgen::probe_endpoint_v4();
   const Endpoint dst = pcapgen::target_endpoint_v4(11);
   const size_t header = 20 + options.size();
@@ -79,7 +79,7 @@ inline Frame tcp_segment(const std::vector<uint8_t>& payload, uint8_t flags,
   f.resize(pcapgen::kL4Offset + header + payload.size());
   f[pcapgen::kEthHeaderLen + 9] = 6;
   uint8_t* tcp = f.data() + pcapgen::kL4Offset;
-  store_be16(tcp, 40000);
+  store_be16(tcp, src_port);
   store_be16(tcp + 2, 7);
   store_be32(tcp + 4, 1000);
   store_be32(tcp + 8, 2000);
