@@ -4,7 +4,6 @@
 // nothing. Exits on SIGINT/SIGTERM with a one-line report.
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -141,7 +140,6 @@ int main(int argc, char** argv) {
     }
     tcp.push_back(std::move(service));
   }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
 
   // No SA_RESTART: a signal interrupts the poll.
   struct sigaction sa {};
@@ -177,11 +175,13 @@ int main(int argc, char** argv) {
       next += n;
     }
     if ((fds[0].revents & POLLIN) == 0) continue;
+    // Every datagram waiting, without blocking; a reply is sent as before, blocking while the
+    // socket's send buffer is full rather than dropped.
     while (true) {
       sockaddr_storage from{};
       socklen_t from_len = sizeof(from);
       const ssize_t n =
-          recvfrom(fd, in, sizeof(in), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+          recvfrom(fd, in, sizeof(in), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &from_len);
       if (n < 0) break;  // drained (EAGAIN), or an error of one datagram
       migprobe::reflector::FlowKey key;
       if (from.ss_family == AF_INET6) {
