@@ -18,6 +18,20 @@ bool after(uint32_t a, uint32_t b) {
   return an::seq_after(a, b);
 }
 
+// What the meter reads of a segment.
+an::TcpSegmentInfo segment_info(uint64_t now_ns, bool ours, uint8_t flags, uint32_t seq,
+                                uint32_t ack, uint32_t len, uint16_t window) {
+  an::TcpSegmentInfo m;
+  m.ts_ns = now_ns;
+  m.from_opener = ours;
+  m.flags = flags;
+  m.seq = seq;
+  m.ack = ack;
+  m.len = len;
+  m.window = window;
+  return m;
+}
+
 // The stream's byte at offset o outside a trailer.
 uint8_t pattern_byte(uint64_t o) {
   return static_cast<uint8_t>(o * 31 + (o >> 8) + (o >> 16));
@@ -51,15 +65,7 @@ bool TcpEndpoint::write_payload(uint64_t offset, uint32_t len, uint8_t* out) con
 }
 
 void TcpEndpoint::emit(const TcpTx& t, uint64_t now_ns, TcpSink& out) {
-  an::TcpSegmentInfo m;
-  m.ts_ns = now_ns;
-  m.from_opener = true;
-  m.flags = t.flags;
-  m.seq = t.seq;
-  m.ack = t.ack;
-  m.len = t.payload_len;
-  m.window = t.window;
-  meter_.on_segment(m);
+  meter_.on_segment(segment_info(now_ns, true, t.flags, t.seq, t.ack, t.payload_len, t.window));
   out.send(t);
 }
 
@@ -159,15 +165,9 @@ void TcpEndpoint::rtt_sample(uint64_t rtt) {
 }
 
 void TcpEndpoint::on_segment(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& out) {
-  an::TcpSegmentInfo m;
-  m.ts_ns = now_ns;
-  m.from_opener = false;
-  m.flags = p.tcp_flags;
-  m.seq = p.tcp_seq;
-  m.ack = p.tcp_ack;
-  m.len = p.payload_len;
-  m.window = p.tcp_window;
-  meter_.on_segment(m);
+  // The length on the wire, as migprobe-analyze reads it from a capture.
+  meter_.on_segment(
+      segment_info(now_ns, false, p.tcp_flags, p.tcp_seq, p.tcp_ack, p.tcp_len, p.tcp_window));
   const bool rst = (p.tcp_flags & an::kTcpRst) != 0;
   const bool syn = (p.tcp_flags & an::kTcpSyn) != 0;
   const bool ack = (p.tcp_flags & an::kTcpAck) != 0;

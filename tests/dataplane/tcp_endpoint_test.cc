@@ -158,6 +158,7 @@ class Sim : public TcpSink {
     p.tcp_ts_val = w.ts_val;
     p.payload = w.payload.data();
     p.payload_len = static_cast<uint32_t>(w.payload.size());
+    p.tcp_len = p.payload_len;
     ep.on_segment(p, now, *this);
   }
 
