@@ -3,7 +3,15 @@
 namespace migprobe::analysis {
 
 v1::FlowKind to_proto_kind(base::ProbeKind kind) {
-  return kind == base::ProbeKind::kIcmpEcho ? v1::FLOW_KIND_ICMP_ECHO : v1::FLOW_KIND_UDP_REFLECT;
+  switch (kind) {
+    case base::ProbeKind::kIcmpEcho:
+      return v1::FLOW_KIND_ICMP_ECHO;
+    case base::ProbeKind::kUdpReflect:
+      return v1::FLOW_KIND_UDP_REFLECT;
+    case base::ProbeKind::kTcpStream:
+      return v1::FLOW_KIND_TCP_STREAM;
+  }
+  return v1::FLOW_KIND_UNSPECIFIED;
 }
 
 v1::FlowSpec to_proto(const base::FlowSpec& f) {
@@ -12,8 +20,12 @@ v1::FlowSpec to_proto(const base::FlowSpec& f) {
   s.set_interval_ns(f.interval_ns);
   s.set_payload_bytes(f.payload_bytes);
   s.set_dscp(f.dscp);
-  if (f.kind == base::ProbeKind::kUdpReflect) s.set_port(f.port);
+  if (f.kind != base::ProbeKind::kIcmpEcho) s.set_port(f.port);
   s.set_reply_timeout_ns(f.reply_timeout_ns);
+  if (f.kind == base::ProbeKind::kTcpStream) {
+    s.set_rate_bytes_per_s(f.rate_bytes_per_s);
+    s.set_discard(!f.echo);
+  }
   return s;
 }
 
@@ -26,6 +38,10 @@ base::Result<base::FlowSpec> from_proto(const v1::FlowSpec& s) {
     f.kind = base::ProbeKind::kIcmpEcho;
   } else if (s.kind() == v1::FLOW_KIND_UDP_REFLECT) {
     f.kind = base::ProbeKind::kUdpReflect;
+  } else if (s.kind() == v1::FLOW_KIND_TCP_STREAM) {
+    f.kind = base::ProbeKind::kTcpStream;
+    f.rate_bytes_per_s = s.rate_bytes_per_s() != 0 ? s.rate_bytes_per_s() : base::kDefaultTcpRate;
+    f.echo = !s.discard();
   } else {
     return invalid("flow kind " + v1::FlowKind_Name(s.kind()) +
                    " is not supported by this dataplane");

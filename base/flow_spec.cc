@@ -1,6 +1,8 @@
 #include "base/flow_spec.h"
 
 #include <cstdlib>
+#include <optional>
+#include <utility>
 
 #include "base/duration.h"
 
@@ -28,6 +30,31 @@ bool parse_uint(const std::string& s, uint64_t max, uint64_t* out) {
   return true;
 }
 
+// A BYTE_RATE: a decimal number, a k, M or G multiplier, an optional B.
+bool parse_byte_rate(std::string s, uint64_t* out) {
+  if (!s.empty() && s.back() == 'B') s.pop_back();
+  double mult = 1;
+  if (!s.empty() && (s.back() == 'k' || s.back() == 'M' || s.back() == 'G')) {
+    mult = s.back() == 'k' ? 1e3 : s.back() == 'M' ? 1e6 : 1e9;
+    s.pop_back();
+  }
+  if (s.empty() || s[0] < '0' || s[0] > '9') return false;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (*end != '\0' || v * mult > 1e12) return false;
+  *out = static_cast<uint64_t>(v * mult + 0.5);
+  return true;
+}
+
+// A byte rate as the shortest text that reads back the same: "1M", "250k", "1500".
+std::string byte_rate_text(uint64_t r) {
+  for (const auto& [div, suffix] :
+       {std::pair<uint64_t, const char*>{1'000'000'000, "G"}, {1'000'000, "M"}, {1'000, "k"}}) {
+    if (r >= div && r % div == 0) return std::to_string(r / div) + suffix;
+  }
+  return std::to_string(r);
+}
+
 Error invalid(const std::string& text, const std::string& why) {
   return make_error(ErrorKind::kInvalid, "flow '" + text + "': " + why);
 }
@@ -39,6 +66,8 @@ bool parse_probe_kind(const std::string& word, ProbeKind* kind) {
     *kind = ProbeKind::kIcmpEcho;
   } else if (word == "udp") {
     *kind = ProbeKind::kUdpReflect;
+  } else if (word == "tcp") {
+    *kind = ProbeKind::kTcpStream;
   } else {
     return false;
   }
@@ -46,13 +75,34 @@ bool parse_probe_kind(const std::string& word, ProbeKind* kind) {
 }
 
 const char* probe_kind_word(ProbeKind kind) {
-  return kind == ProbeKind::kIcmpEcho ? "icmp" : "udp";
+  switch (kind) {
+    case ProbeKind::kIcmpEcho:
+      return "icmp";
+    case ProbeKind::kUdpReflect:
+      return "udp";
+    case ProbeKind::kTcpStream:
+      return "tcp";
+  }
+  return "?";
 }
 
 Status validate_flow(const FlowSpec& f) {
   auto fail = [](const std::string& why) { return make_error(ErrorKind::kInvalid, why); };
+  if (f.kind == ProbeKind::kTcpStream) {
+    if (f.rate_bytes_per_s < kMinTcpRate || f.rate_bytes_per_s > kMaxTcpRate) {
+      return fail("tcp rate must be between 1k and 1G bytes per second");
+    }
+    if (f.payload_bytes != 0 &&
+        (f.payload_bytes < kTrailerBytes || f.payload_bytes > kMaxTcpSegmentBytes)) {
+      return fail("tcp segment size must be 18..1460 bytes (the trailer to one frame)");
+    }
+    if (f.dscp > 63) return fail("dscp must be 0..63");
+    if (f.port == 0) return fail("tcp port must be 1..65535");
+    if (f.reply_timeout_ns != 0) return fail("a tcp flow has no reply timeout (TCP retransmits)");
+    return Done{};
+  }
   if (f.kind != ProbeKind::kIcmpEcho && f.kind != ProbeKind::kUdpReflect) {
-    return fail("unknown probe kind (icmp or udp)");
+    return fail("unknown probe kind (icmp, udp or tcp)");
   }
   if (f.interval_ns < kMinIntervalNs || f.interval_ns > kMaxIntervalNs) {
     return fail("rate must be between 1 pps and 1 Mpps (interval 1us to 1s)");
@@ -75,15 +125,25 @@ Result<FlowSpec> parse_flow(const std::string& text) {
   FlowSpec f;
   const std::string word = text.substr(0, eq);
   if (!parse_probe_kind(word, &f.kind)) {
-    return invalid(text, "unknown kind '" + word + "' (icmp or udp)");
+    return invalid(text, "unknown kind '" + word + "' (icmp, udp or tcp)");
   }
   const std::vector<std::string> parts = split(text.substr(eq + 1), '/');
-  const auto interval = parse_interval_ns(parts[0]);
+  const bool tcp = f.kind == ProbeKind::kTcpStream;
+  if (tcp) {
+    if (!parse_byte_rate(parts[0], &f.rate_bytes_per_s)) {
+      return invalid(text, "rate '" + parts[0] + "' is not bytes per second (e.g. 1M, 250k, 1500)");
+    }
+  }
+  const auto interval = tcp ? std::optional<uint64_t>(0) : parse_interval_ns(parts[0]);
   if (!interval) {
     return invalid(text, "rate '" + parts[0] + "' does not parse (e.g. 1000, 2.5k, 1ms, 250us)");
   }
   f.interval_ns = *interval;
   for (size_t i = 1; i < parts.size(); ++i) {
+    if (tcp && (parts[i] == "echo" || parts[i] == "discard")) {
+      f.echo = parts[i] == "echo";
+      continue;
+    }
     const size_t peq = parts[i].find('=');
     if (peq == std::string::npos)
       return invalid(text, "option '" + parts[i] + "' is not key=value");
@@ -102,7 +162,7 @@ Result<FlowSpec> parse_flow(const std::string& text) {
     } else if (key == "dscp") {
       if (!parse_uint(value, 255, &v)) return invalid(text, "dscp '" + value + "' is not a number");
       f.dscp = static_cast<uint8_t>(v);
-    } else if (key == "port" && f.kind == ProbeKind::kUdpReflect) {
+    } else if (key == "port" && f.kind != ProbeKind::kIcmpEcho) {
       if (!parse_uint(value, 65535, &v))
         return invalid(text, "port '" + value + "' is not 1..65535");
       f.port = static_cast<uint16_t>(v);
@@ -128,6 +188,14 @@ Result<std::vector<FlowSpec>> parse_flows(const std::string& text) {
 }
 
 std::string flow_text(const FlowSpec& f) {
+  if (f.kind == ProbeKind::kTcpStream) {
+    std::string s = "tcp=" + byte_rate_text(f.rate_bytes_per_s);
+    if (f.payload_bytes != 0) s += "/size=" + std::to_string(f.payload_bytes);
+    if (f.dscp != 0) s += "/dscp=" + std::to_string(f.dscp);
+    if (f.port != kDefaultReflectorPort) s += "/port=" + std::to_string(f.port);
+    if (!f.echo) s += "/discard";
+    return s;
+  }
   std::string s = std::string(probe_kind_word(f.kind)) + "=" + duration_text(f.interval_ns);
   if (f.payload_bytes != 0) s += "/size=" + std::to_string(f.payload_bytes);
   if (f.dscp != 0) s += "/dscp=" + std::to_string(f.dscp);

@@ -18,6 +18,7 @@ struct CoreRings {
   rte_ring* tx_commands = nullptr;
   rte_ring* rx_commands = nullptr;
   rte_ring* rx_events = nullptr;
+  rte_ring* tcp_events = nullptr;  // TX -> control (TcpFlowEvent)
 };
 
 class CoreLink {
@@ -50,6 +51,7 @@ class CoreLink {
                  const std::function<bool()>& finished);
 
   rte_ring* events() const { return rings_.rx_events; }
+  rte_ring* tcp_events() const { return rings_.tcp_events; }
 
  private:
   // Asks for a snapshot (either may be null) without waiting.

@@ -27,28 +27,36 @@ namespace migprobe::dataplane {
   _(no_mbuf, "probe slots lost for want of an mbuf")                              \
   _(control_frames, "ARP frames sent")                                            \
   _(capture_overflow, "sent frames the capture ring could not take")              \
+  _(tcp_segments_sent, "TCP segments of the TCP flows handed to the port")        \
+  _(tcp_segments_received, "TCP segments the TCP flows took from the RX core")    \
+  _(tcp_unsendable, "TCP segments not sent: their payload was no longer kept")    \
+  _(tcp_events_dropped, "TCP connection events the control ring could not take")  \
   _(sleeps, "times the core slept until the next deadline")
 
 // Counters of the RX core.
-#define MIGPROBE_FOREACH_RX_COUNTER(_)                                                 \
-  _(packets, "frames received")                                                        \
-  _(replies, "valid replies matched to a flow")                                        \
-  _(requests, "probe requests seen (replay)")                                          \
-  _(arp, "ARP frames")                                                                 \
-  _(garp, "gratuitous ARP announces")                                                  \
-  _(rarp, "RARP announces")                                                            \
-  _(gaps, "gaps closed")                                                               \
-  _(outages_in_progress, "outage-in-progress events")                                  \
-  _(late_replies, "replies later than the reply timeout (their probes count as lost)") \
-  _(events_dropped, "events the control ring could not take")                          \
-  _(frames_dropped, "ARP replies the TX ring could not take")                          \
-  _(capture_overflow, "received frames the capture ring could not take")               \
-  _(sleeps, "times the core slept while idle")                                         \
+#define MIGPROBE_FOREACH_RX_COUNTER(_)                                                  \
+  _(packets, "frames received")                                                         \
+  _(replies, "valid replies matched to a flow")                                         \
+  _(requests, "probe requests seen (replay)")                                           \
+  _(arp, "ARP frames")                                                                  \
+  _(garp, "gratuitous ARP announces")                                                   \
+  _(rarp, "RARP announces")                                                             \
+  _(gaps, "gaps closed")                                                                \
+  _(outages_in_progress, "outage-in-progress events")                                   \
+  _(late_replies, "replies later than the reply timeout (their probes count as lost)")  \
+  _(events_dropped, "events the control ring could not take")                           \
+  _(frames_dropped, "ARP replies the TX ring could not take")                           \
+  _(tcp_segments, "TCP segments handed to the TX core's TCP flows")                     \
+  _(tcp_ring_full, "TCP segments the TX core's ring could not take (TCP resends them)") \
+  _(capture_overflow, "received frames the capture ring could not take")                \
+  _(sleeps, "times the core slept while idle")                                          \
   _(busy_cycles, "TSC cycles spent on received bursts, after the driver's RX call")
 
 struct TxCounters {
 #define MIGPROBE_COUNTER_FIELD(name, desc) uint64_t name = 0;
   MIGPROBE_FOREACH_TX_COUNTER(MIGPROBE_COUNTER_FIELD)
+  // TCP segments the TCP flows did not take, by reason (the table the RX core counts in).
+  analysis::DropCounters drops{};
 };
 struct RxCounters {
   MIGPROBE_FOREACH_RX_COUNTER(MIGPROBE_COUNTER_FIELD)
@@ -67,10 +75,21 @@ struct TxFlowStats {
   uint64_t last_tx_ns = 0;
 };
 
+// One TCP flow of the TX core, as a snapshot copies it.
+struct TcpFlowSnapshot {
+  bool used = false;  // the slot holds a flow (running or stopped)
+  uint32_t flow_id = 0;
+  bool established = false;
+  uint64_t rto_ns = 0;
+  TcpEchoStats echo;
+  analysis::TcpMeter meter;  // not finished: the caller finishes its copy
+};
+
 // Filled by the TX core on request; done is set (release) when the copy is complete.
 struct TxSnapshot {
   TxCounters totals;
-  std::vector<TxFlowStats> flows;  // sized by the control thread to the flow table
+  std::vector<TxFlowStats> flows;    // sized by the control thread to the flow table
+  std::vector<TcpFlowSnapshot> tcp;  // sized by the control thread to the TCP slots
   std::atomic<bool> done{false};
 };
 
@@ -88,9 +107,25 @@ struct RxSnapshot {
 
 // Control thread -> TX core (and RX core -> TX core for ARP replies).
 struct TxCommand {
-  enum Op : uint32_t { kAddFlow, kRemoveFlow, kSetDstMac, kSendFrame, kSetClock, kSnapshot, kQuit };
+  enum Op : uint32_t {
+    kAddFlow,
+    kRemoveFlow,
+    kSetDstMac,
+    kSendFrame,
+    kSetClock,
+    kSnapshot,
+    kQuit,
+    // TCP flows, by slot (tcp_slot): add (and connect once the MAC is known), set the
+    // MAC, stop (a FIN after what is outstanding; the slot keeps its figures until reused).
+    kAddTcpFlow,
+    kSetTcpDstMac,
+    kStopTcpFlow,
+  };
   Op op = kAddFlow;
   uint32_t flow_id = 0;
+  uint32_t tcp_slot = 0;
+  TcpEndpointConfig tcp;        // kAddTcpFlow
+  TcpFrameAddress tcp_address;  // kAddTcpFlow (dst_mac: when resolved)
   uint64_t interval_ns = 0;
   uint8_t generation = 0;
   bool resolved = false;
@@ -103,9 +138,23 @@ struct TxCommand {
 
 // Control thread -> RX core.
 struct RxCommand {
-  enum Op : uint32_t { kAddFlow, kRemoveFlow, kSetClock, kSnapshot, kFinish, kQuit };
+  enum Op : uint32_t {
+    kAddFlow,
+    kRemoveFlow,
+    kSetClock,
+    kSnapshot,
+    kFinish,
+    kQuit,
+    // The TCP segments from peer_ip:peer_port to the probe's port of tcp_slot go to the TX
+    // core's flow there (kAddTcpRoute), or no longer (kRemoveTcpRoute).
+    kAddTcpRoute,
+    kRemoveTcpRoute,
+  };
   Op op = kAddFlow;
   uint32_t flow_id = 0;
+  uint32_t tcp_slot = 0;
+  uint16_t peer_port = 0;
+  uint8_t pad1_[2] = {};
   uint32_t peer_ip = 0;
   uint8_t kind = 0;
   uint8_t generation = 0;
@@ -136,6 +185,13 @@ struct RxEvent {
   analysis::MacAddress sender_mac{};
   bool garp = false;
   uint8_t pad_[5] = {};
+};
+
+// TX core -> control thread: what happened to a TCP flow's connection.
+struct TcpFlowEvent {
+  uint32_t flow_id = 0;
+  uint32_t tcp_slot = 0;
+  TcpEndpointEvent event;
 };
 
 }  // namespace migprobe::dataplane

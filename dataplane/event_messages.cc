@@ -3,6 +3,7 @@
 #include "analysis/announce.h"
 #include "analysis/flow_proto.h"
 #include "analysis/gap_event.h"
+#include "analysis/tcp_report.h"
 
 namespace migprobe::dataplane {
 
@@ -79,6 +80,69 @@ v1::Event neighbour_message(const RxEvent& e, bool moved, const an::MacAddress& 
   p->set_moved(moved);
   if (moved) p->set_previous_mac(an::mac_to_string(previous_mac));
   return ev;
+}
+
+v1::Event tcp_connection_message(const TcpFlowEvent& e, const FlowRegistry& registry,
+                                 int64_t time_offset_ns) {
+  v1::Event ev;
+  v1::TcpConnectionEvent* p = ev.mutable_tcp_connection();
+  p->set_flow_id(e.flow_id);
+  if (const FlowRegistry::Target* t = registry.target_of(e.flow_id)) p->set_target(t->params.name);
+  switch (e.event.kind) {
+    case TcpEndpointEvent::kEstablished:
+      p->set_change(v1::TCP_CONNECTION_ESTABLISHED);
+      break;
+    case TcpEndpointEvent::kRefused:
+      p->set_change(v1::TCP_CONNECTION_REFUSED);
+      break;
+    case TcpEndpointEvent::kUnanswered:
+      p->set_change(v1::TCP_CONNECTION_UNANSWERED);
+      break;
+    case TcpEndpointEvent::kReset:
+      p->set_change(v1::TCP_CONNECTION_RESET);
+      break;
+    case TcpEndpointEvent::kPeerClosed:
+      p->set_change(v1::TCP_CONNECTION_PEER_CLOSED);
+      break;
+  }
+  p->set_ts_ns(exported(e.event.ts_ns, time_offset_ns));
+  p->set_by_peer(e.event.by_peer);
+  p->set_unacked_bytes(e.event.unacked_bytes);
+  p->set_unechoed_bytes(e.event.unechoed_bytes);
+  if (e.event.reconnect_at_ns != 0) {
+    p->set_reconnect_at_ns(exported(e.event.reconnect_at_ns, time_offset_ns));
+  }
+  return ev;
+}
+
+void tcp_flow_figures(const TcpFlowSnapshot& s, uint32_t tcp_slot, uint32_t probe_ip,
+                      const FlowRegistry& registry, uint64_t now_ns, int64_t time_offset_ns,
+                      v1::TcpStreamReport* stream, v1::TcpEchoReport* echo) {
+  an::TcpMeter meter = s.meter;
+  meter.finish(now_ns);
+  std::string peer;
+  const FlowRegistry::Flow* flow = registry.flow(s.flow_id);
+  if (flow != nullptr) {
+    peer = an::endpoint_text(an::IpAddress::v4(registry.target(flow->target).params.ip),
+                             flow->params.port);
+  }
+  const std::string opener = an::endpoint_text(an::IpAddress::v4(probe_ip),
+                                               static_cast<uint16_t>(kTcpPortBase + tcp_slot));
+  *stream = an::to_tcp_stream_report(meter, opener, peer, time_offset_ns);
+  stream->set_probe(true);
+  stream->set_flow_id(s.flow_id);
+  const TcpEchoStats& e = s.echo;
+  echo->set_bytes_echoed(e.bytes_echoed);
+  echo->set_bytes_mismatched(e.bytes_mismatched);
+  echo->set_out_of_order_segments(e.out_of_order_segments);
+  echo->set_echo_mean_ns(e.echo_samples != 0 ? e.echo_sum_ns / e.echo_samples : 0);
+  echo->set_echo_max_ns(e.echo_max_ns);
+  echo->set_unexpected_bytes(e.unexpected_bytes);
+  echo->set_refused(e.refused);
+  echo->set_unanswered(e.unanswered);
+  echo->set_peer_closed(e.peer_closed);
+  echo->set_rto_ns(s.rto_ns);
+  echo->set_established(s.established);
 }
 
 }  // namespace migprobe::dataplane

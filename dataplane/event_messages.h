@@ -35,4 +35,15 @@ v1::Event announce_message(const RxEvent& e, int64_t time_offset_ns);
 v1::Event neighbour_message(const RxEvent& e, bool moved, const analysis::MacAddress& previous_mac,
                             int64_t time_offset_ns);
 
+// A TCP flow's connection changed (the TX core's event).
+v1::Event tcp_connection_message(const TcpFlowEvent& e, const FlowRegistry& registry,
+                                 int64_t time_offset_ns);
+
+// A TCP flow's figures as a snapshot holds them, its meter finished at now_ns: the stream
+// (opener: the probe's address and the slot's port; peer: the target and the flow's port)
+// and the echo.
+void tcp_flow_figures(const TcpFlowSnapshot& s, uint32_t tcp_slot, uint32_t probe_ip,
+                      const FlowRegistry& registry, uint64_t now_ns, int64_t time_offset_ns,
+                      v1::TcpStreamReport* stream, v1::TcpEchoReport* echo);
+
 }  // namespace migprobe::dataplane

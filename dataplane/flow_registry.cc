@@ -86,23 +86,27 @@ void FlowRegistry::remove_target(uint32_t index, std::vector<uint32_t>* freed) {
   free_targets_.push_back(index);
 }
 
-uint32_t FlowRegistry::remove(const std::vector<std::string>& names_or_ips,
-                              std::vector<uint32_t>* freed, std::vector<uint32_t>* ips) {
-  uint32_t removed = 0;
+std::vector<uint32_t> FlowRegistry::find(const std::vector<std::string>& names_or_ips) const {
+  std::vector<uint32_t> out;
   for (const std::string& n : names_or_ips) {
-    std::vector<uint32_t> matches;
-    if (auto it = by_name_.find(n); it != by_name_.end()) matches.push_back(it->second);
+    if (auto it = by_name_.find(n); it != by_name_.end()) out.push_back(it->second);
     if (const auto ip = base::parse_ipv4(n)) {
-      for (uint32_t index : targets_at(*ip)) matches.push_back(index);
-    }
-    for (uint32_t index : matches) {
-      if (!targets_[index].used) continue;  // named and addressed both
-      if (ips != nullptr) ips->push_back(targets_[index].params.ip);
-      remove_target(index, freed);
-      ++removed;
+      for (uint32_t index : targets_at(*ip)) out.push_back(index);
     }
   }
-  return removed;
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());  // named and addressed both
+  return out;
+}
+
+uint32_t FlowRegistry::remove(const std::vector<std::string>& names_or_ips,
+                              std::vector<uint32_t>* freed, std::vector<uint32_t>* ips) {
+  const std::vector<uint32_t> matches = find(names_or_ips);
+  for (uint32_t index : matches) {
+    if (ips != nullptr) ips->push_back(targets_[index].params.ip);
+    remove_target(index, freed);
+  }
+  return static_cast<uint32_t>(matches.size());
 }
 
 std::vector<std::string> FlowRegistry::names() const {

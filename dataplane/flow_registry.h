@@ -42,6 +42,8 @@ class FlowRegistry {
   // their addresses to *ips. Returns how many targets went.
   uint32_t remove(const std::vector<std::string>& names_or_ips, std::vector<uint32_t>* freed,
                   std::vector<uint32_t>* ips);
+  // Indices of the targets named (by name or address text), each once.
+  std::vector<uint32_t> find(const std::vector<std::string>& names_or_ips) const;
   // Names of every target.
   std::vector<std::string> names() const;
 

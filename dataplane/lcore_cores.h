@@ -20,10 +20,13 @@ struct TxCoreSetup {
   uint16_t port = 0;
   uint16_t queue = 0;
   rte_mempool* pool = nullptr;
-  rte_ring* commands = nullptr;  // control -> TX (TxCommand)
-  rte_ring* frames = nullptr;    // RX -> TX (TxCommand kSendFrame)
-  rte_ring* capture = nullptr;   // TX -> capture writer (mbuf pointers); null: no capture
+  rte_ring* commands = nullptr;      // control -> TX (TxCommand)
+  rte_ring* frames = nullptr;        // RX -> TX (TxCommand kSendFrame)
+  rte_ring* capture = nullptr;       // TX -> capture writer (mbuf pointers); null: no capture
+  rte_ring* tcp_segments = nullptr;  // RX -> TX: TCP segments for the TCP flows (mbufs)
+  rte_ring* tcp_events = nullptr;    // TX -> control (TcpFlowEvent)
   uint32_t max_flows = 0;
+  uint32_t tcp_slots = 0;  // TCP flows (tcp_flows.h)
   bool idle_sleep = false;
   int realtime_priority = 0;
   TscCalibration clock;
@@ -33,11 +36,13 @@ struct TxCoreSetup {
 struct RxCoreSetup {
   uint16_t port = 0;
   uint16_t queue = 0;
-  rte_ring* commands = nullptr;  // control -> RX (RxCommand)
-  rte_ring* events = nullptr;    // RX -> control (RxEvent)
-  rte_ring* frames = nullptr;    // RX -> TX (TxCommand kSendFrame)
-  rte_ring* capture = nullptr;   // RX -> capture writer; null: no capture
+  rte_ring* commands = nullptr;      // control -> RX (RxCommand)
+  rte_ring* events = nullptr;        // RX -> control (RxEvent)
+  rte_ring* frames = nullptr;        // RX -> TX (TxCommand kSendFrame)
+  rte_ring* capture = nullptr;       // RX -> capture writer; null: no capture
+  rte_ring* tcp_segments = nullptr;  // RX -> TX: TCP segments for the TCP flows (mbufs)
   uint32_t max_flows = 0;
+  uint32_t tcp_slots = 0;
   bool idle_sleep = false;
   // Use the port's RX timestamp (ns since the epoch, as net_pcap gives when replaying)
   // instead of the TSC; the dynamic field's offset and flag.

@@ -127,7 +127,11 @@ int main(int argc, char** argv) {
   rings.tx_commands = make_ring("mp_tx_cmd", sizeof(dp::TxCommand), 4096);
   rings.rx_commands = make_ring("mp_rx_cmd", sizeof(dp::RxCommand), 4096);
   rings.rx_events = make_ring("mp_rx_evt", sizeof(dp::RxEvent), 16384);
+  rings.tcp_events = make_ring("mp_tcp_evt", sizeof(dp::TcpFlowEvent), 4096);
   rte_ring* frames = make_ring("mp_rx_tx_frames", sizeof(dp::TxCommand), 256);
+  rte_ring* tcp_segments = rte_ring_create("mp_rx_tx_tcp", 4096, static_cast<int>(rte_socket_id()),
+                                           RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (tcp_segments == nullptr) die("cannot create the TCP segment ring");
   rte_ring* cap_tx = nullptr;
   rte_ring* cap_rx = nullptr;
   dp::CaptureThread capture;
@@ -153,7 +157,10 @@ int main(int argc, char** argv) {
   tx.commands = rings.tx_commands;
   tx.frames = frames;
   tx.capture = cap_tx;
+  tx.tcp_segments = tcp_segments;
+  tx.tcp_events = rings.tcp_events;
   tx.max_flows = o.max_flows;
+  tx.tcp_slots = o.max_tcp_flows;
   tx.idle_sleep = idle_sleep;
   tx.realtime_priority = o.realtime_priority;
   dp::RxCoreSetup rx;
@@ -162,7 +169,9 @@ int main(int argc, char** argv) {
   rx.events = rings.rx_events;
   rx.frames = frames;
   rx.capture = cap_rx;
+  rx.tcp_segments = tcp_segments;
   rx.max_flows = o.max_flows;
+  rx.tcp_slots = o.max_tcp_flows;
   rx.idle_sleep = idle_sleep;
   rx.realtime_priority = o.realtime_priority;
   rx.port_timestamps = port.timestamps;

@@ -62,6 +62,8 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
       "tx-desc", po::value<uint32_t>(&tx_desc)->default_value(1024), "TX descriptors")(
       "max-flows", po::value<uint32_t>(&o.max_flows)->default_value(4096),
       "size of the flat flow tables (flow ids 0..N-1, at most 2^20)")(
+      "max-tcp-flows", po::value<uint32_t>(&o.max_tcp_flows)->default_value(1024),
+      "TCP flows at most (each a connection, about 3 KiB; local ports 49152 up; 1..16384)")(
       "target", po::value<std::vector<std::string>>(&targets)->composing(),
       "a target and its flows (repeatable; syntax above)")(
       "targets-file", po::value<std::string>(&targets_file), "one target per line (# comments)")(
@@ -173,6 +175,9 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   o.rx_desc = static_cast<uint16_t>(rx_desc);
   o.tx_desc = static_cast<uint16_t>(tx_desc);
   if (o.max_flows == 0 || o.max_flows > (1U << 20)) return fail("--max-flows must be 1..1048576");
+  if (o.max_tcp_flows == 0 || o.max_tcp_flows > 16384) {
+    return fail("--max-tcp-flows must be 1..16384");
+  }
   if (o.mbufs < 1024) return fail("--mbufs must be at least 1024");
   if (capture_max_mb <= 0) return fail("--capture-max-mb must be positive");
   o.capture_max_bytes = static_cast<uint64_t>(capture_max_mb * 1048576.0);
@@ -225,10 +230,18 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
     o.targets.push_back(*t);
   }
   size_t flows = 0;
-  for (const auto& t : o.targets) flows += t.flows.size();
+  size_t tcp_flows = 0;
+  for (const auto& t : o.targets) {
+    flows += t.flows.size();
+    for (const auto& f : t.flows) tcp_flows += f.kind == ProbeKind::kTcpStream ? 1 : 0;
+  }
   if (flows > o.max_flows) {
     return fail(std::to_string(flows) + " flows configured but --max-flows is " +
                 std::to_string(o.max_flows));
+  }
+  if (tcp_flows > o.max_tcp_flows) {
+    return fail(std::to_string(tcp_flows) + " TCP flows configured but --max-tcp-flows is " +
+                std::to_string(o.max_tcp_flows));
   }
   if (o.replay && !o.targets.empty())
     return fail("--replay sends nothing: drop the --target options");

@@ -25,6 +25,7 @@ struct Options {
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t max_flows = 4096;
+  uint32_t max_tcp_flows = 1024;  // TCP flows (each a connection: its own table)
   std::vector<TargetParams> targets;
   uint64_t reply_timeout_ns = 1'000'000'000;
   uint64_t outage_threshold_ns = 1'000'000;

@@ -41,7 +41,9 @@ ProbeControl::ProbeControl(const Options& o, const PortInfo& port, const CoreRin
       capture_(capture),
       neighbours_(o.neighbour),
       registry_(o.max_flows),
+      tcp_slots_(o.max_flows, kNoTcpSlot),
       publisher_(o.events_path, EventPublisher::kDefaultQueueBound, o.quiet) {
+  for (uint32_t slot = 0; slot < o.max_tcp_flows; ++slot) free_tcp_slots_.push_back(slot);
   if (!publisher_.file_error().empty()) {
     std::fprintf(stderr, "migprobe-dp: %s\n", publisher_.file_error().c_str());
   }
@@ -89,9 +91,24 @@ std::shared_ptr<EventQueue> ProbeControl::subscribe() {
 base::Status ProbeControl::configure(const std::vector<TargetParams>& targets, bool replace,
                                      v1::ConfigureReply* reply) {
   if (base::Status ok = registry_.check(targets, replace); !ok) return ok;
+  size_t tcp_wanted = 0;
+  for (const TargetParams& t : targets) {
+    for (const FlowParams& f : t.flows) tcp_wanted += f.kind == ProbeKind::kTcpStream ? 1 : 0;
+  }
+  size_t tcp_free = free_tcp_slots_.size();
+  if (replace) {
+    for (uint32_t id : registry_.used_flow_ids()) tcp_free += tcp_slot(id) != kNoTcpSlot ? 1 : 0;
+  }
+  if (tcp_wanted > tcp_free) {
+    return base::make_error(base::ErrorKind::kExhausted,
+                            std::to_string(tcp_wanted) + " TCP flows asked, " +
+                                std::to_string(tcp_free) +
+                                " TCP flow slots free (migprobe-dp --max-tcp-flows)");
+  }
   if (replace) remove_targets(registry_.names());
   std::vector<uint32_t> added;
   if (base::Status ok = registry_.add(targets, &added); !ok) return ok;  // never half done
+  assign_tcp_slots(added);
   const uint64_t now = probe_now();
   for (uint32_t index : added) {
     const FlowRegistry::Target& t = registry_.target(index);
@@ -119,12 +136,70 @@ base::Status ProbeControl::configure(const std::vector<TargetParams>& targets, b
   return base::Done{};
 }
 
+void ProbeControl::assign_tcp_slots(const std::vector<uint32_t>& added_targets) {
+  for (uint32_t index : added_targets) {
+    for (uint32_t id : registry_.target(index).flow_ids) {
+      if (registry_.flow(id)->params.kind != ProbeKind::kTcpStream) continue;
+      tcp_slots_[id] = free_tcp_slots_.front();  // configure() checked there are enough
+      free_tcp_slots_.pop_front();
+    }
+  }
+}
+
+void ProbeControl::stop_tcp_flows(const std::vector<uint32_t>& ids) {
+  for (uint32_t id : ids) {
+    if (tcp_slot(id) == kNoTcpSlot) continue;
+    TxCommand c;
+    c.op = TxCommand::kStopTcpFlow;
+    c.flow_id = id;
+    c.tcp_slot = tcp_slot(id);
+    link_.send_tx(c);
+  }
+}
+
+void ProbeControl::emit_tcp_figures(const std::vector<uint32_t>& ids) {
+  bool any = false;
+  for (uint32_t id : ids) any = any || tcp_slot(id) != kNoTcpSlot;
+  if (!any) return;
+  auto tx = std::make_unique<TxSnapshot>();
+  tx->tcp.resize(o_.max_tcp_flows);
+  link_.snapshot_tx(tx.get());
+  const uint64_t now = probe_now();
+  for (uint32_t id : ids) {
+    const uint32_t slot = tcp_slot(id);
+    if (slot == kNoTcpSlot || !tx->tcp[slot].used || tx->tcp[slot].flow_id != id) continue;
+    v1::Event ev;
+    v1::TcpStreamEvent* p = ev.mutable_tcp_stream();
+    p->set_flow_id(id);
+    if (const FlowRegistry::Target* t = registry_.target_of(id)) p->set_target(t->params.name);
+    tcp_flow_figures(tx->tcp[slot], slot, self_.ip, registry_, now, time_offset_ns(),
+                     p->mutable_stream(), p->mutable_echo());
+    emit(ev);
+  }
+}
+
 uint32_t ProbeControl::remove_targets(const std::vector<std::string>& names) {
+  // The TCP flows of the targets end first: a FIN, then their figures.
+  std::vector<uint32_t> tcp_ids;
+  for (uint32_t index : registry_.find(names)) {
+    for (uint32_t id : registry_.target(index).flow_ids) {
+      if (tcp_slot(id) != kNoTcpSlot) tcp_ids.push_back(id);
+    }
+  }
+  if (running_) {
+    stop_tcp_flows(tcp_ids);
+    emit_tcp_figures(tcp_ids);
+  }
   std::vector<uint32_t> freed;
   std::vector<uint32_t> ips;
   const uint32_t removed = registry_.remove(names, &freed, &ips);
-  if (running_) {
-    for (uint32_t id : freed) link_.remove_flow(id);
+  for (uint32_t id : freed) {
+    if (tcp_slot(id) == kNoTcpSlot) {
+      if (running_) link_.remove_flow(id);
+      continue;
+    }
+    free_tcp_slots_.push_back(tcp_slot(id));
+    tcp_slots_[id] = kNoTcpSlot;
   }
   for (uint32_t ip : ips) {
     if (registry_.targets_at(ip).empty()) neighbours_.forget(ip);
@@ -137,9 +212,17 @@ void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
   for (uint32_t id : ids) {
     const FlowRegistry::Flow& f = *registry_.flow(id);
     RxCommand r;
+    r.peer_ip = registry_.target(f.target).params.ip;
+    if (tcp_slot(id) != kNoTcpSlot) {
+      // Its segments go to the TX core, which runs the connection.
+      r.op = RxCommand::kAddTcpRoute;
+      r.tcp_slot = tcp_slot(id);
+      r.peer_port = f.params.port;
+      link_.send_rx(r);
+      continue;
+    }
     r.op = RxCommand::kAddFlow;
     r.flow_id = id;
-    r.peer_ip = registry_.target(f.target).params.ip;
     r.kind = static_cast<uint8_t>(f.params.kind);
     r.generation = generation_;
     r.interval_ns = f.params.interval_ns;
@@ -153,14 +236,36 @@ void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
     const FlowRegistry::Target& t = registry_.target(f.target);
     const Neighbour* n = neighbours_.find(t.params.ip);
     const bool resolved = n != nullptr && n->resolved;
+    const uint16_t vlan = t.params.vlan ? t.params.vlan : o_.vlan;
     TxCommand c;
-    c.op = TxCommand::kAddFlow;
     c.flow_id = id;
-    c.interval_ns = f.params.interval_ns;
     c.generation = generation_;
     c.resolved = resolved;
-    build_probe_header(self_, resolved ? n->mac : an::MacAddress{},
-                       t.params.vlan ? t.params.vlan : o_.vlan, t.params.ip, f.params, id,
+    if (tcp_slot(id) != kNoTcpSlot) {
+      c.op = TxCommand::kAddTcpFlow;
+      c.tcp_slot = tcp_slot(id);
+      c.tcp.flow_id = id;
+      c.tcp.generation = generation_;
+      c.tcp.rate_bytes_per_s = f.params.rate_bytes_per_s;
+      c.tcp.segment_bytes = base::tcp_segment_bytes(f.params);
+      c.tcp.echo = f.params.echo;
+      c.tcp.local_port = static_cast<uint16_t>(kTcpPortBase + c.tcp_slot);
+      c.tcp.peer_port = f.params.port;
+      TcpFrameAddress& a = c.tcp_address;
+      a.src_mac = self_.mac;
+      if (resolved) a.dst_mac = n->mac;
+      a.vlan = vlan;
+      a.src_ip = self_.ip;
+      a.dst_ip = t.params.ip;
+      a.src_port = c.tcp.local_port;
+      a.dst_port = f.params.port;
+      a.dscp = f.params.dscp;
+      link_.send_tx(c);
+      continue;
+    }
+    c.op = TxCommand::kAddFlow;
+    c.interval_ns = f.params.interval_ns;
+    build_probe_header(self_, resolved ? n->mac : an::MacAddress{}, vlan, t.params.ip, f.params, id,
                        &c.header);
     link_.send_tx(c);
   }
@@ -179,12 +284,14 @@ void ProbeControl::stop() {
   if (!running_) return;
   // Stop TX, wait out the reply timeout (replies still count), then settle every flow with
   // the last probe it sent, so an outage still open at the end is reported.
+  // TCP flows send their FIN meanwhile (their peers' last segments still count).
   const std::vector<uint32_t> ids = registry_.used_flow_ids();
   uint64_t longest = 0;
   for (uint32_t id : ids) {
-    link_.stop_tx_flow(id);
+    if (tcp_slot(id) == kNoTcpSlot) link_.stop_tx_flow(id);
     longest = std::max(longest, reply_timeout(registry_.flow(id)->params));
   }
+  stop_tcp_flows(ids);
   const uint64_t until = probe_now() + longest + 2'000'000;
   while (probe_now() < until) {
     poll_events();
@@ -195,7 +302,17 @@ void ProbeControl::stop() {
   link_.snapshot_tx(tx.get());
   finished_ = false;
   link_.finish_rx(probe_now(), &tx->flows, [this] { return finished_; });
-  for (uint32_t id : ids) link_.remove_rx_flow(id);
+  emit_tcp_figures(ids);
+  for (uint32_t id : ids) {
+    if (tcp_slot(id) == kNoTcpSlot) {
+      link_.remove_rx_flow(id);
+      continue;
+    }
+    RxCommand r;
+    r.op = RxCommand::kRemoveTcpRoute;
+    r.tcp_slot = tcp_slot(id);
+    link_.send_rx(r);
+  }
   running_ = false;
 }
 
@@ -236,8 +353,9 @@ void ProbeControl::point_flows_at(uint32_t ip, const an::MacAddress& mac) {
   for (uint32_t index : registry_.targets_at(ip)) {
     for (uint32_t id : registry_.target(index).flow_ids) {
       TxCommand c;
-      c.op = TxCommand::kSetDstMac;
+      c.op = tcp_slot(id) != kNoTcpSlot ? TxCommand::kSetTcpDstMac : TxCommand::kSetDstMac;
       c.flow_id = id;
+      c.tcp_slot = tcp_slot(id);
       c.mac = mac;
       link_.send_tx(c);
     }
@@ -247,6 +365,15 @@ void ProbeControl::point_flows_at(uint32_t ip, const an::MacAddress& mac) {
 void ProbeControl::poll_events() {
   RxEvent e;
   while (rte_ring_sc_dequeue_elem(link_.events(), &e, sizeof(e)) == 0) on_event(e);
+  poll_tcp_events();
+}
+
+void ProbeControl::poll_tcp_events() {
+  if (link_.tcp_events() == nullptr) return;
+  TcpFlowEvent e;
+  while (rte_ring_sc_dequeue_elem(link_.tcp_events(), &e, sizeof(e)) == 0) {
+    emit(tcp_connection_message(e, registry_, time_offset_ns()));
+  }
 }
 
 void ProbeControl::refresh_clock() {
@@ -303,6 +430,7 @@ void ProbeControl::snapshot(TxSnapshot* tx, RxSnapshot* rx, bool per_flow) {
   if (per_flow) {
     tx->flows.resize(registry_.capacity());
     rx->flows.resize(registry_.capacity());
+    tx->tcp.resize(o_.max_tcp_flows);
   }
   link_.snapshot(tx, rx);
 }
@@ -331,6 +459,14 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
   fill_clock(out->mutable_clock());
   export_counters(*tx, *rx, registry_, capture_ != nullptr ? &capture_->counters() : nullptr,
                   publisher_.counters(), out);
+  // TCP flows: their connection's figures so far.
+  const uint64_t now = probe_now();
+  for (v1::FlowStats& f : *out->mutable_flows()) {
+    const uint32_t slot = tcp_slot(f.flow_id());
+    if (slot == kNoTcpSlot || slot >= tx->tcp.size() || !tx->tcp[slot].used) continue;
+    tcp_flow_figures(tx->tcp[slot], slot, self_.ip, registry_, now, time_offset_ns(),
+                     f.mutable_tcp(), f.mutable_tcp_echo());
+  }
 }
 
 void ProbeControl::write_stats_file() {

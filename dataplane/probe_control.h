@@ -60,6 +60,16 @@ class ProbeControl {
   void on_event(const RxEvent& e);
   // Points every flow of the targets at ip to mac (a neighbour resolved or moved).
   void point_flows_at(uint32_t ip, const analysis::MacAddress& mac);
+  // TCP flows: their slot (kNoTcpSlot for other flows), slots for the TCP flows of added
+  // targets, the slots of removed ones back; a flow stopped in the TX core (a FIN), and the
+  // figures of TCP flows as events (when they end).
+  uint32_t tcp_slot(uint32_t flow_id) const {
+    return flow_id < tcp_slots_.size() ? tcp_slots_[flow_id] : kNoTcpSlot;
+  }
+  void assign_tcp_slots(const std::vector<uint32_t>& added_targets);
+  void stop_tcp_flows(const std::vector<uint32_t>& flow_ids);
+  void emit_tcp_figures(const std::vector<uint32_t>& flow_ids);
+  void poll_tcp_events();
   void emit(const v1::Event& e);
   // Adds flows to both cores: to RX first, and to TX only once RX has taken them, so no
   // reply can find its flow missing.
@@ -81,6 +91,8 @@ class ProbeControl {
     return f.reply_timeout_ns != 0 ? f.reply_timeout_ns : o_.reply_timeout_ns;
   }
 
+  static constexpr uint32_t kNoTcpSlot = UINT32_MAX;
+
   Options o_;
   PortInfo port_;
   CoreLink link_;
@@ -91,6 +103,8 @@ class ProbeControl {
   ProbeIdentity self_;
   NeighbourTable neighbours_;
   FlowRegistry registry_;
+  std::vector<uint32_t> tcp_slots_;      // by flow id
+  std::deque<uint32_t> free_tcp_slots_;  // a freed slot is used again last
   bool running_ = false;
   uint8_t generation_ = 0;
   uint64_t run_started_ns_ = 0;

@@ -31,6 +31,7 @@
 #include "dataplane/flow_array.h"
 #include "dataplane/lcore_cores.h"
 #include "dataplane/scan_pacer.h"
+#include "dataplane/tcp_flows.h"
 
 namespace migprobe::dataplane {
 namespace {
@@ -59,9 +60,17 @@ struct alignas(64) RxFlowHot {
 };
 static_assert(sizeof(RxFlowHot) == 64, "one cache line per flow");
 
+// Where the segments to one of the probe's TCP ports come from (the TX core runs the flow).
+struct RxTcpRoute {
+  uint32_t peer_ip = 0;
+  uint16_t peer_port = 0;
+  bool active = false;
+};
+
 class alignas(64) RxCore {
  public:
-  explicit RxCore(const RxCoreSetup& s) : s_(s), flows_(s.max_flows), trackers_(s.max_flows) {
+  explicit RxCore(const RxCoreSetup& s)
+      : s_(s), flows_(s.max_flows), trackers_(s.max_flows), tcp_routes_(s.tcp_slots) {
     active_.reserve(s.max_flows);
     gaps_.reserve(64);
     opt_.verify_checksums = s.verify_checksums;
@@ -99,6 +108,8 @@ class alignas(64) RxCore {
   template <bool kReplay>
   bool on_probe(const an::FrameVerdict& v, uint64_t rx_ns);
   bool on_arp(const an::FrameVerdict& v, uint64_t rx_ns);
+  // A TCP segment: to one of the probe's TCP flows (handed to the TX core), else dropped.
+  bool on_tcp(const an::FrameVerdict& v, rte_mbuf* m, uint64_t rx_ns);
   void scan(uint64_t now_ns);
   // Settles what a flow's tracker can, posting the gaps (all of them at the end of a run).
   void settle(uint32_t id, uint64_t now_ns, bool finish);
@@ -126,6 +137,7 @@ class alignas(64) RxCore {
   // The analysis library's trackers: an in-order reply touches the first line of one.
   FlowArray<an::FlowTracker> trackers_;
   std::vector<uint32_t> active_;
+  std::vector<RxTcpRoute> tcp_routes_;  // by TCP slot
   uint32_t cursor_ = 0;
   ScanPacer pacer_;
   std::vector<an::Gap> gaps_;
@@ -231,6 +243,14 @@ void RxCore::handle(const RxCommand& c) {
     case RxCommand::kQuit:
       quit_ = true;
       break;
+    case RxCommand::kAddTcpRoute:
+      if (c.tcp_slot < tcp_routes_.size()) {
+        tcp_routes_[c.tcp_slot] = RxTcpRoute{c.peer_ip, c.peer_port, true};
+      }
+      break;
+    case RxCommand::kRemoveTcpRoute:
+      if (c.tcp_slot < tcp_routes_.size()) tcp_routes_[c.tcp_slot].active = false;
+      break;
   }
 }
 
@@ -323,6 +343,34 @@ bool RxCore::on_probe(const an::FrameVerdict& v, uint64_t rx_ns) {
   return true;
 }
 
+bool RxCore::on_tcp(const an::FrameVerdict& v, rte_mbuf* m, uint64_t rx_ns) {
+  const an::ParsedPacket& p = v.pkt;
+  if (p.dst_ip.family != 4 || an::ipv4_host_order(p.dst_ip) != s_.probe_ip) {
+    drop(an::DropReason::kNOT_PROBE);  // foreign TCP: migprobe-analyze measures it offline
+    return false;
+  }
+  const uint32_t slot = tcp_slot_of_port(p.dst_port);
+  if (slot >= tcp_routes_.size() || !tcp_routes_[slot].active) {
+    drop(an::DropReason::kTCP_NO_CONNECTION);
+    return false;
+  }
+  const RxTcpRoute& r = tcp_routes_[slot];
+  if (an::ipv4_host_order(p.src_ip) != r.peer_ip || p.src_port != r.peer_port) {
+    drop(an::DropReason::kTCP_WRONG_PEER);
+    return false;
+  }
+  // The TX core takes its own reference; the frame is captured (or freed) here as usual.
+  *static_cast<uint64_t*>(rte_mbuf_to_priv(m)) = rx_ns;
+  rte_mbuf_refcnt_update(m, 1);
+  if (rte_ring_sp_enqueue(s_.tcp_segments, m) != 0) {
+    rte_mbuf_refcnt_update(m, -1);
+    ++counters_.tcp_ring_full;
+  } else {
+    ++counters_.tcp_segments;
+  }
+  return true;
+}
+
 template <bool kReplay>
 bool RxCore::on_frame(rte_mbuf* m, uint64_t rx_ns) {
   an::FrameVerdict v;
@@ -333,8 +381,11 @@ bool RxCore::on_frame(rte_mbuf* m, uint64_t rx_ns) {
     case an::FrameClass::kRarp:
     case an::FrameClass::kArp:
       return on_arp(v, rx_ns);
-    case an::FrameClass::kForeignEcho:
     case an::FrameClass::kTcp:
+      if constexpr (!kReplay) return on_tcp(v, m, rx_ns);
+      drop(an::DropReason::kNOT_PROBE);
+      return false;
+    case an::FrameClass::kForeignEcho:
       drop(an::DropReason::kNOT_PROBE);  // migprobe-dp tracks its own probes only
       return false;
     case an::FrameClass::kDrop:

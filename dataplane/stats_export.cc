@@ -57,7 +57,7 @@ void export_counters(const TxSnapshot& tx, const RxSnapshot& rx, const FlowRegis
   for (size_t i = 1; i < an::kDropReasonCount; ++i) {
     const auto r = static_cast<an::DropReason>(i);
     counter(out->mutable_drops(), an::drop_reason_name(r), an::drop_reason_description(r),
-            rx.totals.drops[i]);
+            rx.totals.drops[i] + tx.totals.drops[i]);
   }
   if (capture != nullptr) {
     counter(out->mutable_capture(), "frames", "frames written", capture->frames.load());

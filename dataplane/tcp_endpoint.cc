@@ -164,7 +164,7 @@ void TcpEndpoint::rtt_sample(uint64_t rtt) {
                        c_.rto_max_ns);
 }
 
-void TcpEndpoint::on_segment(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& out) {
+an::DropReason TcpEndpoint::on_segment(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& out) {
   // The length on the wire, as migprobe-analyze reads it from a capture.
   meter_.on_segment(
       segment_info(now_ns, false, p.tcp_flags, p.tcp_seq, p.tcp_ack, p.tcp_len, p.tcp_window));
@@ -173,13 +173,17 @@ void TcpEndpoint::on_segment(const an::ParsedPacket& p, uint64_t now_ns, TcpSink
   const bool ack = (p.tcp_flags & an::kTcpAck) != 0;
   switch (state_) {
     case State::kSynSent: {
-      if (!ack || p.tcp_ack != iss_ + 1) return;  // not an answer to our SYN
+      // Not an answer to our SYN (RFC 793: an unacceptable ACK gets a reset).
+      if (!ack || p.tcp_ack != iss_ + 1) {
+        if (!rst) send_reset_for(p, now_ns, out);
+        return an::DropReason::kTCP_OUT_OF_WINDOW;
+      }
       if (rst) {
         ++echo_.refused;
         connection_over(TcpEndpointEvent::kRefused, true, now_ns, out);
-        return;
+        return an::DropReason::kNone;
       }
-      if (!syn) return;
+      if (!syn) return an::DropReason::kTCP_OUT_OF_WINDOW;
       irs_ = p.tcp_seq;
       rcv_nxt_ = irs_ + 1;
       peer_wscale_ = p.tcp_wscale >= 0 ? static_cast<uint8_t>(p.tcp_wscale) : 0;
@@ -201,7 +205,7 @@ void TcpEndpoint::on_segment(const an::ParsedPacket& p, uint64_t now_ns, TcpSink
       e.kind = TcpEndpointEvent::kEstablished;
       e.ts_ns = now_ns;
       out.event(e);
-      return;
+      return an::DropReason::kNone;
     }
     case State::kEstablished:
     case State::kFinWait: {
@@ -210,39 +214,66 @@ void TcpEndpoint::on_segment(const an::ParsedPacket& p, uint64_t now_ns, TcpSink
         // the window it asks for an ACK (a challenge) and is otherwise ignored.
         if (p.tcp_seq == rcv_nxt_) {
           connection_over(TcpEndpointEvent::kReset, true, now_ns, out);
-        } else if (!after(rcv_nxt_, p.tcp_seq) && after(rcv_nxt_ + kReceiveWindow, p.tcp_seq)) {
-          send_ack(now_ns, out);
+          return an::DropReason::kNone;
         }
-        return;
+        if (!after(rcv_nxt_, p.tcp_seq) && after(rcv_nxt_ + kReceiveWindow, p.tcp_seq)) {
+          send_ack(now_ns, out);
+          return an::DropReason::kNone;
+        }
+        return an::DropReason::kTCP_OUT_OF_WINDOW;
       }
       if (syn) {
         send_ack(now_ns, out);  // a SYN-ACK again: our ACK of it was lost
-        return;
+        return an::DropReason::kNone;
       }
       if (ts_ok_ && p.tcp_has_ts && !after(p.tcp_seq, rcv_nxt_)) ts_recent_ = p.tcp_ts_val;
-      if (ack) on_ack(p, now_ns, out);
-      if (state_ != State::kEstablished && state_ != State::kFinWait) return;
-      if (p.payload_len != 0 || (p.tcp_flags & an::kTcpFin) != 0) on_data(p, now_ns, out);
-      return;
+      if (ack) {
+        const an::DropReason why = on_ack(p, now_ns, out);
+        if (why != an::DropReason::kNone) return why;
+      }
+      if (state_ != State::kEstablished && state_ != State::kFinWait) {
+        return an::DropReason::kNone;
+      }
+      if (p.payload_len != 0 || (p.tcp_flags & an::kTcpFin) != 0) return on_data(p, now_ns, out);
+      return an::DropReason::kNone;
     }
     case State::kClosed:
       // Stopped: the peer's FIN after ours still gets its ACK.
       if (stopping_ && (p.tcp_flags & an::kTcpFin) != 0 && !rst) {
         rcv_nxt_ = p.tcp_seq + p.payload_len + 1;
         send_ack(now_ns, out);
+        return an::DropReason::kNone;
       }
-      return;
+      return an::DropReason::kTCP_NO_CONNECTION;
     case State::kWaitReconnect:
-      return;
+      // Data or a handshake of a connection that is over gets a reset; a bare ACK (of the
+      // FIN we sent when the peer closed) does not.
+      if (!rst && (p.payload_len != 0 || syn)) send_reset_for(p, now_ns, out);
+      return an::DropReason::kTCP_NO_CONNECTION;
   }
+  return an::DropReason::kNone;
 }
 
-void TcpEndpoint::on_ack(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& out) {
+void TcpEndpoint::send_reset_for(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& out) {
+  TcpTx t;
+  if ((p.tcp_flags & an::kTcpAck) != 0) {
+    t.flags = an::kTcpRst;
+    t.seq = p.tcp_ack;
+  } else {
+    const uint32_t len = p.payload_len + ((p.tcp_flags & an::kTcpSyn) != 0 ? 1 : 0) +
+                         ((p.tcp_flags & an::kTcpFin) != 0 ? 1 : 0);
+    t.flags = an::kTcpRst | an::kTcpAck;
+    t.ack = p.tcp_seq + len;
+  }
+  emit(t, now_ns, out);
+}
+
+an::DropReason TcpEndpoint::on_ack(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& out) {
   const uint32_t ack = p.tcp_ack;
   const uint32_t window = peer_window_bytes(p.tcp_window);
   if (after(ack, snd_max_)) {
     send_ack(now_ns, out);  // acknowledges what was never sent: say where we are
-    return;
+    return an::DropReason::kTCP_OUT_OF_WINDOW;
   }
   if (after(ack, snd_una_)) {
     if (timing_ && !after(timed_seq_, ack)) {
@@ -278,7 +309,7 @@ void TcpEndpoint::on_ack(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& ou
       rto_deadline_ns_ = UINT64_MAX;
       next_send_ns_ = UINT64_MAX;
       persist_deadline_ns_ = UINT64_MAX;
-      return;
+      return an::DropReason::kNone;
     }
   } else if (ack == snd_una_) {
     const bool pure = p.payload_len == 0 && (p.tcp_flags & (an::kTcpSyn | an::kTcpFin)) == 0;
@@ -303,21 +334,24 @@ void TcpEndpoint::on_ack(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& ou
   } else {
     persist_deadline_ns_ = UINT64_MAX;
   }
+  return an::DropReason::kNone;
 }
 
-void TcpEndpoint::on_data(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& out) {
+an::DropReason TcpEndpoint::on_data(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& out) {
   const uint32_t seq = p.tcp_seq;
   const uint32_t len = p.payload_len;
   const bool fin = (p.tcp_flags & an::kTcpFin) != 0;
   if (after(seq, rcv_nxt_)) {
-    ++echo_.out_of_order_segments;  // a hole before it: the peer sends it again
     send_ack(now_ns, out);
-    return;
+    // Past our window: not data of this connection as we know it.
+    if (!after(rcv_nxt_ + kReceiveWindow, seq)) return an::DropReason::kTCP_OUT_OF_WINDOW;
+    ++echo_.out_of_order_segments;  // a hole before it: the peer sends it again
+    return an::DropReason::kNone;
   }
   const uint32_t skip = rcv_nxt_ - seq;  // bytes of it taken already
   if (skip > len || (skip == len && !fin)) {
     send_ack(now_ns, out);  // all old: our ACK was lost
-    return;
+    return an::DropReason::kNone;
   }
   const uint8_t* data = p.payload + skip;
   const uint32_t n = len - skip;
@@ -365,9 +399,10 @@ void TcpEndpoint::on_data(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& o
     } else if (state_ == State::kFinWait && !after(snd_max_, snd_una_)) {
       state_ = State::kClosed;  // both sides closed
     }
-    return;
+    return an::DropReason::kNone;
   }
   send_ack(now_ns, out);
+  return an::DropReason::kNone;
 }
 
 void TcpEndpoint::paced_send(uint64_t now_ns, TcpSink& out) {

@@ -23,11 +23,21 @@
 #include <array>
 #include <cstdint>
 
+#include "analysis/drop_reason.h"
 #include "analysis/packet.h"
 #include "analysis/sequence.h"
 #include "analysis/tcp_meter.h"
 
 namespace migprobe::dataplane {
+
+// migprobe-dp's TCP ports (a flow's local port): kTcpPortBase + slot, for up to kMaxTcpSlots flows.
+inline constexpr uint16_t kTcpPortBase = 49152;
+inline constexpr uint32_t kMaxTcpSlots = 65536 - kTcpPortBase;
+
+// The slot of a local port; kMaxTcpSlots when the port is not one of ours.
+inline uint32_t tcp_slot_of_port(uint16_t port) {
+  return port >= kTcpPortBase ? port - kTcpPortBase : kMaxTcpSlots;
+}
 
 // How a TCP flow runs.
 struct TcpEndpointConfig {
@@ -117,8 +127,11 @@ class TcpEndpoint {
   void start(uint64_t now_ns, uint32_t isn_seed, TcpSink& out);
   // Stops sending: a FIN after what is outstanding. Timers stop once it is acknowledged.
   void stop(uint64_t now_ns, TcpSink& out);
-  // A segment of this connection (ports and addresses checked by the owner).
-  void on_segment(const analysis::ParsedPacket& p, uint64_t now_ns, TcpSink& out);
+  // A segment of this connection (ports and addresses checked by the owner). Returns why it
+  // was not taken: kTCP_OUT_OF_WINDOW (a sequence or acknowledgement outside the windows,
+  // or no answer to our SYN), kTCP_NO_CONNECTION (the connection is gone: answered with a
+  // reset, as a stack does, so the peer forgets it too); kNone when taken.
+  analysis::DropReason on_segment(const analysis::ParsedPacket& p, uint64_t now_ns, TcpSink& out);
   // Runs the timers due at now_ns (pacing, retransmission, window probe, reconnection).
   void on_timer(uint64_t now_ns, TcpSink& out);
   // When on_timer is next due; UINT64_MAX when nothing is.
@@ -154,8 +167,10 @@ class TcpEndpoint {
   // Sends [seq, seq+len) of the stream (new or again).
   void send_data(uint64_t now_ns, uint32_t seq, uint32_t len, TcpSink& out);
   void emit(const TcpTx& t, uint64_t now_ns, TcpSink& out);
-  void on_ack(const analysis::ParsedPacket& p, uint64_t now_ns, TcpSink& out);
-  void on_data(const analysis::ParsedPacket& p, uint64_t now_ns, TcpSink& out);
+  analysis::DropReason on_ack(const analysis::ParsedPacket& p, uint64_t now_ns, TcpSink& out);
+  analysis::DropReason on_data(const analysis::ParsedPacket& p, uint64_t now_ns, TcpSink& out);
+  // The reset a segment for no connection gets (RFC 793 3.4, "reset generation").
+  void send_reset_for(const analysis::ParsedPacket& p, uint64_t now_ns, TcpSink& out);
   void paced_send(uint64_t now_ns, TcpSink& out);
   void on_rto(uint64_t now_ns, TcpSink& out);
   void rtt_sample(uint64_t rtt_ns);

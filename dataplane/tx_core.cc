@@ -23,6 +23,7 @@
 #include "dataplane/flow_array.h"
 #include "dataplane/lcore_cores.h"
 #include "dataplane/pacing.h"
+#include "dataplane/tcp_flows.h"
 
 namespace migprobe::dataplane {
 namespace {
@@ -33,6 +34,9 @@ constexpr unsigned kBurst = 32;
 constexpr uint64_t kSleepMinNs = 150'000;
 constexpr uint64_t kWakeEarlyNs = 80'000;
 constexpr uint64_t kMaxSleepNs = 2'000'000;
+// With TCP flows running, the core sleeps no longer than this at a time: their peers'
+// segments wait on a ring for it (an ACK held this long is still well inside TCP's timers).
+constexpr uint64_t kTcpMaxSleepNs = 200'000;
 // Within this of the next deadline the core sleeps in slices of kSliceNs. Under a
 // hypervisor a vCPU that halts for long is descheduled by the host and one long sleep
 // comes back late by a millisecond or more on a few percent of wake-ups (2.5% of 900 us
@@ -69,14 +73,25 @@ struct TxFlowCold {
   uint64_t first_tx_ns = 0;
 };
 
-class alignas(64) TxCore {
+class alignas(64) TxCore final : public TcpTransmit {
  public:
   explicit TxCore(const TxCoreSetup& s)
       : s_(s),
         flows_(s.max_flows),
         cold_(s.max_flows),
-        wheel_(s.max_flows, rte_rdtsc()),
-        late_ticks_(s.clock.ticks(kLateNs)) {}
+        wheel_(s.max_flows + s.tcp_slots, rte_rdtsc()),
+        late_ticks_(s.clock.ticks(kLateNs)),
+        tcp_(s.tcp_slots, s.max_flows, s.pool, s.tcp_events, &s_.clock, &wheel_, &counters_, this) {
+  }
+
+  // TcpTransmit: the TCP flows' segments leave with the probes, captured alike.
+  void transmit_tcp(rte_mbuf** pkts, uint16_t n) override {
+    if (s_.capture != nullptr) {
+      transmit<true>(pkts, n);
+    } else {
+      transmit<false>(pkts, n);
+    }
+  }
 
   template <bool kCapture>
   void run();
@@ -105,6 +120,7 @@ class alignas(64) TxCore {
   DeadlineWheel wheel_;
   const uint64_t late_ticks_;
   TxCounters counters_;
+  TcpFlows tcp_;
   bool quit_ = false;
 };
 
@@ -171,11 +187,17 @@ void TxCore::handle(const TxCommand& c) {
         st.unresolved = cold_[i].unresolved;
         st.first_tx_ns = cold_[i].first_tx_ns;
       }
+      tcp_.snapshot(&snap->tcp);
       snap->done.store(true, std::memory_order_release);
       break;
     }
     case TxCommand::kQuit:
       quit_ = true;
+      break;
+    case TxCommand::kAddTcpFlow:
+    case TxCommand::kSetTcpDstMac:
+    case TxCommand::kStopTcpFlow:
+      tcp_.handle(c, rte_rdtsc());
       break;
   }
 }
@@ -226,13 +248,13 @@ void TxCore::transmit(rte_mbuf** pkts, uint16_t n) {
 
 void TxCore::idle(uint64_t now) {
   if (!s_.idle_sleep) return;
-  uint64_t wait_ns = kMaxSleepNs;
+  uint64_t wait_ns = tcp_.running() != 0 ? kTcpMaxSleepNs : kMaxSleepNs;
   const uint64_t next = wheel_.next_due_lower_bound();
   if (next != UINT64_MAX) {
     const uint64_t until = next > now ? next - now : 0;
     const uint64_t ns = s_.clock.span_ns(until);
     if (ns < kSleepMinNs) return;
-    wait_ns = ns > kNearNs + kSliceNs ? std::min(ns - kNearNs, kMaxSleepNs)
+    wait_ns = ns > kNearNs + kSliceNs ? std::min(ns - kNearNs, wait_ns)
                                       : std::min(ns - kWakeEarlyNs, kSliceNs);
   }
   timespec ts{0, static_cast<long>(wait_ns)};
@@ -246,6 +268,7 @@ uint16_t TxCore::build_burst(uint64_t now, rte_mbuf** pkts) {
   const unsigned n_due = wheel_.pop_due(now, due, kBurst);
   if (n_due == 0) return 0;
   for (unsigned i = 0; i < n_due; ++i) {
+    if (unlikely(due[i] >= s_.max_flows)) continue;
     rte_prefetch0(&flows_[due[i]]);
     rte_prefetch0(reinterpret_cast<const char*>(&flows_[due[i]]) + RTE_CACHE_LINE_SIZE);
   }
@@ -255,6 +278,10 @@ uint16_t TxCore::build_burst(uint64_t now, rte_mbuf** pkts) {
   uint16_t n = 0;
   for (unsigned i = 0; i < n_due; ++i) {
     const uint32_t id = due[i];
+    if (unlikely(id >= s_.max_flows)) {
+      tcp_.on_due(id, now);  // a TCP flow's timer: its segments go out with tcp_.flush()
+      continue;
+    }
     TxFlow& f = flows_[id];
     // The probe's own timing error: a late probe widens the gap it bounds by as much.
     const uint64_t late = now - f.pace.deadline;
@@ -294,8 +321,12 @@ void TxCore::run() {
   while (!quit_) {
     if (unlikely(!rte_ring_empty(s_.commands))) process_commands();
     if (unlikely(!rte_ring_empty(s_.frames))) send_frames();
+    if (s_.tcp_segments != nullptr && unlikely(!rte_ring_empty(s_.tcp_segments))) {
+      tcp_.receive(s_.tcp_segments, rte_rdtsc());
+    }
     const uint64_t now = rte_rdtsc();
     const uint16_t n = build_burst<kCapture>(now, pkts);
+    tcp_.flush();
     if (n == 0) {
       idle(now);
       continue;

@@ -277,7 +277,8 @@ INSTANTIATE_TEST_SUITE_P(EveryReason, MalformedTest, ::testing::ValuesIn(malform
 TEST(PacketTest, EveryReasonTheParserCanGiveIsCovered) {
   // Reasons the parser never returns: the classifier and the flow check give them after
   // the parse (classify_test.cc), the dataplane's flow table (flow id, configured flows,
-  // its own address), or a capture reader (link type).
+  // its own address), its TCP flows (tcp_endpoint_test.cc, cores_test.cc), or a capture
+  // reader (link type).
   const std::vector<DropReason> not_parser = {
       DropReason::kTRUNCATED_TRAILER, DropReason::kBAD_TRAILER_VERSION,
       DropReason::kSTALE_GENERATION,  DropReason::kBAD_FLOW_ID,
@@ -285,7 +286,8 @@ TEST(PacketTest, EveryReasonTheParserCanGiveIsCovered) {
       DropReason::kNOT_PROBE,         DropReason::kOTHER_PROTOCOL,
       DropReason::kUNKNOWN_FLOW,      DropReason::kNOT_A_REPLY,
       DropReason::kWRONG_PEER,        DropReason::kWRONG_KIND,
-      DropReason::kNOT_FOR_US};
+      DropReason::kNOT_FOR_US,        DropReason::kTCP_NO_CONNECTION,
+      DropReason::kTCP_WRONG_PEER,    DropReason::kTCP_OUT_OF_WINDOW};
   std::vector<bool> covered(kDropReasonCount, false);
   for (const MalformedCase& c : malformed_cases()) covered[static_cast<size_t>(c.want)] = true;
   for (DropReason r : not_parser) covered[static_cast<size_t>(r)] = true;

@@ -38,7 +38,7 @@ TEST(FlowSpec, ListsOfFlows) {
 
 TEST(FlowSpec, ErrorsNameTheFlowAndWhat) {
   EXPECT_NE(error_of("icmp:1ms").find("KIND=RATE"), std::string::npos);  // the old form
-  EXPECT_NE(error_of("tcp=1ms").find("unknown kind 'tcp'"), std::string::npos);
+  EXPECT_NE(error_of("sctp=1ms").find("unknown kind 'sctp'"), std::string::npos);
   EXPECT_NE(error_of("icmp=fast").find("rate 'fast'"), std::string::npos);
   EXPECT_NE(error_of("icmp=1ms/port=7").find("icmp flow has no port"), std::string::npos);
   EXPECT_NE(error_of("udp=1ms/port=70000").find("port"), std::string::npos);
@@ -51,7 +51,37 @@ TEST(FlowSpec, ErrorsNameTheFlowAndWhat) {
   EXPECT_EQ(parse_flows("icmp=1ms,bad").error().kind, ErrorKind::kInvalid);
 }
 
+TEST(FlowSpec, TcpFlows) {
+  auto f = parse_flow("tcp=1M");
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->kind, ProbeKind::kTcpStream);
+  EXPECT_EQ(f->rate_bytes_per_s, 1'000'000U);
+  EXPECT_EQ(f->port, kDefaultReflectorPort);
+  EXPECT_TRUE(f->echo);
+  EXPECT_EQ(tcp_segment_bytes(*f), kDefaultTcpSegmentBytes);
+  auto g = parse_flow("tcp=2.5kB/size=1460/port=9/discard/dscp=10");
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_EQ(g->rate_bytes_per_s, 2'500U);
+  EXPECT_EQ(tcp_segment_bytes(*g), 1460U);
+  EXPECT_EQ(g->port, 9);
+  EXPECT_FALSE(g->echo);
+  EXPECT_EQ(g->dscp, 10);
+  EXPECT_NE(error_of("tcp=1ms").find("bytes per second"), std::string::npos);
+  EXPECT_NE(error_of("tcp=2G").find("1G bytes per second"), std::string::npos);
+  EXPECT_NE(error_of("tcp=500").find("1k"), std::string::npos);
+  EXPECT_NE(error_of("tcp=1M/size=1461").find("18..1460"), std::string::npos);
+  EXPECT_NE(error_of("tcp=1M/size=10").find("18..1460"), std::string::npos);
+  EXPECT_NE(error_of("tcp=1M/timeout=1s").find("no reply timeout"), std::string::npos);
+  EXPECT_NE(error_of("tcp=1M/port=0").find("1..65535"), std::string::npos);
+  EXPECT_NE(error_of("udp=1ms/discard").find("not key=value"), std::string::npos);
+}
+
 TEST(FlowSpec, TextReadsBack) {
+  for (const char* text : {"tcp=1M", "tcp=250k/size=1460/port=9/discard", "tcp=1500/dscp=46"}) {
+    auto f = parse_flow(text);
+    ASSERT_TRUE(f) << text;
+    EXPECT_EQ(flow_text(*f), text);
+  }
   for (const char* text : {"icmp=1ms", "udp=250us/port=9000", "icmp=1ms/size=64/dscp=46",
                            "udp=1ms/timeout=200ms", "icmp=400us"}) {
     auto f = parse_flow(text);

@@ -30,6 +30,11 @@ TEST(TargetSpec, Parses) {
   EXPECT_EQ(t->flows[1].payload_bytes, 64U);
   // No name: the address is the name.
   EXPECT_EQ(parse_target("ip=10.78.0.12,icmp=1ms")->name, "10.78.0.12");
+  auto tcp = parse_target("10.78.0.13,icmp=1ms,tcp=1M/port=7");
+  ASSERT_TRUE(tcp) << tcp.error().message;
+  ASSERT_EQ(tcp->flows.size(), 2U);
+  EXPECT_EQ(tcp->flows[1].kind, ProbeKind::kTcpStream);
+  EXPECT_EQ(tcp->flows[1].port, 7);
 }
 
 TEST(TargetSpec, RefusesClearly) {
@@ -37,7 +42,8 @@ TEST(TargetSpec, RefusesClearly) {
   EXPECT_NE(error_of("10.78.0.1,icmp=2M").find("1 Mpps"), std::string::npos);
   EXPECT_NE(error_of("10.78.0.1,icmp=0.5").find("1 pps"), std::string::npos);
   EXPECT_NE(error_of("10.78.0.1").find("no flow"), std::string::npos);
-  EXPECT_NE(error_of("10.78.0.1,tcp=1k").find("unknown key 'tcp'"), std::string::npos);
+  EXPECT_NE(error_of("10.78.0.1,sctp=1k").find("unknown key 'sctp'"), std::string::npos);
+  EXPECT_NE(error_of("10.78.0.1,tcp=1ms").find("bytes per second"), std::string::npos);
   EXPECT_NE(error_of("10.78.0.1,udp=1k/size=10").find("18-byte"), std::string::npos);
   EXPECT_NE(error_of("icmp=1k").find("no IPv4"), std::string::npos);
   EXPECT_NE(error_of("10.78.0.1,,icmp=1k").find("empty item"), std::string::npos);

@@ -47,7 +47,8 @@ std::string flows_error(const std::string& text) {
 }
 
 TEST(Flows, NamesWhatIsWrong) {
-  EXPECT_NE(flows_error("tcp=1ms").find("unknown kind 'tcp'"), std::string::npos);
+  EXPECT_NE(flows_error("sctp=1ms").find("unknown kind 'sctp'"), std::string::npos);
+  EXPECT_NE(flows_error("tcp=1ms").find("bytes per second"), std::string::npos);
   EXPECT_NE(flows_error("icmp=fast").find("rate 'fast'"), std::string::npos);
   EXPECT_NE(flows_error("icmp=2s").find("1 pps"), std::string::npos);
   EXPECT_NE(flows_error("udp=1ms/port=70000").find("port '70000'"), std::string::npos);
