@@ -359,7 +359,8 @@ bool RxCore::on_tcp(const an::FrameVerdict& v, rte_mbuf* m, uint64_t rx_ns) {
     drop(an::DropReason::kTCP_WRONG_PEER);
     return false;
   }
-  // The TX core takes its own reference; the frame is captured (or freed) here as usual.
+  // The TX core takes its own reference, and captures the segment when its flow takes it
+  // (tcp_flows.h); this core frees its reference as for any frame it does not capture.
   *static_cast<uint64_t*>(rte_mbuf_to_priv(m)) = rx_ns;
   rte_mbuf_refcnt_update(m, 1);
   if (rte_ring_sp_enqueue(s_.tcp_segments, m) != 0) {
@@ -368,7 +369,7 @@ bool RxCore::on_tcp(const an::FrameVerdict& v, rte_mbuf* m, uint64_t rx_ns) {
   } else {
     ++counters_.tcp_segments;
   }
-  return true;
+  return false;
 }
 
 template <bool kReplay>

@@ -20,13 +20,14 @@ constexpr unsigned kReceiveBurst = 32;
 }  // namespace
 
 TcpFlows::TcpFlows(uint32_t slots, uint32_t wheel_base, rte_mempool* pool, rte_ring* events,
-                   const TscCalibration* clock, DeadlineWheel* wheel, TxCounters* counters,
-                   TcpTransmit* transmit)
+                   rte_ring* capture, const TscCalibration* clock, DeadlineWheel* wheel,
+                   TxCounters* counters, TcpTransmit* transmit)
     : endpoints_(slots),
       slots_(slots),
       wheel_base_(wheel_base),
       pool_(pool),
       events_(events),
+      capture_(capture),
       clock_(clock),
       wheel_(wheel),
       counters_(counters),
@@ -117,11 +118,21 @@ void TcpFlows::receive(rte_ring* segments, uint64_t now_tsc) {
     }
     ++counters_->tcp_segments_received;
     // The time it was received at (the RX core's stamp), kept in order with what the
-    // flows were given before.
-    const uint64_t rx_ns = *static_cast<const uint64_t*>(rte_mbuf_to_priv(m));
-    last_ns_ = std::max(last_ns_, rx_ns);
+    // flows were given before. The capture gets it with that time, after what the flows
+    // sent before it and before what its flow sends in answer: the order the flow saw.
+    uint64_t* stamp = static_cast<uint64_t*>(rte_mbuf_to_priv(m));
+    last_ns_ = std::max(last_ns_, *stamp);
     current_ = slot;
     current_ns_ = last_ns_;
+    *stamp = current_ns_;
+    flush();
+    if (capture_ != nullptr) {
+      rte_mbuf_refcnt_update(m, 1);  // the capture's; ours is read below
+      if (rte_ring_sp_enqueue(capture_, m) != 0) {
+        rte_mbuf_refcnt_update(m, -1);
+        ++counters_->capture_overflow;
+      }
+    }
     const an::DropReason why = endpoints_[slot].on_segment(p, current_ns_, *this);
     if (why != an::DropReason::kNone) ++counters_->drops[static_cast<size_t>(why)];
     reschedule(slot, now_tsc, now_ns(now_tsc));

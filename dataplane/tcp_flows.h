@@ -6,6 +6,13 @@
 // ring, stamped with their receive time) given to their endpoint, and the connection events
 // put on a ring to the control thread. A TCP flow's local port is kTcpPortBase + its slot,
 // so a segment finds its flow without a lookup table. No allocation or locks per segment.
+//
+// Time and the capture: a flow is given its segments, sent and received, in one order and
+// at non-decreasing times, and the TX core's capture ring gets them in that order with
+// those times: a received segment is captured here, when its flow takes it, stamped with
+// its receive time or, when the TX core took it later than a segment it sent meanwhile,
+// with that later time. So migprobe-analyze reads from the capture exactly what the live
+// meter read. (With --capture-rx-only there is no TX capture: the TCP flows are left out.)
 
 #include <rte_mbuf.h>
 
@@ -38,9 +45,10 @@ class TcpFlows final : public TcpSink {
  public:
   // slots: the table's size; wheel_base: the wheel id of slot 0. clock is read at each
   // call (the TX core's, which a clock refresh replaces in place).
+  // capture: the TX core's capture ring (null: no capture).
   TcpFlows(uint32_t slots, uint32_t wheel_base, rte_mempool* pool, rte_ring* events,
-           const TscCalibration* clock, DeadlineWheel* wheel, TxCounters* counters,
-           TcpTransmit* transmit);
+           rte_ring* capture, const TscCalibration* clock, DeadlineWheel* wheel,
+           TxCounters* counters, TcpTransmit* transmit);
 
   // kAddTcpFlow, kSetTcpDstMac, kStopTcpFlow.
   void handle(const TxCommand& c, uint64_t now_tsc);
@@ -80,6 +88,7 @@ class TcpFlows final : public TcpSink {
   uint32_t wheel_base_;
   rte_mempool* pool_;
   rte_ring* events_;
+  rte_ring* capture_;
   const TscCalibration* clock_;
   DeadlineWheel* wheel_;
   TxCounters* counters_;

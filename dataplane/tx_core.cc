@@ -81,8 +81,8 @@ class alignas(64) TxCore final : public TcpTransmit {
         cold_(s.max_flows),
         wheel_(s.max_flows + s.tcp_slots, rte_rdtsc()),
         late_ticks_(s.clock.ticks(kLateNs)),
-        tcp_(s.tcp_slots, s.max_flows, s.pool, s.tcp_events, &s_.clock, &wheel_, &counters_, this) {
-  }
+        tcp_(s.tcp_slots, s.max_flows, s.pool, s.tcp_events, s.capture, &s_.clock, &wheel_,
+             &counters_, this) {}
 
   // TcpTransmit: the TCP flows' segments leave with the probes, captured alike.
   void transmit_tcp(rte_mbuf** pkts, uint16_t n) override {
