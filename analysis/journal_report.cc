@@ -5,6 +5,7 @@
 
 #include "analysis/journal_events.h"
 #include "analysis/report_targets.h"
+#include "analysis/tcp_verdict.h"
 
 namespace migprobe::analysis {
 namespace {
@@ -53,6 +54,13 @@ std::pair<uint64_t, uint64_t> journal_span(const JournalContents& journal) {
         break;
       case v1::JournalRecord::kRun:
         see(r.run().seen_ns());
+        break;
+      case v1::JournalRecord::kTcpStream:
+        see(r.tcp_stream().first_ns());
+        see(r.tcp_stream().last_ns());
+        break;
+      case v1::JournalRecord::kTcpConnection:
+        see(r.tcp_connection().ts_ns());
         break;
       default:
         break;
@@ -180,7 +188,13 @@ v1::Report build_report_from_journal(const JournalContents& journal, const Repor
   finish_report(std::move(targets.all()), journal_announces(journal), &journal, settle_ns, &report);
   for (const auto& r : journal.records) {
     if (r.has_announce()) *report.add_announces() = r.announce();
+    if (r.has_tcp_stream()) {
+      v1::TcpStreamReport* s = report.add_tcp_streams();
+      *s = r.tcp_stream();
+      s->set_stream_id(static_cast<uint32_t>(report.tcp_streams_size() - 1));
+    }
   }
+  add_tcp_verdicts(settle_ns, &report);
   return report;
 }
 

@@ -150,7 +150,11 @@ void render_flow(std::string* out, const v1::FlowReport& f, uint64_t origin, con
   if (f.kind() == v1::FLOW_KIND_FOREIGN_ICMP) {
     who = "ping from " + f.initiator() + " id " + std::to_string(f.icmp_id());
   }
-  if (f.sent() == 0 && f.answered() == 0 && f.lost() == 0) {
+  if (f.kind() == v1::FLOW_KIND_TCP_STREAM) {
+    // A TCP connection has no probes to count: its figures are its stream's.
+    line(out, "  %s  a TCP connection: see \"tcp streams\" (migprobe flow %u)", who.c_str(),
+         f.flow_id());
+  } else if (f.sent() == 0 && f.answered() == 0 && f.lost() == 0) {
     // A journal without the flow's final counters (the run stopped before it wrote them).
     line(out, "  %s  interval %s  no final counters", who.c_str(),
          format_ms(f.interval_ns()).c_str());

@@ -31,7 +31,10 @@ base::Result<std::vector<v1::FlowSpec>> parse_flows(const std::string& text,
   if (!parsed) return parsed.error();
   std::vector<v1::FlowSpec> flows;
   for (base::FlowSpec f : *parsed) {
-    if (f.reply_timeout_ns == 0) f.reply_timeout_ns = reply_timeout_ns;
+    // TCP flows have none: TCP retransmits, and the flow measures how long it stalled.
+    if (f.reply_timeout_ns == 0 && f.kind != base::ProbeKind::kTcpStream) {
+      f.reply_timeout_ns = reply_timeout_ns;
+    }
     flows.push_back(analysis::to_proto(f));
   }
   return flows;

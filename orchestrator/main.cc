@@ -139,10 +139,11 @@ int evacuate_main(int argc, char** argv) {
       "migprobe-dp's --control-socket; without it nothing is measured")(
       "flows", po::value(&flows)->default_value("icmp=1ms,udp=1ms"),
       "probe flows per VM, in migprobe-dp's --target flow syntax: KIND=RATE[/OPTION]..., "
-      "comma-separated, e.g. icmp=1ms,udp=250us/port=7077 (udp goes to migprobe-reflector; "
-      "options size=, dscp=, port=, timeout=)")("reply-timeout",
-                                                po::value(&reply_timeout)->default_value("100ms"),
-                                                "a reply later than this counts as lost")(
+      "comma-separated, e.g. icmp=1ms,udp=250us/port=7077,tcp=1M (udp goes to "
+      "migprobe-reflector; options size=, dscp=, port=, timeout=; tcp=BYTES_PER_S is a TCP "
+      "connection to the reflector's echo on 7077, or /port=N, /discard; each migration gets "
+      "its TCP verdict)")("reply-timeout", po::value(&reply_timeout)->default_value("100ms"),
+                          "a reply later than this counts as lost")(
       "dataplane-grace", po::value(&grace)->default_value("30s"),
       "how long to wait for a dead dataplane to come back before stopping the run")(
       "out-dir,o", po::value(&o.out_dir), "campaign directory: journal.mpj, report.{txt,json,csv}")(

@@ -89,6 +89,17 @@ void ProbeLink::on_event(const v1::Event& event) {
     case v1::Event::kClock:
       journal_calibration(event.clock());
       break;
+    case v1::Event::kTcpConnection:
+      *r.mutable_tcp_connection() = event.tcp_connection();
+      journal_.append(r);
+      break;
+    case v1::Event::kTcpStream: {
+      *r.mutable_tcp_stream() = event.tcp_stream().stream();
+      journal_.append(r);
+      std::lock_guard<std::mutex> lock(mutex_);
+      tcp_final_.insert(event.tcp_stream().flow_id());
+      break;
+    }
     default:
       break;
   }
@@ -189,6 +200,7 @@ bool ProbeLink::recover(const v1::Stats& stats) {
     if (restarted) {
       earlier_flows_.insert(earlier_flows_.end(), current_flows_.begin(), current_flows_.end());
       current_flows_.clear();
+      tcp_final_.clear();
       pid_ = stats.pid();
       process_started_ns_ = stats.process_started_ns();
     }
@@ -272,6 +284,17 @@ void ProbeLink::finish(std::chrono::milliseconds drain) {
   uint64_t lost_since = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    // TCP flows that ended without their final figures (their dataplane died first, or the
+    // event was lost): the last statistics' figures, so what was measured is kept.
+    for (size_t i = 0; i < earlier_flows_.size() + current_flows_.size(); ++i) {
+      const bool earlier = i < earlier_flows_.size();
+      const v1::FlowStats& f =
+          earlier ? earlier_flows_[i] : current_flows_[i - earlier_flows_.size()];
+      if (!f.has_tcp() || (!earlier && tcp_final_.count(f.flow_id()) != 0)) continue;
+      v1::JournalRecord r;
+      *r.mutable_tcp_stream() = f.tcp();
+      journal_.append(r);
+    }
     all = earlier_flows_;
     all.insert(all.end(), current_flows_.begin(), current_flows_.end());
     lost_since = lost_since_ns_;

@@ -1,7 +1,8 @@
 #pragma once
 // The run's link to migprobe-dp: configures the targets and starts probing, journals every
 // event the dataplane streams (gaps, announces, clock calibrations), and watches the
-// dataplane. A dataplane that dies or stops answering is reported at once (an ErrorEvent);
+// dataplane, and its TCP flows' connection changes and figures. A dataplane that dies or
+// stops answering is reported at once (an ErrorEvent);
 // when it comes back (restarted: another pid) the targets are configured again, probing
 // resumes, and the time it was blind is journaled as a CoverageGap.
 
@@ -11,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,6 +79,9 @@ class ProbeLink {
   // Latest per-flow counters of the current process, and the last of earlier processes.
   std::vector<v1::FlowStats> current_flows_;
   std::vector<v1::FlowStats> earlier_flows_;
+  // TCP flows of the current process whose final figures came as an event (journaled);
+  // the others get their last statistics' figures at the end.
+  std::set<uint32_t> tcp_final_;
   // What a dataplane back from the dead said when it refused the targets: journaled once,
   // not at every retry (watchdog thread only).
   std::string last_refusal_;
