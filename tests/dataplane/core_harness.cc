@@ -236,6 +236,16 @@ Frame arp_frame(uint16_t ethertype, uint16_t op, const an::MacAddress& eth_dst, 
   return f;
 }
 
+Frame tcp_frame(const TcpFrameAddress& a, const TcpTx& t) {
+  Frame f(kMaxTcpFrame, 0);
+  TcpTx bare = t;
+  bare.payload_len = 0;
+  // Without a payload build_tcp_frame never asks the endpoint for bytes: any one will do.
+  const TcpEndpoint none;
+  f.resize(build_tcp_frame(a, bare, none, f.data()));
+  return f;
+}
+
 void refresh_checksums(Frame* f) {
   uint8_t* ip = f->data() + 14;
   const size_t ihl = static_cast<size_t>(ip[0] & 0xf) * 4;
@@ -362,14 +372,18 @@ void CoreRig::init() {
   rx_commands_ = make_elem_ring(id + "_rx_cmd", sizeof(RxCommand), 4096);
   events_ = make_elem_ring(id + "_rx_evt", sizeof(RxEvent), o.events_ring_size);
   frames_ = make_elem_ring(id + "_frames", sizeof(TxCommand), 256);
+  tcp_events_ = make_elem_ring(id + "_tcp_evt", sizeof(TcpFlowEvent), 4096);
+  tcp_segments_ =
+      rte_ring_create((id + "_tcp").c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (tx_commands_ == nullptr || rx_commands_ == nullptr || events_ == nullptr ||
-      frames_ == nullptr) {
+      frames_ == nullptr || tcp_events_ == nullptr || tcp_segments_ == nullptr) {
     return fail("cannot create the core rings");
   }
   CoreRings rings;
   rings.tx_commands = tx_commands_;
   rings.rx_commands = rx_commands_;
   rings.rx_events = events_;
+  rings.tcp_events = tcp_events_;
   link_ = std::make_unique<CoreLink>(rings, [this] { events(); });
 
   port_name_ = id;
@@ -394,14 +408,19 @@ void CoreRig::init() {
   tx_setup_.pool = pool_;
   tx_setup_.commands = tx_commands_;
   tx_setup_.frames = frames_;
+  tx_setup_.tcp_segments = tcp_segments_;
+  tx_setup_.tcp_events = tcp_events_;
   tx_setup_.max_flows = o.max_flows;
+  tx_setup_.tcp_slots = o.tcp_slots;
   tx_setup_.idle_sleep = o.idle_sleep;
   tx_setup_.clock = clock;
   rx_setup_.port = pid;
   rx_setup_.commands = rx_commands_;
   rx_setup_.events = events_;
   rx_setup_.frames = frames_;
+  rx_setup_.tcp_segments = tcp_segments_;
   rx_setup_.max_flows = o.max_flows;
+  rx_setup_.tcp_slots = o.tcp_slots;
   rx_setup_.idle_sleep = o.idle_sleep;
   rx_setup_.port_timestamps = o.port_timestamps;
   rx_setup_.timestamp_offset = ts_offset_;
@@ -434,7 +453,8 @@ CoreRig::~CoreRig() {
     if (port_started_) rte_eth_dev_stop(static_cast<uint16_t>(port_));
     rte_vdev_uninit(("net_ring_" + port_name_).c_str());
   }
-  for (rte_ring* r : {tx_commands_, rx_commands_, events_, frames_, port_rx_, port_tx_}) {
+  for (rte_ring* r : {tx_commands_, rx_commands_, events_, frames_, tcp_segments_, tcp_events_,
+                      port_rx_, port_tx_}) {
     rte_ring_free(r);
   }
   rte_mempool_free(pool_);
@@ -478,11 +498,55 @@ void CoreRig::stop_sending(uint32_t id) {
   link_->stop_tx_flow(id);
 }
 
+TcpFrameAddress CoreRig::tcp_address(const TcpFlowSpec& f) const {
+  TcpFrameAddress a;
+  a.src_mac = o_.probe.mac;
+  a.dst_mac = f.target.mac;
+  a.src_ip = o_.probe.ip;
+  a.dst_ip = f.target.ip;
+  a.src_port = static_cast<uint16_t>(kTcpPortBase + f.slot);
+  a.dst_port = f.peer_port;
+  return a;
+}
+
+void CoreRig::add_tcp_flow(const TcpFlowSpec& f) {
+  RxCommand r;
+  r.op = RxCommand::kAddTcpRoute;
+  r.tcp_slot = f.slot;
+  r.peer_ip = f.target.ip;
+  r.peer_port = f.peer_port;
+  send_rx(r);
+  link_->barrier_rx();
+  TxCommand c;
+  c.op = TxCommand::kAddTcpFlow;
+  c.flow_id = f.flow_id;
+  c.generation = f.generation;
+  c.resolved = true;
+  c.tcp_slot = f.slot;
+  c.tcp.flow_id = f.flow_id;
+  c.tcp.generation = f.generation;
+  c.tcp.rate_bytes_per_s = f.rate_bytes_per_s;
+  c.tcp.segment_bytes = f.segment_bytes;
+  c.tcp.echo = f.echo;
+  c.tcp.local_port = static_cast<uint16_t>(kTcpPortBase + f.slot);
+  c.tcp.peer_port = f.peer_port;
+  c.tcp_address = tcp_address(f);
+  send_tx(c);
+}
+
+void CoreRig::stop_tcp_flow(uint32_t slot) {
+  TxCommand c;
+  c.op = TxCommand::kStopTcpFlow;
+  c.tcp_slot = slot;
+  send_tx(c);
+}
+
 TxView CoreRig::tx_snapshot() {
   TxSnapshot snap;
   snap.flows.resize(o_.max_flows);
+  snap.tcp.resize(o_.tcp_slots);
   link_->snapshot_tx(&snap);
-  return TxView{snap.totals, snap.flows};
+  return TxView{snap.totals, snap.flows, snap.tcp};
 }
 
 RxView CoreRig::rx_snapshot() {
@@ -581,6 +645,17 @@ const std::vector<RxEvent>& CoreRig::events() {
   return events_seen_;
 }
 
+const std::vector<TcpFlowEvent>& CoreRig::tcp_events() {
+  if (tcp_events_ == nullptr) return tcp_events_seen_;
+  TcpFlowEvent batch[16];
+  unsigned n = 0;
+  while ((n = rte_ring_sc_dequeue_burst_elem(tcp_events_, batch, sizeof(TcpFlowEvent), 16,
+                                             nullptr)) != 0) {
+    tcp_events_seen_.insert(tcp_events_seen_.end(), batch, batch + n);
+  }
+  return tcp_events_seen_;
+}
+
 void CoreRig::drain_ring_mbufs(rte_ring* r) {
   if (r == nullptr) return;
   void* obj = nullptr;
@@ -600,8 +675,10 @@ unsigned CoreRig::stop() {
     running_ = false;
   }
   events();
+  tcp_events();
   drain_ring_mbufs(port_tx_);
   drain_ring_mbufs(port_rx_);
+  drain_ring_mbufs(tcp_segments_);
   if (pool_ == nullptr) return 0;
   // The count includes what the lcores' caches hold.
   const unsigned avail = rte_mempool_avail_count(pool_);

@@ -2,9 +2,9 @@
 // A bench for the real fast-path cores (dataplane/tx_core.cc, rx_core.cc) without a NIC, root
 // or a network: the EAL runs in the test process on ordinary memory, the port is a net_ring
 // over two rings the test holds (the TX core's frames land in one, the test's crafted frames
-// go into the other), and the command, event and frame rings are made as migprobe-dp makes
-// them. The test plays the control thread (commands, snapshots, events) and the target VMs
-// (it reads the probes and answers them, or not).
+// go into the other), and the command, event, frame and TCP rings are made as migprobe-dp
+// makes them. The test plays the control thread (commands, snapshots, events) and the target
+// VMs (it reads the probes and answers them, or not; it plays a TCP flow's peer by hand).
 
 #include <gtest/gtest.h>
 #include <pthread.h>
@@ -21,6 +21,7 @@
 #include "dataplane/core_link.h"
 #include "dataplane/dp_messages.h"
 #include "dataplane/lcore_cores.h"
+#include "dataplane/probe_frame.h"
 #include "dataplane/reflector/reflection.h"
 #include "dataplane/tsc_clock.h"
 
@@ -72,6 +73,11 @@ Frame udp_datagram(const Host& src, const Host& dst, uint16_t sport, uint16_t dp
 // ARP (ethertype 0x0806) or RARP (0x8035) frame from sender_mac to eth_dst.
 Frame arp_frame(uint16_t ethertype, uint16_t op, const analysis::MacAddress& eth_dst,
                 const Host& sender, const Host& target);
+// A TCP segment without payload from a.src_* to a.dst_*, as build_tcp_frame lays it out
+// (the options t asks for, padded to 60 bytes, IPv4 and TCP checksums set).
+Frame tcp_frame(const TcpFrameAddress& a, const TcpTx& t);
+// Offset of the TCP header in an untagged IPv4 frame.
+inline constexpr size_t kTcpOffset = 14 + 20;
 // Recomputes the IPv4 header checksum and the ICMP or UDP checksum of an untagged frame
 // after a test changed it.
 void refresh_checksums(Frame* f);
@@ -113,6 +119,8 @@ struct RigOptions {
   uint64_t reply_timeout_ns = 50'000'000;
   uint64_t outage_threshold_ns = 5'000'000;
   Host probe{{0x02, 0, 0, 0, 0, 0x01}, 0x0a4d0001};  // 10.77.0.1
+  // TCP flow slots (local ports kTcpPortBase + slot), as migprobe-dp --max-tcp-flows.
+  uint32_t tcp_slots = 4;
 };
 
 // One flow as the control thread configures it.
@@ -124,10 +132,30 @@ struct FlowSpec {
   uint8_t generation = 1;
 };
 
+// One TCP flow as the control thread configures it (probe_control.cc): its segments from
+// target:peer_port to the probe's port kTcpPortBase + slot go to the TX core, which runs it.
+struct TcpFlowSpec {
+  uint32_t slot = 0;
+  uint32_t flow_id = 0;
+  Host target;
+  uint16_t peer_port = 7;
+  uint64_t rate_bytes_per_s = 1'000'000;
+  uint32_t segment_bytes = 1000;
+  bool echo = true;
+  uint8_t generation = 1;
+};
+
 // Counter copies (the snapshot structs hold an atomic and do not copy).
 struct TxView {
   TxCounters totals;
   std::vector<TxFlowStats> flows;
+  std::vector<TcpFlowSnapshot> tcp;  // by TCP slot
+  uint64_t drops(analysis::DropReason r) const { return totals.drops[static_cast<size_t>(r)]; }
+  uint64_t all_drops() const {
+    uint64_t n = 0;
+    for (uint64_t d : totals.drops) n += d;
+    return n;
+  }
 };
 struct RxView {
   RxCounters totals;
@@ -157,6 +185,13 @@ class CoreRig {
   void add_flow(const FlowSpec& f);
   // Stops the TX core sending a flow (RX keeps it).
   void stop_sending(uint32_t id);
+  // Adds a TCP flow as probe_control.cc does: the RX core's route first, a barrier, then the
+  // TX core's flow, its MAC resolved (it connects at once).
+  void add_tcp_flow(const TcpFlowSpec& f);
+  // Stops a TCP flow (a FIN after what is outstanding); its route stays.
+  void stop_tcp_flow(uint32_t slot);
+  // The probe's side of a TCP flow's frames (host order), as the TX core sends them.
+  TcpFrameAddress tcp_address(const TcpFlowSpec& f) const;
   // Settles every flow as at the end of a run and waits for the kFinished event.
   // end_ns 0: the RX core's now.
   bool finish(uint64_t end_ns, const std::vector<TxFlowStats>* sent);
@@ -173,6 +208,9 @@ class CoreRig {
   bool wait_rx_ring_empty(uint64_t timeout_ns = 1'000'000'000);
   // Events the RX core posted since the rig started (taken off the ring on each call).
   const std::vector<RxEvent>& events();
+  // Connection events of the TCP flows since the rig started (taken off the ring on each
+  // call).
+  const std::vector<TcpFlowEvent>& tcp_events();
 
   // Stops the cores (kQuit, waits for the lcores), frees the frames left on every ring.
   // Returns the mbufs the pool does not have back (0 when nothing leaked).
@@ -197,6 +235,8 @@ class CoreRig {
   rte_ring* rx_commands_ = nullptr;
   rte_ring* events_ = nullptr;
   rte_ring* frames_ = nullptr;
+  rte_ring* tcp_segments_ = nullptr;  // RX -> TX (mbuf pointers)
+  rte_ring* tcp_events_ = nullptr;    // TX -> test (TcpFlowEvent)
   int port_ = -1;
   bool port_started_ = false;
   bool running_ = false;
@@ -208,6 +248,7 @@ class CoreRig {
   TxCoreSetup tx_setup_;
   RxCoreSetup rx_setup_;
   std::vector<RxEvent> events_seen_;
+  std::vector<TcpFlowEvent> tcp_events_seen_;
 };
 
 // Stalls a worker lcore's thread for about ns (a signal whose handler sleeps), as a host

@@ -3,7 +3,8 @@
 // by timeouts (its stall within the outage plus the RTO in force), fast retransmit after one
 // lost segment, a zero window, a reset and the reconnection, a refused port, a corrupted
 // echo, and crafted segments that must not move it (an ACK of unsent data, a reset at the
-// wrong sequence).
+// wrong sequence), each dropped for its reason (out of the windows, no connection) without
+// wedging the stream.
 
 #include "dataplane/tcp_endpoint.h"
 
@@ -500,6 +501,319 @@ TEST(TcpEndpoint, CraftedSegmentsDoNotMoveIt) {
   s.run_until(1000 * kMs);
   EXPECT_TRUE(s.ep.established());
   EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+}
+
+// A segment of the peer as a test crafts it; payload, when given, must outlive the call
+// that reads it.
+an::ParsedPacket crafted(uint8_t flags, uint32_t seq, uint32_t ack,
+                         const std::vector<uint8_t>* payload = nullptr) {
+  an::ParsedPacket p;
+  p.kind = an::PacketKind::kTcp;
+  p.tcp_flags = flags;
+  p.tcp_seq = seq;
+  p.tcp_ack = ack;
+  p.tcp_window = 65535;
+  if (payload != nullptr) {
+    p.payload = payload->data();
+    p.payload_len = static_cast<uint32_t>(payload->size());
+    p.tcp_len = p.payload_len;
+  }
+  return p;
+}
+
+// Where an established stream stands when the wire is quiet (everything sent acknowledged
+// and echoed): the endpoint's last segment is its ACK of the echo, at snd_max, acknowledging
+// rcv_nxt.
+struct Quiet {
+  uint32_t snd_max = 0;
+  uint32_t rcv_nxt = 0;
+};
+Quiet quiet(const Sim& s) {
+  EXPECT_EQ(s.sent.back().flags, an::kTcpAck);
+  EXPECT_EQ(s.sent.back().payload_len, 0U);
+  return Quiet{s.sent.back().seq, s.sent.back().ack};
+}
+
+// Runs the stream on for ms and expects it to have kept moving at its 1 MB/s, by what the
+// endpoint sent and what came back rather than by its meter (which segments the endpoint
+// dropped can stop: DISABLED_MeterMeasuresOnlyWhatTheEndpointTakes): new data sent, none of
+// it again, all of it received in order by the peer and echoed back intact, the connection
+// neither reset nor opened again meanwhile.
+void expect_keeps_moving(Sim& s, uint64_t ms) {
+  const size_t from = s.sent.size();
+  const uint64_t received = s.peer_received();
+  const uint64_t echoed = s.ep.echo().bytes_echoed;
+  const int connections = count(s.events, TcpEndpointEvent::kEstablished);
+  const int resets = count(s.events, TcpEndpointEvent::kReset);
+  s.run_until(s.now + ms * kMs);
+  uint64_t new_bytes = 0;
+  uint32_t again = 0;
+  uint32_t end = 0;  // of the newest data sent
+  for (size_t i = from; i < s.sent.size(); ++i) {
+    const TcpTx& t = s.sent[i];
+    if (t.payload_len == 0) continue;
+    if (new_bytes != 0 && !an::seq_after(t.seq + t.payload_len, end)) {
+      ++again;
+      continue;
+    }
+    new_bytes += t.payload_len;
+    end = t.seq + t.payload_len;
+  }
+  EXPECT_TRUE(s.ep.established());
+  EXPECT_GE(new_bytes, (ms - 2) * 1000);
+  EXPECT_EQ(again, 0U) << "segments sent again";
+  EXPECT_GE(s.peer_received(), received + (ms - 2) * 1000);
+  EXPECT_GE(s.ep.echo().bytes_echoed, echoed + (ms - 3) * 1000);
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kEstablished), connections);
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kReset), resets);
+}
+
+TEST(TcpEndpoint, AckBeyondWhatWasSentIsOutOfWindow) {
+  Sim s;
+  s.start();
+  s.run_until(100 * kMs);
+  ASSERT_TRUE(s.ep.established());
+  const Quiet q = quiet(s);
+  const uint64_t acked = s.ep.meter().opener().bytes_acked;
+  const size_t sent = s.sent.size();
+  // One byte past the last one sent: answered with an ACK saying where we are, nothing taken.
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpAck, q.rcv_nxt, q.snd_max + 1), s.now, s),
+            an::DropReason::kTCP_OUT_OF_WINDOW);
+  ASSERT_EQ(s.sent.size(), sent + 1);
+  EXPECT_EQ(s.sent.back().flags, an::kTcpAck);
+  EXPECT_EQ(s.sent.back().seq, q.snd_max);
+  EXPECT_EQ(s.sent.back().ack, q.rcv_nxt);
+  EXPECT_EQ(s.ep.meter().opener().bytes_acked, acked);
+  // Data riding on such an ACK is not taken either.
+  const std::vector<uint8_t> data(100, 0x55);
+  EXPECT_EQ(
+      s.ep.on_segment(crafted(an::kTcpAck | an::kTcpPsh, q.rcv_nxt, q.snd_max + 100'000, &data),
+                      s.now, s),
+      an::DropReason::kTCP_OUT_OF_WINDOW);
+  EXPECT_EQ(s.sent.back().ack, q.rcv_nxt);
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+  // The ACK of exactly what was sent is a valid (duplicate) one.
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpAck, q.rcv_nxt, q.snd_max), s.now, s),
+            an::DropReason::kNone);
+  expect_keeps_moving(s, 500);
+}
+
+TEST(TcpEndpoint, DataPastTheReceiveWindowIsOutOfWindow) {
+  Sim s;
+  s.start();
+  s.run_until(100 * kMs);
+  ASSERT_TRUE(s.ep.established());
+  const Quiet q = quiet(s);
+  const std::vector<uint8_t> data(1000, 0xaa);
+  const size_t sent = s.sent.size();
+  const TcpEchoStats before = s.ep.echo();
+  // From the window's end on: not data of this connection; our ACK says what we expect.
+  for (const uint32_t past :
+       {TcpEndpoint::kReceiveWindow, TcpEndpoint::kReceiveWindow + 1'000U, 0x40000000U}) {
+    EXPECT_EQ(s.ep.on_segment(
+                  crafted(an::kTcpAck | an::kTcpPsh, q.rcv_nxt + past, q.snd_max, &data), s.now, s),
+              an::DropReason::kTCP_OUT_OF_WINDOW)
+        << past << " bytes past the next expected";
+    EXPECT_EQ(s.sent.back().flags, an::kTcpAck);
+    EXPECT_EQ(s.sent.back().ack, q.rcv_nxt);
+  }
+  EXPECT_EQ(s.sent.size(), sent + 3);
+  // None of it read.
+  EXPECT_EQ(s.ep.echo().out_of_order_segments, before.out_of_order_segments);
+  EXPECT_EQ(s.ep.echo().bytes_echoed, before.bytes_echoed);
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+  // Inside the window, after a hole: out of order, dropped and acknowledged (the peer sends
+  // it again), not an error.
+  EXPECT_EQ(
+      s.ep.on_segment(crafted(an::kTcpAck | an::kTcpPsh,
+                              q.rcv_nxt + TcpEndpoint::kReceiveWindow - 1000, q.snd_max, &data),
+                      s.now, s),
+      an::DropReason::kNone);
+  EXPECT_EQ(s.ep.echo().out_of_order_segments, 1U);
+  EXPECT_EQ(s.sent.back().ack, q.rcv_nxt);
+  expect_keeps_moving(s, 500);
+}
+
+TEST(TcpEndpoint, ResetOutsideTheWindowIsOutOfWindowInsideItIsChallenged) {
+  Sim s;
+  s.start();
+  s.run_until(100 * kMs);
+  ASSERT_TRUE(s.ep.established());
+  const Quiet q = quiet(s);
+  const size_t sent = s.sent.size();
+  // Before the next expected sequence, and from the window's end on: ignored, no answer.
+  for (const uint32_t seq : {q.rcv_nxt - 1, q.rcv_nxt - 100'000,
+                             q.rcv_nxt + TcpEndpoint::kReceiveWindow, q.rcv_nxt + 0x40000000U}) {
+    for (const uint8_t flags : {an::kTcpRst, static_cast<uint8_t>(an::kTcpRst | an::kTcpAck)}) {
+      EXPECT_EQ(s.ep.on_segment(crafted(flags, seq, q.snd_max), s.now, s),
+                an::DropReason::kTCP_OUT_OF_WINDOW)
+          << "a reset at rcv_nxt + " << static_cast<int32_t>(seq - q.rcv_nxt);
+    }
+  }
+  EXPECT_EQ(s.sent.size(), sent);
+  EXPECT_TRUE(s.ep.established());
+  // Inside the window but not at the next expected sequence: taken as a question (RFC 5961
+  // 3.2), answered with a challenge ACK of where we are; the connection stays.
+  for (const uint32_t off : {1U, 1000U, TcpEndpoint::kReceiveWindow - 1}) {
+    EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpRst, q.rcv_nxt + off, 0), s.now, s),
+              an::DropReason::kNone);
+    EXPECT_EQ(s.sent.back().flags, an::kTcpAck);
+    EXPECT_EQ(s.sent.back().seq, q.snd_max);
+    EXPECT_EQ(s.sent.back().ack, q.rcv_nxt);
+  }
+  EXPECT_EQ(s.sent.size(), sent + 3);
+  EXPECT_TRUE(s.ep.established());
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kReset), 0);
+  expect_keeps_moving(s, 500);
+}
+
+TEST(TcpEndpoint, SegmentThatDoesNotAnswerTheSynIsResetAndOutOfWindow) {
+  Sim s;
+  s.start();  // the SYN is on the wire; the peer's SYN-ACK comes at 0.2 ms
+  ASSERT_EQ(s.sent.size(), 1U);
+  const uint32_t iss = s.sent[0].seq;
+  // An ACK of something else: a reset from that acknowledgement (RFC 793 3.4).
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpAck, 1000, iss + 2), s.now, s),
+            an::DropReason::kTCP_OUT_OF_WINDOW);
+  ASSERT_EQ(s.sent.size(), 2U);
+  EXPECT_EQ(s.sent.back().flags, an::kTcpRst);
+  EXPECT_EQ(s.sent.back().seq, iss + 2);
+  // A SYN-ACK of another SYN (an old connection's): the same.
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpSyn | an::kTcpAck, 2000, iss - 5), s.now, s),
+            an::DropReason::kTCP_OUT_OF_WINDOW);
+  ASSERT_EQ(s.sent.size(), 3U);
+  EXPECT_EQ(s.sent.back().flags, an::kTcpRst);
+  EXPECT_EQ(s.sent.back().seq, iss - 5);
+  // A SYN without an ACK (a simultaneous open, which it does not do): a reset acknowledging it.
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpSyn, kPeerIss - 10'000, 0), s.now, s),
+            an::DropReason::kTCP_OUT_OF_WINDOW);
+  ASSERT_EQ(s.sent.size(), 4U);
+  EXPECT_EQ(s.sent.back().flags, an::kTcpRst | an::kTcpAck);
+  EXPECT_EQ(s.sent.back().ack, kPeerIss - 10'000 + 1);
+  // A reset that does not acknowledge our SYN: not a refusal, and never answered.
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpRst | an::kTcpAck, 0, iss + 7), s.now, s),
+            an::DropReason::kTCP_OUT_OF_WINDOW);
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpRst, 0, 0), s.now, s),
+            an::DropReason::kTCP_OUT_OF_WINDOW);
+  // Our SYN acknowledged without the peer's SYN: nothing to synchronise to, dropped quietly.
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpAck, 3000, iss + 1), s.now, s),
+            an::DropReason::kTCP_OUT_OF_WINDOW);
+  EXPECT_EQ(s.sent.size(), 4U);
+  EXPECT_FALSE(s.ep.established());
+  EXPECT_TRUE(s.events.empty());
+  EXPECT_EQ(s.ep.echo().refused, 0U);
+  // The real SYN-ACK still completes the handshake, and the stream runs.
+  s.run_until(1 * kMs);
+  ASSERT_TRUE(s.ep.established());
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kEstablished), 1);
+  expect_keeps_moving(s, 500);
+}
+
+TEST(TcpEndpoint, SegmentsAfterTheConnectionIsOverAreForNoConnection) {
+  Sim s;
+  s.start();
+  s.run_until(100 * kMs);
+  ASSERT_TRUE(s.ep.established());
+  const Quiet q = quiet(s);
+  s.peer_reset();
+  s.run_until(101 * kMs);
+  ASSERT_EQ(count(s.events, TcpEndpointEvent::kReset), 1);
+  ASSERT_FALSE(s.ep.established());  // waiting to reconnect, 1 s after the reset
+  const std::vector<uint8_t> data(500, 0x33);
+  size_t sent = s.sent.size();
+  // Data of the connection that is over: a reset from its acknowledgement, so the peer
+  // forgets the connection too.
+  EXPECT_EQ(
+      s.ep.on_segment(crafted(an::kTcpAck | an::kTcpPsh, q.rcv_nxt, q.snd_max, &data), s.now, s),
+      an::DropReason::kTCP_NO_CONNECTION);
+  ASSERT_EQ(s.sent.size(), ++sent);
+  EXPECT_EQ(s.sent.back().flags, an::kTcpRst);
+  EXPECT_EQ(s.sent.back().seq, q.snd_max);
+  // Without an ACK: a reset acknowledging it.
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpPsh, q.rcv_nxt, 0, &data), s.now, s),
+            an::DropReason::kTCP_NO_CONNECTION);
+  ASSERT_EQ(s.sent.size(), ++sent);
+  EXPECT_EQ(s.sent.back().flags, an::kTcpRst | an::kTcpAck);
+  EXPECT_EQ(s.sent.back().ack, q.rcv_nxt + 500);
+  // A bare ACK (of a FIN we sent, say), a FIN and a reset: no connection, no answer.
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpAck, q.rcv_nxt, q.snd_max), s.now, s),
+            an::DropReason::kTCP_NO_CONNECTION);
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpFin | an::kTcpAck, q.rcv_nxt, q.snd_max), s.now, s),
+            an::DropReason::kTCP_NO_CONNECTION);
+  EXPECT_EQ(s.ep.on_segment(crafted(an::kTcpRst | an::kTcpAck, q.rcv_nxt, q.snd_max), s.now, s),
+            an::DropReason::kTCP_NO_CONNECTION);
+  EXPECT_EQ(s.sent.size(), sent);
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kReset), 1);
+  EXPECT_EQ(s.ep.echo().bytes_mismatched, 0U);
+  // The reconnection is not held up: a new connection 1 s after the reset, and it streams.
+  s.run_until(1200 * kMs);
+  ASSERT_TRUE(s.ep.established());
+  EXPECT_EQ(count(s.events, TcpEndpointEvent::kEstablished), 2);
+  expect_keeps_moving(s, 500);
+}
+
+// A product flaw the tests above show: TcpEndpoint::on_segment hands every segment to its
+// meter before judging it, and emit() hands it the resets the endpoint sends for segments of
+// no connection, so segments the endpoint drops move the figures migprobe-dp reports
+// (TcpStreamReport, the TCP verdicts), while the connection itself streams on:
+//   - a reset outside the window, or inside it and challenged, is recorded as a reset, and
+//     the meter measures nothing more until the next handshake (which never comes);
+//   - data far past the receive window counts as the peer's, and the peer's real data after
+//     it counts as retransmissions, not as data (its highest sequence jumped ahead);
+//   - in SYN-SENT, the reset answering a stray ACK is recorded as ours, and the connection
+//     established right after is never measured (established 0, no bytes);
+//   - after a reset, the reset answering the old connection's data is a second reset.
+// Each case here expects the figures of the same run without the crafted segment. Enable
+// once tcp_endpoint.cc feeds the meter only the segments it takes (and not its resets for
+// segments of no connection).
+TEST(TcpEndpoint, DISABLED_MeterMeasuresOnlyWhatTheEndpointTakes) {
+  const std::vector<uint8_t> data(1000, 0xaa);
+  const auto run = [&](const char* what, const std::function<void(Sim&, const Quiet&)>& craft) {
+    SCOPED_TRACE(what);
+    Sim s;
+    s.start();
+    s.run_until(100 * kMs);
+    craft(s, quiet(s));
+    s.run_until(s.now + 1000 * kMs);
+    const an::TcpDirectionStats& o = s.ep.meter().opener();
+    EXPECT_EQ(s.ep.meter().connection().established,
+              static_cast<uint64_t>(count(s.events, TcpEndpointEvent::kEstablished)));
+    EXPECT_EQ(s.ep.meter().resets().size(),
+              static_cast<size_t>(count(s.events, TcpEndpointEvent::kReset)));
+    // What was measured matches what moved.
+    EXPECT_GE(o.bytes_sent + 1000, s.peer_received());
+    EXPECT_GE(o.bytes_acked + 2000, s.peer_received());
+    EXPECT_GE(s.ep.meter().peer().bytes_sent + 2000, s.ep.echo().bytes_echoed);
+    EXPECT_LE(s.ep.meter().peer().bytes_sent, s.ep.echo().bytes_echoed + 1000);
+    EXPECT_EQ(s.ep.meter().peer().retransmitted_segments, 0U);
+  };
+  run("nothing crafted (the expectations hold)", [](Sim&, const Quiet&) {});
+  run("a reset outside the window", [](Sim& s, const Quiet& q) {
+    s.ep.on_segment(crafted(an::kTcpRst, q.rcv_nxt + 0x40000000, 0), s.now, s);
+  });
+  run("a reset inside the window, challenged", [](Sim& s, const Quiet& q) {
+    s.ep.on_segment(crafted(an::kTcpRst, q.rcv_nxt + 1000, 0), s.now, s);
+  });
+  run("data past the receive window", [&](Sim& s, const Quiet& q) {
+    s.ep.on_segment(crafted(an::kTcpAck | an::kTcpPsh, q.rcv_nxt + 0x40000000, q.snd_max, &data),
+                    s.now, s);
+  });
+  run("data after a reset", [&](Sim& s, const Quiet& q) {
+    s.peer_reset();
+    s.run_until(s.now + 1 * kMs);
+    s.ep.on_segment(crafted(an::kTcpAck | an::kTcpPsh, q.rcv_nxt, q.snd_max, &data), s.now, s);
+  });
+  {
+    SCOPED_TRACE("a stray ACK in SYN-SENT");
+    Sim s;
+    s.start();
+    s.ep.on_segment(crafted(an::kTcpAck, 1000, s.sent[0].seq + 2), s.now, s);
+    s.run_until(1000 * kMs);
+    EXPECT_EQ(s.ep.meter().connection().established, 1U);
+    EXPECT_TRUE(s.ep.meter().resets().empty());
+    EXPECT_GE(s.ep.meter().opener().bytes_sent + 1000, s.peer_received());
+  }
 }
 
 TEST(TcpEndpoint, StopSendsFinAfterTheData) {
