@@ -222,6 +222,7 @@ void Analyzer::on_tcp(uint64_t ts_ns, const ParsedPacket& pkt) {
   s.ack = pkt.tcp_ack;
   s.len = pkt.tcp_len;
   s.window = pkt.tcp_window;
+  if ((pkt.tcp_flags & kTcpSyn) != 0) s.wscale = pkt.tcp_wscale;
   st.meter.on_segment(s);
   // migprobe-dp's own flows send whole chunks, each starting with the trailer.
   ProbeTrailer t;

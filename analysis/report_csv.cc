@@ -37,7 +37,8 @@ std::string render_csv(const v1::Report& report) {
       "forward_lost,return_lost,announce_ns,before_announce_ns,after_announce_ns,"
       "migration_number,migration_instance,migration_iteration,source_host,dest_host,migration_"
       "outcome,nova_migration_id,migration_error,migration_downtime_ns,hypervisor_downtime_ms,"
-      "hypervisor_pause_ns,coverage_lost,neighbour_migration_number\n";
+      "hypervisor_pause_ns,coverage_lost,neighbour_migration_number,tcp_verdict,tcp_stall_ns,"
+      "tcp_retransmits,tcp_bytes_lost\n";
   for (const auto& t : report.targets()) {
     for (const auto& f : t.flows()) {
       for (const auto& g : f.gaps()) {
@@ -77,6 +78,14 @@ std::string render_csv(const v1::Report& report) {
         }
         // A gap on this VM while another one migrated: that migration's number.
         out += ',' + (g.neighbour_migration_number() > 0 ? n(g.neighbour_migration_number()) : "");
+        // The migration's TCP verdict (analysis/tcp_verdict.h), when its VM had a stream.
+        if (figures != nullptr && figures->has_tcp()) {
+          const v1::TcpVerdict& v = figures->tcp();
+          out += ',' + std::string(v1::TcpVerdictKind_Name(v.verdict())) + ',' + n(v.stall_ns()) +
+                 ',' + n(v.retransmits()) + ',' + n(v.bytes_lost());
+        } else {
+          out += ",,,,";
+        }
         out += '\n';
       }
     }

@@ -56,6 +56,9 @@ std::string tcp_verdict_text(const v1::TcpVerdict& v, uint64_t origin) {
     case v1::TCP_VERDICT_RESET:
       return "RESET at " + rel(v.reset_ns(), origin) + ", " + std::to_string(v.bytes_lost()) +
              " bytes never acknowledged" + (v.retransmits() != 0 ? "; " + stall : "") + stream;
+    case v1::TCP_VERDICT_STALLED:
+      return "STALLED, never recovered before the measurement ended: " + stall + ", " +
+             std::to_string(v.bytes_lost()) + " bytes never acknowledged" + stream;
     case v1::TCP_VERDICT_NOT_ESTABLISHED:
       return "NOT ESTABLISHED: no handshake completed in the window" + stream;
     case v1::TCP_VERDICT_NOT_MEASURED:

@@ -42,12 +42,14 @@ void TcpMeter::on_segment(const TcpSegmentInfo& s) {
   Direction& other = dir_[s.from_opener ? 1 : 0];
   ++self.stats.segments;
   if ((s.flags & kTcpRst) != 0) {
+    if (!reset_taken(s)) return;
     ++self.stats.resets;
     on_reset(s);
     return;
   }
   if ((s.flags & kTcpSyn) != 0) {
     ++self.stats.syns;
+    self.wscale = s.wscale;
     const bool again = self.started && self.isn == s.seq && state_ != State::kClosed;
     if (!again) {
       if (s.from_opener) {
@@ -71,6 +73,11 @@ void TcpMeter::on_segment(const TcpSegmentInfo& s) {
     }
     start_direction(self, s.seq, false, s.ts_ns);
   }
+  // New data past the window its receiver offered: no stack would take it.
+  if (s.len != 0 && self.started && self.window_seen && seq_after(s.seq, self.max) &&
+      seq_span(self.una, s.seq) > offered_window(self, other)) {
+    return;
+  }
   if ((s.flags & kTcpAck) != 0 && other.started) on_ack(other, s);
   if (state_ == State::kSynReceived && s.from_opener && (s.flags & kTcpAck) != 0 &&
       (s.flags & kTcpSyn) == 0 && !dir_[1].syn_unacked) {
@@ -80,6 +87,32 @@ void TcpMeter::on_segment(const TcpSegmentInfo& s) {
     conn_.last_established_ns = s.ts_ns;
   }
   on_send(self, s);
+}
+
+bool TcpMeter::reset_taken(const TcpSegmentInfo& s) const {
+  const Direction& self = dir_[s.from_opener ? 0 : 1];
+  switch (state_) {
+    case State::kNone:
+      return true;  // the first segment seen: nothing to judge it by
+    case State::kClosed:
+      return false;  // reset or refused already: nothing left to reset
+    case State::kSynSent:
+      // The peer refuses the SYN by acknowledging it; the opener aborts at its next byte.
+      if (!s.from_opener) return (s.flags & kTcpAck) != 0 && s.ack == dir_[0].isn + 1;
+      return s.seq == dir_[0].max;
+    default:
+      if (!self.started) return true;
+      return !seq_after(self.una, s.seq) && !seq_after(s.seq, self.max);
+  }
+}
+
+uint64_t TcpMeter::offered_window(const Direction& d, const Direction& receiver) const {
+  if (!d.window_seen) return UINT64_MAX;
+  unsigned shift = 14;  // no handshake seen: the largest scale there is
+  if (dir_[0].started && dir_[1].started && !conn_.mid_stream) {
+    shift = dir_[0].wscale >= 0 && dir_[1].wscale >= 0 ? static_cast<unsigned>(receiver.wscale) : 0;
+  }
+  return static_cast<uint64_t>(d.last_window) << std::min(shift, 14U);
 }
 
 void TcpMeter::on_send(Direction& d, const TcpSegmentInfo& s) {
@@ -198,6 +231,7 @@ void TcpMeter::on_ack(Direction& d, const TcpSegmentInfo& s) {
   }
   const uint16_t previous_window = d.last_window;
   d.last_window = s.window;
+  d.window_seen = (s.flags & kTcpSyn) == 0 || d.window_seen;
   if (seq_after(s.ack, d.una) && !seq_after(s.ack, d.max)) {
     end_stall(d, s.ts_ns);
     uint64_t acked = seq_span(d.una, s.ack);

@@ -21,6 +21,12 @@
 // - A duplicate ACK: a pure ACK that repeats the highest acknowledgement while data is
 //   outstanding, with the same window.
 // - Zero window: from an ACK advertising a zero window to the next with a non-zero one.
+// - What a receiving stack would not take is not measured, so segments crafted or misrouted
+//   into a stream do not bend its figures: a reset counts only where the receiver takes it
+//   (a peer's answer to the SYN; otherwise a sequence between what the receiver last
+//   acknowledged and what the sender sent, as RFC 5961 narrows it, and never once the
+//   connection is over), and new data only inside the window the receiver offered (scaled
+//   as the SYNs agreed; with no handshake seen, at the largest scale).
 
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +51,7 @@ struct TcpSegmentInfo {
   uint32_t ack = 0;
   uint32_t len = 0;     // payload bytes
   uint16_t window = 0;  // the raw field (a zero is zero at any scale)
+  int8_t wscale = -1;   // a SYN's window scale option; -1: none (or not a SYN)
 };
 
 // A loss episode of one direction (see above).
@@ -143,6 +150,8 @@ class TcpMeter {
     uint64_t progress_ns = 0;  // the last ACK progress, or the send that made data outstanding
     uint32_t dupacks = 0;      // duplicate ACKs since the last progress
     uint16_t last_window = 0;
+    bool window_seen = false;
+    int8_t wscale = -1;  // its SYN's window scale option
     bool window_zero = false;
     uint64_t window_zero_since_ns = 0;
     bool timing = false;  // an RTT sample under way (Karn: none across retransmissions)
@@ -158,6 +167,10 @@ class TcpMeter {
   void on_send(Direction& d, const TcpSegmentInfo& s);
   void on_ack(Direction& d, const TcpSegmentInfo& s);
   void on_reset(const TcpSegmentInfo& s);
+  // Whether the receiving side would take the reset s.
+  bool reset_taken(const TcpSegmentInfo& s) const;
+  // The window (bytes) the receiver of d's data last offered; UINT64_MAX when none seen.
+  uint64_t offered_window(const Direction& d, const Direction& receiver) const;
   void start_direction(Direction& d, uint32_t isn, bool syn, uint64_t ts_ns);
   void end_stall(Direction& d, uint64_t ts_ns);
   void close_episode(Direction& d, uint64_t ts_ns, bool reset, bool open);

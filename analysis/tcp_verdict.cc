@@ -13,6 +13,8 @@ namespace {
 int severity(v1::TcpVerdictKind k) {
   switch (k) {
     case v1::TCP_VERDICT_RESET:
+      return 6;
+    case v1::TCP_VERDICT_STALLED:
       return 5;
     case v1::TCP_VERDICT_NOT_ESTABLISHED:
       return 4;
@@ -47,12 +49,18 @@ v1::TcpVerdict tcp_verdict(const v1::TcpStreamReport& s, uint64_t from_ns, uint6
   uint64_t stall = 0;
   uint32_t retransmits = 0;
   bool episodes = false;
+  bool open = false;
+  uint64_t unacked = 0;
   for (const v1::TcpDirectionReport* d : {&s.from_opener(), &s.from_peer()}) {
     for (const v1::TcpEpisode& e : d->episodes()) {
       if (!overlaps(e.start_ns(), e.end_ns(), from_ns, to_ns)) continue;
       episodes = true;
       stall = std::max(stall, e.stall_ns());
       retransmits += e.timeout_retransmits() + e.fast_retransmits();
+      if (e.open()) {
+        open = true;
+        unacked += d->unacked_bytes();
+      }
     }
   }
   v.set_stall_ns(stall);
@@ -62,6 +70,11 @@ v1::TcpVerdict tcp_verdict(const v1::TcpStreamReport& s, uint64_t from_ns, uint6
     v.set_verdict(v1::TCP_VERDICT_RESET);
     v.set_reset_ns(r.ts_ns());
     v.set_bytes_lost(r.unacked_opener_bytes() + r.unacked_peer_bytes());
+    return v;
+  }
+  if (open) {
+    v.set_verdict(v1::TCP_VERDICT_STALLED);
+    v.set_bytes_lost(unacked);
     return v;
   }
   if (episodes) {

@@ -3,6 +3,8 @@
 // report's TCP streams of the migrating VM (those with the VM's address at either end), what
 // happened in the migration's window [requested, completed + settle]:
 //   reset            a reset in the window (when, and the bytes it left unacknowledged);
+//   stalled          a loss episode in the window still under way when the input ended
+//                    (never recovered; the bytes then unacknowledged);
 //   recovered        loss episodes overlapping the window, none ended by a reset (the
 //                    longest stall, the retransmissions);
 //   intact           established before the window and still carrying segments after it,

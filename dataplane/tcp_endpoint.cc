@@ -20,8 +20,9 @@ bool after(uint32_t a, uint32_t b) {
 
 // What the meter reads of a segment.
 an::TcpSegmentInfo segment_info(uint64_t now_ns, bool ours, uint8_t flags, uint32_t seq,
-                                uint32_t ack, uint32_t len, uint16_t window) {
+                                uint32_t ack, uint32_t len, uint16_t window, int8_t wscale) {
   an::TcpSegmentInfo m;
+  m.wscale = wscale;
   m.ts_ns = now_ns;
   m.from_opener = ours;
   m.flags = flags;
@@ -65,7 +66,8 @@ bool TcpEndpoint::write_payload(uint64_t offset, uint32_t len, uint8_t* out) con
 }
 
 void TcpEndpoint::emit(const TcpTx& t, uint64_t now_ns, TcpSink& out) {
-  meter_.on_segment(segment_info(now_ns, true, t.flags, t.seq, t.ack, t.payload_len, t.window));
+  meter_.on_segment(segment_info(now_ns, true, t.flags, t.seq, t.ack, t.payload_len, t.window,
+                                 t.syn_options ? static_cast<int8_t>(t.wscale) : int8_t{-1}));
   out.send(t);
 }
 
@@ -166,8 +168,9 @@ void TcpEndpoint::rtt_sample(uint64_t rtt) {
 
 an::DropReason TcpEndpoint::on_segment(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& out) {
   // The length on the wire, as migprobe-analyze reads it from a capture.
-  meter_.on_segment(
-      segment_info(now_ns, false, p.tcp_flags, p.tcp_seq, p.tcp_ack, p.tcp_len, p.tcp_window));
+  meter_.on_segment(segment_info(now_ns, false, p.tcp_flags, p.tcp_seq, p.tcp_ack, p.tcp_len,
+                                 p.tcp_window,
+                                 (p.tcp_flags & an::kTcpSyn) != 0 ? p.tcp_wscale : int8_t{-1}));
   const bool rst = (p.tcp_flags & an::kTcpRst) != 0;
   const bool syn = (p.tcp_flags & an::kTcpSyn) != 0;
   const bool ack = (p.tcp_flags & an::kTcpAck) != 0;

@@ -767,7 +767,7 @@ TEST(TcpEndpoint, SegmentsAfterTheConnectionIsOverAreForNoConnection) {
 // Each case here expects the figures of the same run without the crafted segment. Enable
 // once tcp_endpoint.cc feeds the meter only the segments it takes (and not its resets for
 // segments of no connection).
-TEST(TcpEndpoint, DISABLED_MeterMeasuresOnlyWhatTheEndpointTakes) {
+TEST(TcpEndpoint, MeterMeasuresOnlyWhatTheEndpointTakes) {
   const std::vector<uint8_t> data(1000, 0xaa);
   const auto run = [&](const char* what, const std::function<void(Sim&, const Quiet&)>& craft) {
     SCOPED_TRACE(what);
