@@ -22,7 +22,7 @@ check migrations "$dir/report.txt" "migrations: 6 (completed 6, failed or aborte
 check nova-id "$dir/report.txt" "nova migration 132"
 check json "$dir/report.json" '"generator": "migprobe-control"'
 check json-format "$dir/report.json" '"format": "journal"'
-check csv "$dir/report.csv" "hypervisor_downtime_ms,hypervisor_pause_ns,coverage_lost,neighbour_migration_number$"
+check csv "$dir/report.csv" "hypervisor_downtime_ms,hypervisor_pause_ns,coverage_lost,neighbour_migration_number,tcp_verdict,tcp_stall_ns,tcp_retransmits,tcp_bytes_lost$"
 
 "$analyze" --help >"$dir/help"
 check help "$dir/help" "migprobe-analyze \[options\] --journal JOURNAL"

@@ -398,17 +398,18 @@ TEST_F(JournalReportTest, RenderingsShowHypervisorFiguresAndRunSections) {
   EXPECT_NE(json.find("\"coverage_lost\": true"), std::string::npos);
   EXPECT_NE(json.find("\"evacuation_time\""), std::string::npos);
 
-  // CSV: the columns added at the end carry Nova's id, the error and both figures (the
-  // last, a neighbour's migration, is empty: these gaps have their own).
+  // CSV: the columns added at the end carry Nova's id, the error and both figures (then a
+  // neighbour's migration, empty: these gaps have their own; and the TCP verdict, empty:
+  // no TCP stream).
   const std::string csv = render_csv(r);
-  EXPECT_NE(csv.find(",MIGRATION_OUTCOME_COMPLETED,1001,,20000000,12.5,14000000,0,\n"),
+  EXPECT_NE(csv.find(",MIGRATION_OUTCOME_COMPLETED,1001,,20000000,12.5,14000000,0,,,,,\n"),
             std::string::npos)
       << csv;
   EXPECT_NE(csv.find(",MIGRATION_OUTCOME_FAILED,1002,Migration pre-check error: CPU doesn't "
-                     "have compatibility.,2000000,,,0,\n"),
+                     "have compatibility.,2000000,,,0,,,,,\n"),
             std::string::npos)
       << csv;
-  EXPECT_NE(csv.find(",MIGRATION_OUTCOME_COMPLETED,1003,,5000000,,,1,\n"), std::string::npos);
+  EXPECT_NE(csv.find(",MIGRATION_OUTCOME_COMPLETED,1003,,5000000,,,1,,,,,\n"), std::string::npos);
   // Every row has the header's columns, those of a gap no migration explains included.
   const auto fields = [](const std::string& row) {
     size_t n = 1;

@@ -159,7 +159,7 @@ TEST(Tagging, AGapDuringAnotherVmsMigrationIsANeighbourGap) {
             std::string::npos)
       << text;
   const std::string csv = render_csv(r);
-  EXPECT_NE(csv.find(",neighbour_migration_number\n"), std::string::npos);
+  EXPECT_NE(csv.find(",neighbour_migration_number,tcp_verdict,"), std::string::npos);
 }
 
 TEST(Tagging, WithoutJournalEveryGapIsUnattributedAndNoneIsDropped) {

@@ -54,6 +54,20 @@ TEST(TcpVerdict, RecoveredWithItsStallAndRetransmissions) {
   EXPECT_EQ(v.retransmits(), 62U);
 }
 
+TEST(TcpVerdict, AnEpisodeStillOpenAtTheEndIsStalledNotRecovered) {
+  // The guest went dark in the migration and never came back before the run ended.
+  v1::TcpStreamReport s = stream();
+  add_episode(&s, 15 * kS, 41 * kS, 25 * kS)->set_open(true);
+  s.mutable_from_opener()->set_unacked_bytes(10'700);
+  for (const auto& [from, to] : {std::pair{10 * kS, 20 * kS}, std::pair{30 * kS, 40 * kS}}) {
+    const v1::TcpVerdict v = tcp_verdict(s, from, to);
+    EXPECT_EQ(v.verdict(), v1::TCP_VERDICT_STALLED);
+    EXPECT_EQ(v.stall_ns(), 25 * kS);
+    EXPECT_EQ(v.bytes_lost(), 10'700U);
+  }
+  EXPECT_EQ(tcp_verdict(s, 2 * kS, 5 * kS).verdict(), v1::TCP_VERDICT_INTACT);
+}
+
 TEST(TcpVerdict, ResetWithTheBytesItLost) {
   v1::TcpStreamReport s = stream();
   add_episode(&s, 12 * kS, 15 * kS, 3 * kS)->set_reset(true);
