@@ -214,15 +214,8 @@ void Analyzer::on_tcp(uint64_t ts_ns, const ParsedPacket& pkt) {
     tcp_streams_.push_back(std::move(st));
   }
   AnalyzedTcpStream& st = *tcp_streams_[it->second];
-  TcpSegmentInfo s;
-  s.ts_ns = ts_ns;
-  s.from_opener = pkt.src_ip == st.opener_ip && pkt.src_port == st.opener_port;
-  s.flags = pkt.tcp_flags;
-  s.seq = pkt.tcp_seq;
-  s.ack = pkt.tcp_ack;
-  s.len = pkt.tcp_len;
-  s.window = pkt.tcp_window;
-  if ((pkt.tcp_flags & kTcpSyn) != 0) s.wscale = pkt.tcp_wscale;
+  const TcpSegmentInfo s =
+      tcp_segment_info(pkt, ts_ns, pkt.src_ip == st.opener_ip && pkt.src_port == st.opener_port);
   st.meter.on_segment(s);
   // migprobe-dp's own flows send whole chunks, each starting with the trailer.
   ProbeTrailer t;

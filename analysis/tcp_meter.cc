@@ -16,6 +16,19 @@ uint64_t seq_span(uint32_t a, uint32_t b) {
 
 }  // namespace
 
+TcpSegmentInfo tcp_segment_info(const ParsedPacket& p, uint64_t ts_ns, bool from_opener) {
+  TcpSegmentInfo s;
+  s.ts_ns = ts_ns;
+  s.from_opener = from_opener;
+  s.flags = p.tcp_flags;
+  s.seq = p.tcp_seq;
+  s.ack = p.tcp_ack;
+  s.len = p.tcp_len;
+  s.window = p.tcp_window;
+  if ((p.tcp_flags & kTcpSyn) != 0) s.wscale = p.tcp_wscale;
+  return s;
+}
+
 uint64_t TcpMeter::outstanding(const Direction& d) {
   return d.started ? seq_span(d.una, d.max) : 0;
 }

@@ -32,6 +32,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "analysis/packet.h"
+
 namespace migprobe::analysis {
 
 inline constexpr uint8_t kTcpFin = 0x01;
@@ -53,6 +55,10 @@ struct TcpSegmentInfo {
   uint16_t window = 0;  // the raw field (a zero is zero at any scale)
   int8_t wscale = -1;   // a SYN's window scale option; -1: none (or not a SYN)
 };
+
+// What the meter reads of a parsed TCP segment seen at ts_ns: its length on the wire (when a
+// capture kept only the headers) and a SYN's window scale. One reading for every user.
+TcpSegmentInfo tcp_segment_info(const ParsedPacket& p, uint64_t ts_ns, bool from_opener);
 
 // A loss episode of one direction (see above).
 struct TcpEpisode {

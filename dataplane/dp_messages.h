@@ -79,6 +79,9 @@ struct TxFlowStats {
 struct TcpFlowSnapshot {
   bool used = false;  // the slot holds a flow (running or stopped)
   uint32_t flow_id = 0;
+  uint32_t peer_ip = 0;  // host order
+  uint16_t peer_port = 0;
+  bool probe = true;  // flow_id known (a replay reads it from a trailer)
   bool established = false;
   uint64_t rto_ns = 0;
   TcpEchoStats echo;
@@ -102,6 +105,9 @@ struct RxFlowStats {
 struct RxSnapshot {
   RxCounters totals;
   std::vector<RxFlowStats> flows;
+  // Replay: the TCP flows of the probe measured from the capture (flow_id from the trailer,
+  // echo and rto not known), by slot; sized by the control thread.
+  std::vector<TcpFlowSnapshot> tcp;
   std::atomic<bool> done{false};
 };
 

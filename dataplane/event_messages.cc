@@ -116,20 +116,15 @@ v1::Event tcp_connection_message(const TcpFlowEvent& e, const FlowRegistry& regi
 }
 
 void tcp_flow_figures(const TcpFlowSnapshot& s, uint32_t tcp_slot, uint32_t probe_ip,
-                      const FlowRegistry& registry, uint64_t now_ns, int64_t time_offset_ns,
-                      v1::TcpStreamReport* stream, v1::TcpEchoReport* echo) {
+                      uint64_t now_ns, int64_t time_offset_ns, v1::TcpStreamReport* stream,
+                      v1::TcpEchoReport* echo) {
   an::TcpMeter meter = s.meter;
   meter.finish(now_ns);
-  std::string peer;
-  const FlowRegistry::Flow* flow = registry.flow(s.flow_id);
-  if (flow != nullptr) {
-    peer = an::endpoint_text(an::IpAddress::v4(registry.target(flow->target).params.ip),
-                             flow->params.port);
-  }
+  const std::string peer = an::endpoint_text(an::IpAddress::v4(s.peer_ip), s.peer_port);
   const std::string opener = an::endpoint_text(an::IpAddress::v4(probe_ip),
                                                static_cast<uint16_t>(kTcpPortBase + tcp_slot));
   *stream = an::to_tcp_stream_report(meter, opener, peer, time_offset_ns);
-  stream->set_probe(true);
+  stream->set_probe(s.probe);
   stream->set_flow_id(s.flow_id);
   const TcpEchoStats& e = s.echo;
   echo->set_bytes_echoed(e.bytes_echoed);

@@ -40,10 +40,10 @@ v1::Event tcp_connection_message(const TcpFlowEvent& e, const FlowRegistry& regi
                                  int64_t time_offset_ns);
 
 // A TCP flow's figures as a snapshot holds them, its meter finished at now_ns: the stream
-// (opener: the probe's address and the slot's port; peer: the target and the flow's port)
-// and the echo.
+// (opener: the probe's address and the slot's port; peer: the flow's target and port) and
+// the echo.
 void tcp_flow_figures(const TcpFlowSnapshot& s, uint32_t tcp_slot, uint32_t probe_ip,
-                      const FlowRegistry& registry, uint64_t now_ns, int64_t time_offset_ns,
-                      v1::TcpStreamReport* stream, v1::TcpEchoReport* echo);
+                      uint64_t now_ns, int64_t time_offset_ns, v1::TcpStreamReport* stream,
+                      v1::TcpEchoReport* echo);
 
 }  // namespace migprobe::dataplane

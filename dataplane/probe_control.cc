@@ -172,8 +172,24 @@ void ProbeControl::emit_tcp_figures(const std::vector<uint32_t>& ids) {
     v1::TcpStreamEvent* p = ev.mutable_tcp_stream();
     p->set_flow_id(id);
     if (const FlowRegistry::Target* t = registry_.target_of(id)) p->set_target(t->params.name);
-    tcp_flow_figures(tx->tcp[slot], slot, self_.ip, registry_, now, time_offset_ns(),
-                     p->mutable_stream(), p->mutable_echo());
+    tcp_flow_figures(tx->tcp[slot], slot, self_.ip, now, time_offset_ns(), p->mutable_stream(),
+                     p->mutable_echo());
+    emit(ev);
+  }
+}
+
+void ProbeControl::emit_replayed_tcp_figures() {
+  auto rx = std::make_unique<RxSnapshot>();
+  rx->tcp.resize(o_.max_tcp_flows);
+  link_.snapshot_rx(rx.get());
+  for (uint32_t slot = 0; slot < rx->tcp.size(); ++slot) {
+    const TcpFlowSnapshot& s = rx->tcp[slot];
+    if (!s.used) continue;
+    v1::Event ev;
+    v1::TcpStreamEvent* p = ev.mutable_tcp_stream();
+    p->set_flow_id(s.flow_id);
+    tcp_flow_figures(s, slot, self_.ip, finished_ns_, 0, p->mutable_stream(), p->mutable_echo());
+    p->clear_echo();  // a capture does not say what the probe checked of the echo
     emit(ev);
   }
 }
@@ -344,6 +360,7 @@ void ProbeControl::on_event(const RxEvent& e) {
     }
     case RxEvent::kFinished:
       finished_ = true;
+      finished_ns_ = e.ts_ns;
       break;
   }
 }
@@ -464,8 +481,8 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
   for (v1::FlowStats& f : *out->mutable_flows()) {
     const uint32_t slot = tcp_slot(f.flow_id());
     if (slot == kNoTcpSlot || slot >= tx->tcp.size() || !tx->tcp[slot].used) continue;
-    tcp_flow_figures(tx->tcp[slot], slot, self_.ip, registry_, now, time_offset_ns(),
-                     f.mutable_tcp(), f.mutable_tcp_echo());
+    tcp_flow_figures(tx->tcp[slot], slot, self_.ip, now, time_offset_ns(), f.mutable_tcp(),
+                     f.mutable_tcp_echo());
   }
 }
 
@@ -486,6 +503,7 @@ void ProbeControl::shutdown() {
   } else if (o_.replay) {
     finished_ = false;
     link_.finish_rx(0, nullptr, [this] { return finished_; });
+    emit_replayed_tcp_figures();
   }
   poll_events();
   write_stats_file();

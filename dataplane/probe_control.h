@@ -69,6 +69,8 @@ class ProbeControl {
   void assign_tcp_slots(const std::vector<uint32_t>& added_targets);
   void stop_tcp_flows(const std::vector<uint32_t>& flow_ids);
   void emit_tcp_figures(const std::vector<uint32_t>& flow_ids);
+  // Replay: the figures of the probe's TCP flows the RX core measured from the capture.
+  void emit_replayed_tcp_figures();
   void poll_tcp_events();
   void emit(const v1::Event& e);
   // Adds flows to both cores: to RX first, and to TX only once RX has taken them, so no
@@ -117,6 +119,7 @@ class ProbeControl {
   uint64_t last_rx_packets_ = 0;
   uint64_t last_rx_change_ns_ = 0;
   bool finished_ = false;
+  uint64_t finished_ns_ = 0;  // where the RX core ended the run (kFinished)
 };
 
 }  // namespace migprobe::dataplane

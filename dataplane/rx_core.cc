@@ -67,10 +67,25 @@ struct RxTcpRoute {
   bool active = false;
 };
 
+// Replay: one of the probe's TCP flows measured from the capture, as migprobe-analyze does
+// (the live flow's own meter read the same segments at the same times: tcp_flows.h).
+struct RxTcpReplay {
+  an::TcpMeter meter;
+  uint32_t flow_id = 0;
+  uint32_t peer_ip = 0;
+  uint16_t peer_port = 0;
+  bool used = false;
+  bool probe = false;  // flow_id read from a trailer
+};
+
 class alignas(64) RxCore {
  public:
   explicit RxCore(const RxCoreSetup& s)
-      : s_(s), flows_(s.max_flows), trackers_(s.max_flows), tcp_routes_(s.tcp_slots) {
+      : s_(s),
+        flows_(s.max_flows),
+        trackers_(s.max_flows),
+        tcp_routes_(s.tcp_slots),
+        tcp_replay_(s.learn_flows ? s.tcp_slots : 0) {
     active_.reserve(s.max_flows);
     gaps_.reserve(64);
     opt_.verify_checksums = s.verify_checksums;
@@ -110,6 +125,8 @@ class alignas(64) RxCore {
   bool on_arp(const an::FrameVerdict& v, uint64_t rx_ns);
   // A TCP segment: to one of the probe's TCP flows (handed to the TX core), else dropped.
   bool on_tcp(const an::FrameVerdict& v, rte_mbuf* m, uint64_t rx_ns);
+  // Replay: a segment of one of the probe's TCP flows, either way, to its meter.
+  bool on_tcp_replay(const an::FrameVerdict& v, uint64_t rx_ns);
   void scan(uint64_t now_ns);
   // Settles what a flow's tracker can, posting the gaps (all of them at the end of a run).
   void settle(uint32_t id, uint64_t now_ns, bool finish);
@@ -137,7 +154,8 @@ class alignas(64) RxCore {
   // The analysis library's trackers: an in-order reply touches the first line of one.
   FlowArray<an::FlowTracker> trackers_;
   std::vector<uint32_t> active_;
-  std::vector<RxTcpRoute> tcp_routes_;  // by TCP slot
+  std::vector<RxTcpRoute> tcp_routes_;   // by TCP slot
+  std::vector<RxTcpReplay> tcp_replay_;  // by TCP slot (replay only)
   uint32_t cursor_ = 0;
   ScanPacer pacer_;
   std::vector<an::Gap> gaps_;
@@ -222,6 +240,18 @@ void RxCore::handle(const RxCommand& c) {
       for (size_t i = 0; i < n; ++i) {
         snap->flows[i].active = flows_[i].active;
         snap->flows[i].counters = trackers_[i].counters();
+      }
+      for (size_t i = 0; i < std::min(snap->tcp.size(), tcp_replay_.size()); ++i) {
+        const RxTcpReplay& r = tcp_replay_[i];
+        TcpFlowSnapshot& o = snap->tcp[i];
+        o.used = r.used;
+        if (!r.used) continue;
+        o.flow_id = r.flow_id;
+        o.probe = r.probe;
+        o.peer_ip = r.peer_ip;
+        o.peer_port = r.peer_port;
+        o.established = r.meter.established();
+        o.meter = r.meter;
       }
       snap->done.store(true, std::memory_order_release);
       break;
@@ -372,6 +402,36 @@ bool RxCore::on_tcp(const an::FrameVerdict& v, rte_mbuf* m, uint64_t rx_ns) {
   return false;
 }
 
+bool RxCore::on_tcp_replay(const an::FrameVerdict& v, uint64_t rx_ns) {
+  const an::ParsedPacket& p = v.pkt;
+  const bool from_probe = p.src_ip.family == 4 && an::ipv4_host_order(p.src_ip) == s_.probe_ip;
+  const bool to_probe = p.dst_ip.family == 4 && an::ipv4_host_order(p.dst_ip) == s_.probe_ip;
+  const uint32_t slot = tcp_slot_of_port(from_probe ? p.src_port : p.dst_port);
+  if ((!from_probe && !to_probe) || slot >= tcp_replay_.size()) {
+    drop(an::DropReason::kNOT_PROBE);  // foreign TCP: migprobe-analyze measures it
+    return false;
+  }
+  RxTcpReplay& r = tcp_replay_[slot];
+  const uint32_t peer_ip = an::ipv4_host_order(from_probe ? p.dst_ip : p.src_ip);
+  const uint16_t peer_port = from_probe ? p.dst_port : p.src_port;
+  if (!r.used) {
+    r.used = true;
+    r.peer_ip = peer_ip;
+    r.peer_port = peer_port;
+  } else if (r.peer_ip != peer_ip || r.peer_port != peer_port) {
+    drop(an::DropReason::kTCP_WRONG_PEER);
+    return false;
+  }
+  r.meter.on_segment(an::tcp_segment_info(p, rx_ns, from_probe));
+  an::ProbeTrailer t;
+  if (!r.probe && from_probe && p.payload_len >= an::kTrailerSize &&
+      an::decode_trailer(p.payload, p.payload_len, &t) == an::TrailerError::kNone) {
+    r.flow_id = t.flow_id;
+    r.probe = true;
+  }
+  return true;
+}
+
 template <bool kReplay>
 bool RxCore::on_frame(rte_mbuf* m, uint64_t rx_ns) {
   an::FrameVerdict v;
@@ -383,9 +443,8 @@ bool RxCore::on_frame(rte_mbuf* m, uint64_t rx_ns) {
     case an::FrameClass::kArp:
       return on_arp(v, rx_ns);
     case an::FrameClass::kTcp:
-      if constexpr (!kReplay) return on_tcp(v, m, rx_ns);
-      drop(an::DropReason::kNOT_PROBE);
-      return false;
+      if constexpr (kReplay) return on_tcp_replay(v, rx_ns);
+      return on_tcp(v, m, rx_ns);
     case an::FrameClass::kForeignEcho:
       drop(an::DropReason::kNOT_PROBE);  // migprobe-dp tracks its own probes only
       return false;

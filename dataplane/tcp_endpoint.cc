@@ -167,10 +167,8 @@ void TcpEndpoint::rtt_sample(uint64_t rtt) {
 }
 
 an::DropReason TcpEndpoint::on_segment(const an::ParsedPacket& p, uint64_t now_ns, TcpSink& out) {
-  // The length on the wire, as migprobe-analyze reads it from a capture.
-  meter_.on_segment(segment_info(now_ns, false, p.tcp_flags, p.tcp_seq, p.tcp_ack, p.tcp_len,
-                                 p.tcp_window,
-                                 (p.tcp_flags & an::kTcpSyn) != 0 ? p.tcp_wscale : int8_t{-1}));
+  // Read as migprobe-analyze reads it from a capture.
+  meter_.on_segment(an::tcp_segment_info(p, now_ns, false));
   const bool rst = (p.tcp_flags & an::kTcpRst) != 0;
   const bool syn = (p.tcp_flags & an::kTcpSyn) != 0;
   const bool ack = (p.tcp_flags & an::kTcpAck) != 0;

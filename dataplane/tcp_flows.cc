@@ -183,6 +183,8 @@ void TcpFlows::snapshot(std::vector<TcpFlowSnapshot>* out) const {
     o.used = slots_[i].used;
     if (!o.used) continue;
     o.flow_id = slots_[i].flow_id;
+    o.peer_ip = slots_[i].address.dst_ip;
+    o.peer_port = slots_[i].address.dst_port;
     o.established = endpoints_[i].established();
     o.rto_ns = endpoints_[i].rto_ns();
     o.echo = endpoints_[i].echo();
