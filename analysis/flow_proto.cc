@@ -10,6 +10,8 @@ v1::FlowKind to_proto_kind(base::ProbeKind kind) {
       return v1::FLOW_KIND_UDP_REFLECT;
     case base::ProbeKind::kTcpStream:
       return v1::FLOW_KIND_TCP_STREAM;
+    case base::ProbeKind::kTcpSyn:
+      return v1::FLOW_KIND_TCP_SYN;
   }
   return v1::FLOW_KIND_UNSPECIFIED;
 }
@@ -38,6 +40,8 @@ base::Result<base::FlowSpec> from_proto(const v1::FlowSpec& s) {
     f.kind = base::ProbeKind::kIcmpEcho;
   } else if (s.kind() == v1::FLOW_KIND_UDP_REFLECT) {
     f.kind = base::ProbeKind::kUdpReflect;
+  } else if (s.kind() == v1::FLOW_KIND_TCP_SYN) {
+    f.kind = base::ProbeKind::kTcpSyn;
   } else if (s.kind() == v1::FLOW_KIND_TCP_STREAM) {
     f.kind = base::ProbeKind::kTcpStream;
     f.rate_bytes_per_s = s.rate_bytes_per_s() != 0 ? s.rate_bytes_per_s() : base::kDefaultTcpRate;

@@ -295,6 +295,8 @@ std::string flow_kind_label(v1::FlowKind kind) {
       return "tcp";
     case v1::FLOW_KIND_FOREIGN_ICMP:
       return "ping";
+    case v1::FLOW_KIND_TCP_SYN:
+      return "tcp-syn";
     default:
       return "unknown";
   }

@@ -68,6 +68,8 @@ bool parse_probe_kind(const std::string& word, ProbeKind* kind) {
     *kind = ProbeKind::kUdpReflect;
   } else if (word == "tcp") {
     *kind = ProbeKind::kTcpStream;
+  } else if (word == "tcp-syn") {
+    *kind = ProbeKind::kTcpSyn;
   } else {
     return false;
   }
@@ -82,6 +84,8 @@ const char* probe_kind_word(ProbeKind kind) {
       return "udp";
     case ProbeKind::kTcpStream:
       return "tcp";
+    case ProbeKind::kTcpSyn:
+      return "tcp-syn";
   }
   return "?";
 }
@@ -101,8 +105,16 @@ Status validate_flow(const FlowSpec& f) {
     if (f.reply_timeout_ns != 0) return fail("a tcp flow has no reply timeout (TCP retransmits)");
     return Done{};
   }
-  if (f.kind != ProbeKind::kIcmpEcho && f.kind != ProbeKind::kUdpReflect) {
-    return fail("unknown probe kind (icmp, udp or tcp)");
+  if (f.kind != ProbeKind::kIcmpEcho && f.kind != ProbeKind::kUdpReflect &&
+      f.kind != ProbeKind::kTcpSyn) {
+    return fail("unknown probe kind (icmp, udp, tcp or tcp-syn)");
+  }
+  if (f.kind == ProbeKind::kTcpSyn) {
+    if (f.interval_ns < kMinSynIntervalNs || f.interval_ns > kMaxIntervalNs) {
+      return fail("tcp-syn rate must be between 1 and 1,000 SYNs a second (interval 1ms to 1s)");
+    }
+    if (f.payload_bytes != 0) return fail("a tcp-syn flow has no payload (no size)");
+    if (f.port == 0) return fail("tcp-syn port must be 1..65535");
   }
   if (f.interval_ns < kMinIntervalNs || f.interval_ns > kMaxIntervalNs) {
     return fail("rate must be between 1 pps and 1 Mpps (interval 1us to 1s)");
@@ -125,7 +137,7 @@ Result<FlowSpec> parse_flow(const std::string& text) {
   FlowSpec f;
   const std::string word = text.substr(0, eq);
   if (!parse_probe_kind(word, &f.kind)) {
-    return invalid(text, "unknown kind '" + word + "' (icmp, udp or tcp)");
+    return invalid(text, "unknown kind '" + word + "' (icmp, udp, tcp or tcp-syn)");
   }
   const std::vector<std::string> parts = split(text.substr(eq + 1), '/');
   const bool tcp = f.kind == ProbeKind::kTcpStream;
@@ -199,7 +211,7 @@ std::string flow_text(const FlowSpec& f) {
   std::string s = std::string(probe_kind_word(f.kind)) + "=" + duration_text(f.interval_ns);
   if (f.payload_bytes != 0) s += "/size=" + std::to_string(f.payload_bytes);
   if (f.dscp != 0) s += "/dscp=" + std::to_string(f.dscp);
-  if (f.kind == ProbeKind::kUdpReflect && f.port != kDefaultReflectorPort) {
+  if (f.kind != ProbeKind::kIcmpEcho && f.port != kDefaultReflectorPort) {
     s += "/port=" + std::to_string(f.port);
   }
   if (f.reply_timeout_ns != 0) s += "/timeout=" + duration_text(f.reply_timeout_ns);

@@ -193,6 +193,32 @@ struct RxEvent {
   uint8_t pad_[5] = {};
 };
 
+// The send times of a tcp-syn flow's latest probes (by TCP slot), written by the TX core as it
+// sends them and read by the RX core when a reply comes: a SYN carries no trailer, and its
+// reply gives back only the sequence. One writer, one reader, no lock: the writer marks an
+// entry stale before it rewrites it, and the reader checks the entry again after reading.
+// A reply to a probe older than kDepth probes is not matched (its probe counts as lost).
+struct SynSendLog {
+  static constexpr uint32_t kDepth = 256;
+  std::atomic<uint32_t> seq[kDepth] = {};
+  std::atomic<uint64_t> tx_ns[kDepth] = {};
+
+  void put(uint32_t s, uint64_t t) {
+    const uint32_t i = s % kDepth;
+    seq[i].store(s + 1, std::memory_order_relaxed);  // never a seq this entry is asked for
+    std::atomic_thread_fence(std::memory_order_release);
+    tx_ns[i].store(t, std::memory_order_relaxed);
+    seq[i].store(s, std::memory_order_release);
+  }
+  bool get(uint32_t s, uint64_t* t) const {
+    const uint32_t i = s % kDepth;
+    if (seq[i].load(std::memory_order_acquire) != s) return false;
+    *t = tx_ns[i].load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return seq[i].load(std::memory_order_relaxed) == s && *t != 0;
+  }
+};
+
 // TX core -> control thread: what happened to a TCP flow's connection.
 struct TcpFlowEvent {
   uint32_t flow_id = 0;

@@ -8,6 +8,7 @@
 
 #include "analysis/flow_tracker.h"
 #include "analysis/packet.h"
+#include "dataplane/dp_messages.h"
 #include "dataplane/tsc_clock.h"
 
 struct rte_mempool;
@@ -25,6 +26,7 @@ struct TxCoreSetup {
   rte_ring* capture = nullptr;       // TX -> capture writer (mbuf pointers); null: no capture
   rte_ring* tcp_segments = nullptr;  // RX -> TX: TCP segments for the TCP flows (mbufs)
   rte_ring* tcp_events = nullptr;    // TX -> control (TcpFlowEvent)
+  SynSendLog* syn_log = nullptr;     // tcp-syn flows' send times, by TCP slot (shared with RX)
   uint32_t max_flows = 0;
   uint32_t tcp_slots = 0;  // TCP flows (tcp_flows.h)
   bool idle_sleep = false;
@@ -36,13 +38,14 @@ struct TxCoreSetup {
 struct RxCoreSetup {
   uint16_t port = 0;
   uint16_t queue = 0;
-  rte_ring* commands = nullptr;      // control -> RX (RxCommand)
-  rte_ring* events = nullptr;        // RX -> control (RxEvent)
-  rte_ring* frames = nullptr;        // RX -> TX (TxCommand kSendFrame)
-  rte_ring* capture = nullptr;       // RX -> capture writer; null: no capture
-  rte_ring* tcp_segments = nullptr;  // RX -> TX: TCP segments for the TCP flows (mbufs)
+  rte_ring* commands = nullptr;         // control -> RX (RxCommand)
+  rte_ring* events = nullptr;           // RX -> control (RxEvent)
+  rte_ring* frames = nullptr;           // RX -> TX (TxCommand kSendFrame)
+  rte_ring* capture = nullptr;          // RX -> capture writer; null: no capture
+  rte_ring* tcp_segments = nullptr;     // RX -> TX: TCP segments for the TCP flows (mbufs)
+  const SynSendLog* syn_log = nullptr;  // tcp-syn flows' send times (the TX core writes them)
   uint32_t max_flows = 0;
-  uint32_t tcp_slots = 0;
+  uint32_t tcp_slots = 0;  // TCP flows (none without the tcp_segments ring)
   bool idle_sleep = false;
   // Use the port's RX timestamp (ns since the epoch, as net_pcap gives when replaying)
   // instead of the TSC; the dynamic field's offset and flag.

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,8 @@ int main(int argc, char** argv) {
   rte_ring* tcp_segments = rte_ring_create("mp_rx_tx_tcp", 4096, static_cast<int>(rte_socket_id()),
                                            RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (tcp_segments == nullptr) die("cannot create the TCP segment ring");
+  // Shared by the two cores (one writer): lives until both have stopped.
+  const auto syn_log = std::make_unique<dp::SynSendLog[]>(o.max_tcp_flows);
   rte_ring* cap_tx = nullptr;
   rte_ring* cap_rx = nullptr;
   dp::CaptureThread capture;
@@ -159,6 +162,7 @@ int main(int argc, char** argv) {
   tx.capture = cap_tx;
   tx.tcp_segments = tcp_segments;
   tx.tcp_events = rings.tcp_events;
+  tx.syn_log = syn_log.get();
   tx.max_flows = o.max_flows;
   tx.tcp_slots = o.max_tcp_flows;
   tx.idle_sleep = idle_sleep;
@@ -170,6 +174,7 @@ int main(int argc, char** argv) {
   rx.frames = frames;
   rx.capture = cap_rx;
   rx.tcp_segments = tcp_segments;
+  rx.syn_log = syn_log.get();
   rx.max_flows = o.max_flows;
   rx.tcp_slots = o.max_tcp_flows;
   rx.idle_sleep = idle_sleep;

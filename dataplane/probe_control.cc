@@ -93,7 +93,9 @@ base::Status ProbeControl::configure(const std::vector<TargetParams>& targets, b
   if (base::Status ok = registry_.check(targets, replace); !ok) return ok;
   size_t tcp_wanted = 0;
   for (const TargetParams& t : targets) {
-    for (const FlowParams& f : t.flows) tcp_wanted += f.kind == ProbeKind::kTcpStream ? 1 : 0;
+    for (const FlowParams& f : t.flows) {
+      tcp_wanted += f.kind == ProbeKind::kTcpStream || f.kind == ProbeKind::kTcpSyn ? 1 : 0;
+    }
   }
   size_t tcp_free = free_tcp_slots_.size();
   if (replace) {
@@ -139,16 +141,18 @@ base::Status ProbeControl::configure(const std::vector<TargetParams>& targets, b
 void ProbeControl::assign_tcp_slots(const std::vector<uint32_t>& added_targets) {
   for (uint32_t index : added_targets) {
     for (uint32_t id : registry_.target(index).flow_ids) {
-      if (registry_.flow(id)->params.kind != ProbeKind::kTcpStream) continue;
+      const ProbeKind kind = registry_.flow(id)->params.kind;
+      if (kind != ProbeKind::kTcpStream && kind != ProbeKind::kTcpSyn) continue;
       tcp_slots_[id] = free_tcp_slots_.front();  // configure() checked there are enough
       free_tcp_slots_.pop_front();
+      if (kind == ProbeKind::kTcpSyn) syn_flows_.insert(id);
     }
   }
 }
 
 void ProbeControl::stop_tcp_flows(const std::vector<uint32_t>& ids) {
   for (uint32_t id : ids) {
-    if (tcp_slot(id) == kNoTcpSlot) continue;
+    if (!tcp_stream(id)) continue;
     TxCommand c;
     c.op = TxCommand::kStopTcpFlow;
     c.flow_id = id;
@@ -159,7 +163,7 @@ void ProbeControl::stop_tcp_flows(const std::vector<uint32_t>& ids) {
 
 void ProbeControl::emit_tcp_figures(const std::vector<uint32_t>& ids) {
   bool any = false;
-  for (uint32_t id : ids) any = any || tcp_slot(id) != kNoTcpSlot;
+  for (uint32_t id : ids) any = any || tcp_stream(id);
   if (!any) return;
   auto tx = std::make_unique<TxSnapshot>();
   tx->tcp.resize(o_.max_tcp_flows);
@@ -167,7 +171,7 @@ void ProbeControl::emit_tcp_figures(const std::vector<uint32_t>& ids) {
   const uint64_t now = probe_now();
   for (uint32_t id : ids) {
     const uint32_t slot = tcp_slot(id);
-    if (slot == kNoTcpSlot || !tx->tcp[slot].used || tx->tcp[slot].flow_id != id) continue;
+    if (!tcp_stream(id) || !tx->tcp[slot].used || tx->tcp[slot].flow_id != id) continue;
     v1::Event ev;
     v1::TcpStreamEvent* p = ev.mutable_tcp_stream();
     p->set_flow_id(id);
@@ -199,7 +203,7 @@ uint32_t ProbeControl::remove_targets(const std::vector<std::string>& names) {
   std::vector<uint32_t> tcp_ids;
   for (uint32_t index : registry_.find(names)) {
     for (uint32_t id : registry_.target(index).flow_ids) {
-      if (tcp_slot(id) != kNoTcpSlot) tcp_ids.push_back(id);
+      if (tcp_stream(id)) tcp_ids.push_back(id);
     }
   }
   if (running_) {
@@ -210,12 +214,13 @@ uint32_t ProbeControl::remove_targets(const std::vector<std::string>& names) {
   std::vector<uint32_t> ips;
   const uint32_t removed = registry_.remove(names, &freed, &ips);
   for (uint32_t id : freed) {
-    if (tcp_slot(id) == kNoTcpSlot) {
-      if (running_) link_.remove_flow(id);
-      continue;
-    }
+    // (The registry forgot the flow: its kind is told by what the control thread kept.)
+    const bool stream = tcp_slot(id) != kNoTcpSlot && !syn_flows_.count(id);
+    if (!stream && running_) link_.remove_flow(id);
+    if (tcp_slot(id) == kNoTcpSlot) continue;
     free_tcp_slots_.push_back(tcp_slot(id));
     tcp_slots_[id] = kNoTcpSlot;
+    syn_flows_.erase(id);
   }
   for (uint32_t ip : ips) {
     if (registry_.targets_at(ip).empty()) neighbours_.forget(ip);
@@ -230,12 +235,15 @@ void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
     RxCommand r;
     r.peer_ip = registry_.target(f.target).params.ip;
     if (tcp_slot(id) != kNoTcpSlot) {
-      // Its segments go to the TX core, which runs the connection.
+      // Its segments go to the TX core, which runs the connection; a tcp-syn flow's replies
+      // are matched by the RX core (kind says which).
       r.op = RxCommand::kAddTcpRoute;
+      r.flow_id = id;
+      r.kind = static_cast<uint8_t>(f.params.kind);
       r.tcp_slot = tcp_slot(id);
       r.peer_port = f.params.port;
       link_.send_rx(r);
-      continue;
+      if (tcp_stream(id)) continue;
     }
     r.op = RxCommand::kAddFlow;
     r.flow_id = id;
@@ -257,9 +265,9 @@ void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
     c.flow_id = id;
     c.generation = generation_;
     c.resolved = resolved;
-    if (tcp_slot(id) != kNoTcpSlot) {
+    c.tcp_slot = tcp_slot(id);
+    if (tcp_stream(id)) {
       c.op = TxCommand::kAddTcpFlow;
-      c.tcp_slot = tcp_slot(id);
       c.tcp.flow_id = id;
       c.tcp.generation = generation_;
       c.tcp.rate_bytes_per_s = f.params.rate_bytes_per_s;
@@ -281,8 +289,10 @@ void ProbeControl::add_flows_to_cores(const std::vector<uint32_t>& ids) {
     }
     c.op = TxCommand::kAddFlow;
     c.interval_ns = f.params.interval_ns;
+    const uint16_t src_port =
+        c.tcp_slot != kNoTcpSlot ? static_cast<uint16_t>(kTcpPortBase + c.tcp_slot) : 0;
     build_probe_header(self_, resolved ? n->mac : an::MacAddress{}, vlan, t.params.ip, f.params, id,
-                       &c.header);
+                       &c.header, src_port);
     link_.send_tx(c);
   }
 }
@@ -304,7 +314,7 @@ void ProbeControl::stop() {
   const std::vector<uint32_t> ids = registry_.used_flow_ids();
   uint64_t longest = 0;
   for (uint32_t id : ids) {
-    if (tcp_slot(id) == kNoTcpSlot) link_.stop_tx_flow(id);
+    if (!tcp_stream(id)) link_.stop_tx_flow(id);
     longest = std::max(longest, reply_timeout(registry_.flow(id)->params));
   }
   stop_tcp_flows(ids);
@@ -320,10 +330,8 @@ void ProbeControl::stop() {
   link_.finish_rx(probe_now(), &tx->flows, [this] { return finished_; });
   emit_tcp_figures(ids);
   for (uint32_t id : ids) {
-    if (tcp_slot(id) == kNoTcpSlot) {
-      link_.remove_rx_flow(id);
-      continue;
-    }
+    if (!tcp_stream(id)) link_.remove_rx_flow(id);
+    if (tcp_slot(id) == kNoTcpSlot) continue;
     RxCommand r;
     r.op = RxCommand::kRemoveTcpRoute;
     r.tcp_slot = tcp_slot(id);
@@ -370,7 +378,7 @@ void ProbeControl::point_flows_at(uint32_t ip, const an::MacAddress& mac) {
   for (uint32_t index : registry_.targets_at(ip)) {
     for (uint32_t id : registry_.target(index).flow_ids) {
       TxCommand c;
-      c.op = tcp_slot(id) != kNoTcpSlot ? TxCommand::kSetTcpDstMac : TxCommand::kSetDstMac;
+      c.op = tcp_stream(id) ? TxCommand::kSetTcpDstMac : TxCommand::kSetDstMac;
       c.flow_id = id;
       c.tcp_slot = tcp_slot(id);
       c.mac = mac;
@@ -480,7 +488,7 @@ void ProbeControl::stats(bool per_flow, v1::Stats* out) {
   const uint64_t now = probe_now();
   for (v1::FlowStats& f : *out->mutable_flows()) {
     const uint32_t slot = tcp_slot(f.flow_id());
-    if (slot == kNoTcpSlot || slot >= tx->tcp.size() || !tx->tcp[slot].used) continue;
+    if (!tcp_stream(f.flow_id()) || slot >= tx->tcp.size() || !tx->tcp[slot].used) continue;
     tcp_flow_figures(tx->tcp[slot], slot, self_.ip, now, time_offset_ns(), f.mutable_tcp(),
                      f.mutable_tcp_echo());
   }

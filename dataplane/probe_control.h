@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "dataplane/capture_thread.h"
@@ -66,6 +67,12 @@ class ProbeControl {
   uint32_t tcp_slot(uint32_t flow_id) const {
     return flow_id < tcp_slots_.size() ? tcp_slots_[flow_id] : kNoTcpSlot;
   }
+  // A TCP stream flow (run by the TX core's TcpFlows); tcp-syn flows have a TCP slot (their
+  // port) but are probe flows like ICMP and UDP.
+  bool tcp_stream(uint32_t flow_id) const {
+    const FlowRegistry::Flow* f = registry_.flow(flow_id);
+    return f != nullptr && f->params.kind == ProbeKind::kTcpStream;
+  }
   void assign_tcp_slots(const std::vector<uint32_t>& added_targets);
   void stop_tcp_flows(const std::vector<uint32_t>& flow_ids);
   void emit_tcp_figures(const std::vector<uint32_t>& flow_ids);
@@ -105,8 +112,9 @@ class ProbeControl {
   ProbeIdentity self_;
   NeighbourTable neighbours_;
   FlowRegistry registry_;
-  std::vector<uint32_t> tcp_slots_;      // by flow id
-  std::deque<uint32_t> free_tcp_slots_;  // a freed slot is used again last
+  std::vector<uint32_t> tcp_slots_;         // by flow id
+  std::deque<uint32_t> free_tcp_slots_;     // a freed slot is used again last
+  std::unordered_set<uint32_t> syn_flows_;  // tcp-syn flows (a TCP slot, a probe flow)
   bool running_ = false;
   uint8_t generation_ = 0;
   uint64_t run_started_ns_ = 0;

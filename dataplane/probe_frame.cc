@@ -25,11 +25,45 @@ uint16_t put_ethernet(uint8_t* p, const an::MacAddress& dst, const an::MacAddres
 }  // namespace
 
 void build_probe_header(const ProbeIdentity& self, const an::MacAddress& dst_mac, uint16_t vlan,
-                        uint32_t dst_ip, const FlowParams& flow, uint32_t flow_id,
-                        ProbeHeader* out) {
+                        uint32_t dst_ip, const FlowParams& flow, uint32_t flow_id, ProbeHeader* out,
+                        uint16_t src_port) {
   ProbeHeader& h = *out;
   std::memset(h.bytes, 0, sizeof(h.bytes));
   h.kind = static_cast<uint8_t>(flow.kind);
+  if (flow.kind == ProbeKind::kTcpSyn) {
+    // A SYN with an MSS option, like a stack's; the sequence and checksum per probe.
+    constexpr uint16_t kTcpHeader = 24;
+    const uint16_t l3 = put_ethernet(h.bytes, dst_mac, self.mac, vlan, 0x0800);
+    h.l4_off = static_cast<uint16_t>(l3 + 20);
+    h.hdr_len = static_cast<uint16_t>(h.l4_off + kTcpHeader);
+    h.payload_len = 0;
+    const uint16_t ip_len = 20 + kTcpHeader;
+    h.frame_len = static_cast<uint16_t>(l3 + ip_len < 60 ? 60 : l3 + ip_len);
+    uint8_t* ip = h.bytes + l3;
+    ip[0] = 0x45;
+    ip[1] = static_cast<uint8_t>(flow.dscp << 2);
+    an::store_be16(ip + 2, ip_len);
+    an::store_be16(ip + 6, 0x4000);
+    ip[8] = 64;
+    ip[9] = 6;
+    an::store_be32(ip + 12, self.ip);
+    an::store_be32(ip + 16, dst_ip);
+    an::store_be16(ip + 10, an::checksum_fold(an::checksum_add(0, ip, 20)));
+    uint8_t* tcp = h.bytes + h.l4_off;
+    an::store_be16(tcp, src_port);
+    an::store_be16(tcp + 2, flow.port);
+    tcp[12] = (kTcpHeader / 4) << 4;
+    tcp[13] = an::kTcpSyn;
+    an::store_be16(tcp + 14, 65535);
+    tcp[20] = 2;  // MSS 1460
+    tcp[21] = 4;
+    an::store_be16(tcp + 22, 1460);
+    uint32_t sum = an::checksum_add(0, ip + 12, 8);  // pseudo header
+    sum += 6;
+    sum += kTcpHeader;
+    h.l4_sum = an::checksum_add(sum, tcp, kTcpHeader);
+    return;
+  }
   h.payload_len = static_cast<uint16_t>(flow.payload_bytes < an::kTrailerSize ? an::kTrailerSize
                                                                               : flow.payload_bytes);
   const uint16_t l3 = put_ethernet(h.bytes, dst_mac, self.mac, vlan, 0x0800);
@@ -148,6 +182,17 @@ uint16_t build_tcp_frame(const TcpFrameAddress& a, const TcpTx& t, const TcpEndp
     std::memset(out + len, 0, 60 - len);
     len = 60;
   }
+  return len;
+}
+
+uint16_t build_tcp_reset(const TcpFrameAddress& a, uint32_t seq, uint8_t* out) {
+  static const TcpEndpoint kNoPayload;
+  TcpTx t;
+  t.flags = an::kTcpRst;
+  t.seq = seq;
+  uint8_t frame[kMaxTcpFrame];
+  const uint16_t len = build_tcp_frame(a, t, kNoPayload, frame);
+  std::memcpy(out, frame, len);
   return len;
 }
 

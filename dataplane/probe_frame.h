@@ -33,10 +33,17 @@ struct ProbeHeader {
 };
 
 // Lays out the headers of a flow from the probe to target ip (dst_mac may be zero while
-// unresolved). flow_id sets the ICMP identifier and the UDP source port.
+// unresolved). flow_id sets the ICMP identifier and the UDP source port; a tcp-syn flow's
+// SYN leaves from src_port (its TCP slot's port).
 void build_probe_header(const ProbeIdentity& self, const analysis::MacAddress& dst_mac,
                         uint16_t vlan, uint32_t dst_ip, const FlowParams& flow, uint32_t flow_id,
-                        ProbeHeader* out);
+                        ProbeHeader* out, uint16_t src_port = 0);
+
+// The initial sequence number of a tcp-syn flow's probe seq: the reply acknowledges it plus
+// one, which gives the probe back (seq = ack - 1 - syn_isn(flow, generation, 0)).
+inline uint32_t syn_isn(uint32_t flow_id, uint8_t generation, uint32_t seq) {
+  return ((flow_id * 2654435761U) ^ (uint32_t{generation} << 24) ^ 0x5eed0000U) + seq;
+}
 
 // Sets the destination MAC of a laid-out header.
 inline void set_probe_dst_mac(ProbeHeader* h, const analysis::MacAddress& mac) {
@@ -100,6 +107,18 @@ __attribute__((always_inline)) inline void write_probe(const ProbeHeader& h, uin
   }
 }
 
+// Writes one tcp-syn probe (a SYN with sequence isn) into frame: the hot path's other form.
+inline void write_syn_probe(const ProbeHeader& h, uint8_t* frame, uint32_t isn) {
+  std::memcpy(frame, h.bytes, ProbeHeader::kMaxHeader);
+  if (h.frame_len > h.hdr_len) std::memset(frame + h.hdr_len, 0, h.frame_len - h.hdr_len);
+  uint8_t* tcp = frame + h.l4_off;
+  const uint32_t isn_be = __builtin_bswap32(isn);
+  std::memcpy(tcp + 4, &isn_be, 4);
+  const uint16_t c = static_cast<uint16_t>(~fold_sum(h.l4_sum + (isn >> 16) + (isn & 0xffff)));
+  tcp[16] = static_cast<uint8_t>(c >> 8);
+  tcp[17] = static_cast<uint8_t>(c);
+}
+
 // ARP operations.
 inline constexpr uint16_t kArpRequest = 1;
 inline constexpr uint16_t kArpReply = 2;
@@ -130,5 +149,8 @@ inline constexpr size_t kMaxTcpFrame = 18 + 20 + 40 + 1460;
 // endpoint no longer has the payload's bytes.
 uint16_t build_tcp_frame(const TcpFrameAddress& a, const TcpTx& t, const TcpEndpoint& ep,
                          uint8_t* out);
+
+// A bare reset (RST, sequence seq) into out (64 bytes of room); returns its length.
+uint16_t build_tcp_reset(const TcpFrameAddress& a, uint32_t seq, uint8_t* out);
 
 }  // namespace migprobe::dataplane

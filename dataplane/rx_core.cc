@@ -65,6 +65,7 @@ struct RxTcpRoute {
   uint32_t peer_ip = 0;
   uint16_t peer_port = 0;
   bool active = false;
+  uint32_t syn_flow = UINT32_MAX;  // a tcp-syn flow's id: its replies are matched here
 };
 
 // Replay: one of the probe's TCP flows measured from the capture, as migprobe-analyze does
@@ -84,7 +85,7 @@ class alignas(64) RxCore {
       : s_(s),
         flows_(s.max_flows),
         trackers_(s.max_flows),
-        tcp_routes_(s.tcp_slots),
+        tcp_routes_(s.tcp_segments != nullptr ? s.tcp_slots : 0),
         tcp_replay_(s.learn_flows ? s.tcp_slots : 0) {
     active_.reserve(s.max_flows);
     gaps_.reserve(64);
@@ -125,6 +126,8 @@ class alignas(64) RxCore {
   bool on_arp(const an::FrameVerdict& v, uint64_t rx_ns);
   // A TCP segment: to one of the probe's TCP flows (handed to the TX core), else dropped.
   bool on_tcp(const an::FrameVerdict& v, rte_mbuf* m, uint64_t rx_ns);
+  // The answer to a tcp-syn probe (a SYN-ACK, reset then, or a reset) on the flow's port.
+  bool on_syn_reply(const an::FrameVerdict& v, uint32_t slot, uint64_t rx_ns);
   // Replay: a segment of one of the probe's TCP flows, either way, to its meter.
   bool on_tcp_replay(const an::FrameVerdict& v, uint64_t rx_ns);
   void scan(uint64_t now_ns);
@@ -275,7 +278,9 @@ void RxCore::handle(const RxCommand& c) {
       break;
     case RxCommand::kAddTcpRoute:
       if (c.tcp_slot < tcp_routes_.size()) {
-        tcp_routes_[c.tcp_slot] = RxTcpRoute{c.peer_ip, c.peer_port, true};
+        const bool syn = c.kind == static_cast<uint8_t>(an::ProbeKind::kTcpSyn);
+        tcp_routes_[c.tcp_slot] =
+            RxTcpRoute{c.peer_ip, c.peer_port, true, syn ? c.flow_id : UINT32_MAX};
       }
       break;
     case RxCommand::kRemoveTcpRoute:
@@ -389,6 +394,7 @@ bool RxCore::on_tcp(const an::FrameVerdict& v, rte_mbuf* m, uint64_t rx_ns) {
     drop(an::DropReason::kTCP_WRONG_PEER);
     return false;
   }
+  if (r.syn_flow != UINT32_MAX) return on_syn_reply(v, slot, rx_ns);
   // The TX core takes its own reference, and captures the segment when its flow takes it
   // (tcp_flows.h); this core frees its reference as for any frame it does not capture.
   *static_cast<uint64_t*>(rte_mbuf_to_priv(m)) = rx_ns;
@@ -400,6 +406,52 @@ bool RxCore::on_tcp(const an::FrameVerdict& v, rte_mbuf* m, uint64_t rx_ns) {
     ++counters_.tcp_segments;
   }
   return false;
+}
+
+bool RxCore::on_syn_reply(const an::FrameVerdict& v, uint32_t slot, uint64_t rx_ns) {
+  const an::ParsedPacket& p = v.pkt;
+  const uint32_t id = tcp_routes_[slot].syn_flow;
+  const bool syn = (p.tcp_flags & an::kTcpSyn) != 0;
+  const bool rst = (p.tcp_flags & an::kTcpRst) != 0;
+  if ((p.tcp_flags & an::kTcpAck) == 0 || syn == rst || id >= flows_.size() ||
+      s_.syn_log == nullptr) {
+    drop(an::DropReason::kTCP_OUT_OF_WINDOW);  // not an answer to a SYN
+    return false;
+  }
+  RxFlowHot& f = flows_[id];
+  if (unlikely(!f.active)) {
+    drop(an::DropReason::kUNKNOWN_FLOW);
+    return false;
+  }
+  const uint32_t seq = p.tcp_ack - 1 - syn_isn(id, f.generation, 0);
+  uint64_t tx_ns = 0;
+  if (!s_.syn_log[slot].get(seq, &tx_ns) || tx_ns > rx_ns) {
+    // Not one of the latest probes sent: a stale answer, or not to our SYN at all.
+    drop(an::DropReason::kTCP_OUT_OF_WINDOW);
+    return false;
+  }
+  if (syn) {
+    // Leave no half-open connection in the guest: reset it, as a stack would.
+    TxCommand c;
+    c.op = TxCommand::kSendFrame;
+    TcpFrameAddress a;
+    a.src_mac = s_.probe_mac;
+    a.dst_mac = p.src_mac;
+    a.vlan = p.vlan;
+    a.src_ip = s_.probe_ip;
+    a.dst_ip = an::ipv4_host_order(p.src_ip);
+    a.src_port = p.dst_port;
+    a.dst_port = p.src_port;
+    c.header.frame_len = build_tcp_reset(a, p.tcp_ack, c.header.bytes);
+    if (rte_ring_sp_enqueue_elem(s_.frames, &c, sizeof(c)) != 0) ++counters_.frames_dropped;
+  }
+  if (unlikely(rx_ns - tx_ns > f.reply_timeout_ns)) ++counters_.late_replies;
+  an::FlowTracker& tracker = trackers_[id];
+  tracker.on_reply(config(f), seq, tx_ns, rx_ns, false, 0);
+  refresh_hot(f, tracker);
+  f.in_progress = false;
+  ++counters_.replies;
+  return true;
 }
 
 bool RxCore::on_tcp_replay(const an::FrameVerdict& v, uint64_t rx_ns) {

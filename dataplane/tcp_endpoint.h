@@ -16,9 +16,9 @@
 //     sent, byte for byte; out-of-order data is dropped and acknowledged (the peer resends).
 // Every segment it sends or takes goes through its TcpMeter (analysis/tcp_meter.h), the one
 // migprobe-analyze runs on a capture: the figures it reports are the meter's. No
-// allocation, no locks, no DPDK: the owner (the RX core) calls it with each segment of the
-// connection and when next_deadline_ns() has passed, and puts the segments it emits on the
-// wire.
+// allocation, no locks, no DPDK: the owner (the TX core's TcpFlows, tcp_flows.h) calls it
+// with each segment of the connection and when next_deadline_ns() has passed, and puts the
+// segments it emits on the wire.
 
 #include <array>
 #include <cstdint>

@@ -112,7 +112,10 @@ void TcpFlows::receive(rte_ring* segments, uint64_t now_tsc) {
         an::parse_frame(opt, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &p);
     const uint32_t slot = tcp_slot_of_port(p.dst_port);
     if (parsed != an::DropReason::kNone || slot >= slots_.size() || !slots_[slot].used) {
-      ++counters_->drops[static_cast<size_t>(an::DropReason::kTCP_NO_CONNECTION)];
+      // (The RX core parsed it before: a parse failing here would be a bug, counted so.)
+      const an::DropReason why =
+          parsed != an::DropReason::kNone ? parsed : an::DropReason::kTCP_NO_CONNECTION;
+      ++counters_->drops[static_cast<size_t>(why)];
       rte_pktmbuf_free(m);
       continue;
     }

@@ -71,6 +71,7 @@ struct TxFlowCold {
   uint64_t skipped = 0;
   uint64_t unresolved = 0;
   uint64_t first_tx_ns = 0;
+  uint32_t syn_slot = 0;  // a tcp-syn flow's TCP slot (its send log)
 };
 
 class alignas(64) TxCore final : public TcpTransmit {
@@ -140,6 +141,11 @@ void TxCore::handle(const TxCommand& c) {
       const uint64_t offset = s_.clock.ticks(c.interval_ns) * (c.flow_id % 64) / 64;
       f.pace.init(c.interval_ns, s_.clock.hz, now + offset);
       cold_[c.flow_id].interval_ns = c.interval_ns;
+      cold_[c.flow_id].syn_slot = c.tcp_slot;
+      if (c.header.kind == static_cast<uint8_t>(ProbeKind::kTcpSyn) && s_.syn_log == nullptr) {
+        f.active = false;  // no send log to answer from (a harness without one)
+        return;
+      }
       wheel_.schedule(c.flow_id, f.pace.deadline);
       break;
     }
@@ -296,7 +302,13 @@ uint16_t TxCore::build_burst(uint64_t now, rte_mbuf** pkts) {
       const uint16_t len = f.header.frame_len;
       m->data_len = len;
       m->pkt_len = len;
-      write_probe(f.header, rte_pktmbuf_mtod(m, uint8_t*), f.generation, id, f.seq, tx_ns);
+      if (likely(f.header.kind != static_cast<uint8_t>(ProbeKind::kTcpSyn))) {
+        write_probe(f.header, rte_pktmbuf_mtod(m, uint8_t*), f.generation, id, f.seq, tx_ns);
+      } else {
+        // A SYN: its sequence carries the probe's, its send time waits for the reply here.
+        write_syn_probe(f.header, rte_pktmbuf_mtod(m, uint8_t*), syn_isn(id, f.generation, f.seq));
+        s_.syn_log[cold_[id].syn_slot].put(f.seq, tx_ns);
+      }
       if constexpr (kCapture) *static_cast<uint64_t*>(rte_mbuf_to_priv(m)) = tx_ns;
       if (unlikely(f.seq == 0)) cold_[id].first_tx_ns = tx_ns;
       f.last_tx_ns = tx_ns;

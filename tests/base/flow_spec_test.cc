@@ -76,8 +76,21 @@ TEST(FlowSpec, TcpFlows) {
   EXPECT_NE(error_of("udp=1ms/discard").find("not key=value"), std::string::npos);
 }
 
+TEST(FlowSpec, TcpSynFlows) {
+  auto f = parse_flow("tcp-syn=10ms/port=22/timeout=500ms");
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->kind, ProbeKind::kTcpSyn);
+  EXPECT_EQ(f->interval_ns, 10'000'000U);
+  EXPECT_EQ(f->port, 22);
+  EXPECT_EQ(f->reply_timeout_ns, 500'000'000U);
+  EXPECT_EQ(parse_flow("tcp-syn=1ms")->port, kDefaultReflectorPort);
+  EXPECT_NE(error_of("tcp-syn=100us").find("1,000 SYNs"), std::string::npos);
+  EXPECT_NE(error_of("tcp-syn=10ms/size=64").find("no payload"), std::string::npos);
+}
+
 TEST(FlowSpec, TextReadsBack) {
-  for (const char* text : {"tcp=1M", "tcp=250k/size=1460/port=9/discard", "tcp=1500/dscp=46"}) {
+  for (const char* text : {"tcp-syn=10ms/port=22", "tcp-syn=1ms/timeout=200ms", "tcp=1M",
+                           "tcp=250k/size=1460/port=9/discard", "tcp=1500/dscp=46"}) {
     auto f = parse_flow(text);
     ASSERT_TRUE(f) << text;
     EXPECT_EQ(flow_text(*f), text);

@@ -67,6 +67,39 @@ TEST(ProbeFrame, SmallestFrameIs60Bytes) {
   EXPECT_EQ(h.frame_len, 60);
 }
 
+TEST(ProbeFrame, TcpSynProbesParseBackWithTheirSequenceAndChecksum) {
+  for (const uint16_t vlan : {uint16_t{0}, uint16_t{100}}) {
+    FlowParams f;
+    f.kind = ProbeKind::kTcpSyn;
+    f.port = 22;
+    f.dscp = 46;
+    ProbeHeader h;
+    build_probe_header(self(), {2, 0, 0, 0, 0, 2}, vlan, 0x0a4e000b, f, 77, &h, 49155);
+    uint8_t frame[2048];
+    for (uint32_t seq : {0U, 1U, 65535U, 0xffffffffU}) {
+      const uint32_t isn = syn_isn(77, 3, seq);
+      write_syn_probe(h, frame, isn);
+      an::ParsedPacket p;
+      ASSERT_EQ(an::parse_frame(an::ParseOptions{}, frame, h.frame_len, h.frame_len, &p),
+                an::DropReason::kNone)
+          << "seq " << seq << " vlan " << vlan;
+      EXPECT_EQ(p.kind, an::PacketKind::kTcp);
+      EXPECT_EQ(p.tcp_flags, an::kTcpSyn);
+      EXPECT_EQ(p.tcp_seq, isn);
+      EXPECT_EQ(p.src_port, 49155);
+      EXPECT_EQ(p.dst_port, 22);
+      EXPECT_EQ(p.tcp_mss, 1460);
+      EXPECT_EQ(p.dscp, 46);
+      EXPECT_EQ(p.payload_len, 0U);
+      // The reply acknowledges isn + 1: the probe's sequence comes back from it.
+      EXPECT_EQ(isn + 1 - 1 - syn_isn(77, 3, 0), seq);
+    }
+    EXPECT_GE(h.frame_len, 60);
+  }
+  // Another run (generation) numbers its SYNs apart.
+  EXPECT_NE(syn_isn(77, 3, 0), syn_isn(77, 4, 0));
+}
+
 TEST(ProbeFrame, ArpParses) {
   uint8_t frame[64];
   const uint16_t n = build_arp(frame, kArpRequest, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, self().mac,

@@ -12,6 +12,9 @@ The lab of namespace_test.py (migprobe-dp on net_af_packet over a veth into a br
     to a netcat that is stopped (SIGSTOP) for a while: time at zero window, no false loss.
   - vm3, its echo service killed mid-run: the connection is reset, the bytes lost counted.
   - vm4, a "reject with tcp reset" rule added mid-run: reset, the bytes lost counted.
+  - tcp-syn flows: to vm1's echo port (SYN-ACK, reset by the probe: no half-open
+    connection stays in the guest) and to vm2's port with no service (reset): answered,
+    and each of vm1's outages is one gap of its SYN flow, as long as the ICMP flow's.
   - the run's capture replayed through net_pcap into migprobe-dp, and read by
     migprobe-analyze, gives the same TCP figures as the live run.
 Everything named mpt*, deleted on exit, also on failure. Needs root.
@@ -168,6 +171,37 @@ def analyzed_streams(build, work, capture):
         return json.load(f).get("tcp_streams", [])
 
 
+def check_syn(records, gaps, stats, half_open, failures):
+    syn = [ints(f) for f in stats["flows"] if f.get("kind") == "FLOW_KIND_TCP_SYN"]
+    for f in syn:
+        say(f"{f['target']} tcp-syn: sent {f['sent']}, answered {f['answered']}, lost "
+            f"{f['lost']}, rtt mean {f['rtt_mean_ns'] / 1e3:.0f} us")
+        if f["answered"] < f["sent"] * 0.5:
+            failures.append(f"{f['target']} tcp-syn: {f['answered']} of {f['sent']} answered")
+    if len(syn) != 2:
+        failures.append(f"{len(syn)} tcp-syn flows in the stats (want 2)")
+    if half_open.strip():
+        failures.append(f"vm1 keeps half-open connections: {half_open.strip()[:200]}")
+    for r in records:
+        by_kind = {}
+        for g in gaps:
+            if g["target"] == "vm1" and g["tx_before_ns"] < r["end"][1] and \
+                    g["tx_after_ns"] > r["start"][0]:
+                by_kind.setdefault(g["flow_kind"], []).append(g)
+        got = by_kind.get("FLOW_KIND_TCP_SYN", [])
+        icmp = by_kind.get("FLOW_KIND_ICMP_ECHO", [])
+        if len(got) != 1 or len(icmp) != 1:
+            failures.append(f"outage {r['ms']} ms: {len(got)} tcp-syn gaps and {len(icmp)} ICMP "
+                            f"gaps of vm1 (want 1 each)")
+            continue
+        say(f"outage {r['ms']} ms: tcp-syn gap {got[0]['estimate_ns'] / 1e6:.1f} ms, ICMP "
+            f"{icmp[0]['estimate_ns'] / 1e6:.1f} ms")
+        # Both see the same outage, each to within its own interval (5 ms, 1 ms).
+        if abs(got[0]["estimate_ns"] - icmp[0]["estimate_ns"]) > 7_000_000:
+            failures.append(f"outage {r['ms']} ms: tcp-syn gap {got[0]['estimate_ns']} vs ICMP "
+                            f"{icmp[0]['estimate_ns']}")
+
+
 def compare_offline(what, offline, live, failures, stall_tolerance_ns=0):
     for s in live:
         got = next((o for o in offline if o.get("opener") == s["opener"]
@@ -220,8 +254,9 @@ def main():
         for p in (events, capture):
             if os.path.exists(p):
                 os.remove(p)
-        targets = ["--target", f"name=vm1,{vm_ip(1)},icmp=1ms,tcp=1M",
-                   "--target", f"name=vm2,{vm_ip(2)},tcp=100k/port=9999,tcp=1M/port=9/discard",
+        targets = ["--target", f"name=vm1,{vm_ip(1)},icmp=1ms,tcp=1M,tcp-syn=5ms",
+                   "--target", f"name=vm2,{vm_ip(2)},tcp=100k/port=9999,tcp=1M/port=9/discard,"
+                               f"tcp-syn=5ms/port=9999",
                    "--target", f"name=vm3,{vm_ip(3)},tcp=1M",
                    "--target", f"name=vm4,{vm_ip(4)},tcp=1M"]
         dp = subprocess.Popen(nt.dp_cmd(build, ["--vdev", f"net_af_packet0,iface={nt.PREFIX}-dp"],
@@ -247,6 +282,7 @@ def main():
         if errors:
             raise RuntimeError(f"injector: {errors[0]}")
         time.sleep(1.0)
+        half_open = nt.sh("ss", "-Htn", "state", "syn-recv", ns=f"{nt.PREFIX}-vm1").stdout
         dp.send_signal(signal.SIGINT)
         dp.wait(timeout=30)
 
@@ -290,6 +326,7 @@ def main():
             check_reset(vm, by_target.get(f"vm{vm}", [None])[0], connections, failures)
         with open(f"{work}/stats.json") as f:
             stats = json.load(f)
+        check_syn(records, gaps, stats, half_open, failures)
         drops = {c["name"]: int(c["value"]) for c in stats["drops"] if int(c["value"])}
         say(f"drops: {drops}")
         # DPDK's net_pcap reads the capture's times in microseconds: the stalls to 1 us.
