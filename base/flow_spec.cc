@@ -1,5 +1,6 @@
 #include "base/flow_spec.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <utility>
@@ -42,7 +43,7 @@ bool parse_byte_rate(std::string s, uint64_t* out) {
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
   if (*end != '\0' || v * mult > 1e12) return false;
-  *out = static_cast<uint64_t>(v * mult + 0.5);
+  *out = static_cast<uint64_t>(std::llround(v * mult));
   return true;
 }
 

@@ -98,7 +98,7 @@ class TcpFlows final : public TcpSink {
   // The slot whose endpoint is being driven, and the time it was given.
   uint32_t current_ = 0;
   uint64_t current_ns_ = 0;
-  rte_mbuf* out_[kOut];
+  rte_mbuf* out_[kOut] = {};
   uint16_t n_out_ = 0;
 };
 
