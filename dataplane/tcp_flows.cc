@@ -129,7 +129,7 @@ void TcpFlows::receive(rte_ring* segments, uint64_t now_tsc) {
     current_ns_ = last_ns_;
     *stamp = current_ns_;
     if (capture_ != nullptr) {
-      flush();  // what was sent before it is captured before it
+      flush();                       // what was sent before it is captured before it
       rte_mbuf_refcnt_update(m, 1);  // the capture's; ours is read below
       if (rte_ring_sp_enqueue(capture_, m) != 0) {
         rte_mbuf_refcnt_update(m, -1);
