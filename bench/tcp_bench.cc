@@ -31,12 +31,16 @@
 // not show). A disturbed round is printed, left out of the medians and run again (--retries
 // more rounds per rate at most); a rate with no clean round is marked unreliable.
 //
-// usage: migprobe-tcp-bench [--rounds N] [--retries N] [--seconds S] [--warmup S] [--rates
-// 1k,10k,100k,1M]
-//                           [--flows N] [--interval-us U] [--tcp-flows T] [--segment-bytes B]
-//                           [--peer-nap-us U] [--no-memory]
-//        (root not needed: --no-huge, no PCI, no shared files; about 2.5 minutes by default)
-//   e.g. build-helper/bench/migprobe-tcp-bench --rounds 3 --seconds 3
+// The peer frees no mbuf while it runs (see Peer): a preempted non-EAL thread in the pool's
+// ring would stall the cores, which is a hazard of the machine's layout, not a cost of TCP.
+//
+// usage: migprobe-tcp-bench [--rounds N] [--retries N] [--seconds S] [--warmup S]
+//                           [--rates 1k,10k,100k,1M] [--flows N] [--interval-us U]
+//                           [--tcp-flows T] [--segment-bytes B] [--peer-nap-us U] [--no-memory]
+//   e.g. build-helper/bench/migprobe-tcp-bench          (about 2 minutes on a quiet machine)
+//        build-helper/bench/migprobe-tcp-bench --rounds 5 --rates 50k,100k,200k --no-memory
+// No root: the EAL runs with --no-huge, no PCI, no shared files. Run it on a quiet machine:
+// other work on the two CPUs makes rounds DISTURBED (they are retried, then reported as such).
 
 #include <malloc.h>
 #include <pthread.h>
@@ -158,7 +162,9 @@ bool parse_rate(const std::string& s, uint64_t* out) {
 
 std::string rate_text(double bytes_per_s) {
   char b[32];
-  if (bytes_per_s >= 1e6) {
+  if (bytes_per_s >= 1e9) {
+    std::snprintf(b, sizeof b, "%.3g GB/s", bytes_per_s / 1e9);
+  } else if (bytes_per_s >= 1e6) {
     std::snprintf(b, sizeof b, "%.3g MB/s", bytes_per_s / 1e6);
   } else if (bytes_per_s >= 1e3) {
     std::snprintf(b, sizeof b, "%.3g kB/s", bytes_per_s / 1e3);
@@ -221,14 +227,8 @@ class Peer {
     void* in[64];
     rte_mbuf* out[64];
     while (!stop->load(std::memory_order_relaxed)) {
+      if (free_now_.exchange(false, std::memory_order_relaxed)) free_held();
       const unsigned n = rte_ring_sc_dequeue_burst(from_, in, 64, nullptr);
-      if (n < 64) {
-        // Drained: a nap, so that the RX core on this CPU runs and the peer answers in
-        // batches (a wake-up costs microseconds under a hypervisor; polling would take the
-        // RX core's CPU).
-        timespec ts{0, static_cast<long>(nap_ns_)};
-        nanosleep(&ts, nullptr);
-      }
       // The TX core wrote these on the other CPU: their lines come over from there, so all
       // headers first, and each frame one ahead of its turn.
       for (unsigned i = 0; i < n; ++i) rte_prefetch0(in[i]);
@@ -253,9 +253,21 @@ class Peer {
         q += rte_ring_sp_enqueue_burst(to_, reinterpret_cast<void**>(out + q), k - q, nullptr);
       }
       if (q < k) hold_for_free(out + q, k - q);
+      if (n < 64) {
+        // Drained: a nap, so that the RX core on this CPU runs and the peer answers in
+        // batches (a wake-up costs microseconds under a hypervisor; polling would take the
+        // RX core's CPU).
+        timespec ts{0, static_cast<long>(nap_ns_)};
+        nanosleep(&ts, nullptr);
+      }
     }
     free_held();
   }
+
+  // Frees what it holds at its next turn, in one bulk put (the control thread asks after the
+  // handshakes, before the window: the handshake's ACKs would otherwise hold a thousand
+  // mbufs of the pool's slack through it).
+  void free_held_now() { free_now_.store(true, std::memory_order_relaxed); }
 
   PeerCounters c;
 
@@ -265,11 +277,12 @@ class Peer {
   // TX cores' own frees would spin on the ring's tail until it ran again (DPDK's EAL guide,
   // "Known Issues": rte_ring's non-preemptive constraint), which the first version of this
   // bench hit. So what it does not answer (the handshake's ACKs, frames it cannot read) is
-  // kept, and freed when it stops.
+  // kept, and freed in bulk when asked (before the window) and when it stops.
   void hold_for_free(rte_mbuf* m) { held_.push_back(m); }
   void hold_for_free(rte_mbuf** m, unsigned n) { held_.insert(held_.end(), m, m + n); }
   void free_held() {
-    for (rte_mbuf* m : held_) rte_pktmbuf_free(m);
+    if (held_.empty()) return;
+    rte_pktmbuf_free_bulk(held_.data(), static_cast<unsigned>(held_.size()));
     held_.clear();
   }
 
@@ -489,6 +502,7 @@ class Peer {
   rte_ring* to_;
   uint64_t nap_ns_;
   std::vector<rte_mbuf*> held_;
+  std::atomic<bool> free_now_{false};
   std::vector<TcpState> tcp_;
   reflector::Reflection reflector_;
 };
@@ -566,6 +580,7 @@ struct Figures {
   double tcp_bytes = 0, tcp_acked = 0;    // new payload bytes sent, acknowledged, per second
   uint64_t tcp_retransmits = 0, tcp_timeouts = 0, tcp_ring_full = 0, tcp_unsendable = 0;
   uint32_t established = 0;    // at the end of the window
+  unsigned leaked_mbufs = 0;   // not back in the pool once the rig stopped
   std::vector<double> stalls;  // per CPU (StallMeter): ms a second the CPU was gone
   // The CPUs were not the cores' (see run_once).
   bool disturbed = false;
@@ -660,13 +675,14 @@ Figures run_once(const Options& o, uint64_t tcp_rate) {
       sleep_ns(50'000'000);
     }
   }
+  peer.free_held_now();
   sleep_ns(static_cast<uint64_t>(o.warmup_s * 1e9));
   const Sample a = take_sample(rig, peer_thread.native_handle(), peer);
   sleep_ns(static_cast<uint64_t>(o.seconds * 1e9));
   const Sample b = take_sample(rig, peer_thread.native_handle(), peer);
   stop.store(true);
   peer_thread.join();
-  rig.stop();
+  fig.leaked_mbufs = rig.stop();
 
   const double w = static_cast<double>(b.wall - a.wall) / 1e9;
   const TxCounters& t0 = a.tx.totals;
@@ -758,6 +774,10 @@ void print_run(int round, bool with, const Figures& f) {
         " by timeout); holes the peer saw %" PRIu64 "; RX->TX ring full %" PRIu64 "\n",
         f.established, rate_text(f.tcp_bytes).c_str(), rate_text(f.tcp_acked).c_str(), f.tcp_seg_tx,
         f.tcp_seg_rx, f.tcp_retransmits, f.tcp_timeouts, f.peer_out_of_order, f.tcp_ring_full);
+  }
+  if (f.leaked_mbufs != 0) {
+    std::printf("                 %u mbufs were not back in the pool when the rig stopped\n",
+                f.leaked_mbufs);
   }
   if (f.disturbed) {
     std::printf("                 DISTURBED: %s (the run measures the machine, not the cores)\n",
