@@ -131,17 +131,6 @@ std::string load_average() {
   return a + " " + b + " " + c;
 }
 
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  }
-  return cpus;
-}
-
 // "1k" -> 1000, "1M" -> 1000000, "2500" -> 2500.
 bool parse_rate(const std::string& s, uint64_t* out) {
   char* end = nullptr;

@@ -69,6 +69,12 @@ void on_stall_signal(int) {
   errno = saved_errno;
 }
 
+void put_be16(Frame* f, size_t off, uint16_t v) {
+  an::store_be16(f->data() + off, v);
+}
+
+}  // namespace
+
 // The CPUs this process may run on: the lcores are pinned to them, whatever they are.
 std::vector<int> allowed_cpus() {
   cpu_set_t set;
@@ -80,12 +86,6 @@ std::vector<int> allowed_cpus() {
   }
   return cpus;
 }
-
-void put_be16(Frame* f, size_t off, uint16_t v) {
-  an::store_be16(f->data() + off, v);
-}
-
-}  // namespace
 
 void EalEnvironment::SetUp() {
   EalState& s = state();

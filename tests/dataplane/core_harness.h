@@ -49,6 +49,9 @@ class EalEnvironment : public ::testing::Environment {
   static const TscCalibration& clock();
 };
 
+// The CPUs this process may run on: the lcores are pinned to them, whatever they are.
+std::vector<int> allowed_cpus();
+
 // Now on the probe's clock (ns).
 uint64_t probe_now_ns();
 // Sleeps the calling thread.
