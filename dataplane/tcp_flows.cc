@@ -61,7 +61,6 @@ void TcpFlows::handle(const TxCommand& c, uint64_t now_tsc) {
   Slot& s = slots_[c.tcp_slot];
   switch (c.op) {
     case TxCommand::kAddTcpFlow:
-      if (!s.running) ++running_;
       wheel_->cancel(wheel_base_ + c.tcp_slot);
       endpoints_[c.tcp_slot] = TcpEndpoint(c.tcp);
       s = Slot{};
@@ -79,7 +78,6 @@ void TcpFlows::handle(const TxCommand& c, uint64_t now_tsc) {
     case TxCommand::kStopTcpFlow:
       if (!s.running) return;
       s.running = false;
-      --running_;
       current_ = c.tcp_slot;
       current_ns_ = now_ns(now_tsc);
       endpoints_[c.tcp_slot].stop(current_ns_, *this);

@@ -60,8 +60,6 @@ class TcpFlows final : public TcpSink {
   void flush();
   // Copies every slot in use into out (sized to the slots, or left empty).
   void snapshot(std::vector<TcpFlowSnapshot>* out) const;
-  // Flows that are running (they want the TX core awake: their peers' segments wait for it).
-  uint32_t running() const { return running_; }
   uint32_t wheel_base() const { return wheel_base_; }
 
   // TcpSink: the endpoint being driven emits.
@@ -93,7 +91,6 @@ class TcpFlows final : public TcpSink {
   DeadlineWheel* wheel_;
   TxCounters* counters_;
   TcpTransmit* transmit_;
-  uint32_t running_ = 0;
   uint64_t last_ns_ = 0;
   // The slot whose endpoint is being driven, and the time it was given.
   uint32_t current_ = 0;

@@ -33,10 +33,12 @@ constexpr unsigned kBurst = 32;
 // rest: the probe leaves at its deadline to within the spin loop's resolution.
 constexpr uint64_t kSleepMinNs = 150'000;
 constexpr uint64_t kWakeEarlyNs = 80'000;
+// The TCP flows' received segments wait on their ring for the core to wake, this long at
+// most: what the flows measure does not move (the RX core stamped the segments), only
+// their answers leave later, by less than a delayed ACK. A shorter cap with TCP flows
+// running (200 us, before) cost the 2-core lab a fifth of a core in wake-ups, which its
+// emulated guests paid for with seconds of downtime.
 constexpr uint64_t kMaxSleepNs = 2'000'000;
-// With TCP flows running, the core sleeps no longer than this at a time: their peers'
-// segments wait on a ring for it (an ACK held this long is still well inside TCP's timers).
-constexpr uint64_t kTcpMaxSleepNs = 200'000;
 // Within this of the next deadline the core sleeps in slices of kSliceNs. Under a
 // hypervisor a vCPU that halts for long is descheduled by the host and one long sleep
 // comes back late by a millisecond or more on a few percent of wake-ups (2.5% of 900 us
@@ -254,7 +256,7 @@ void TxCore::transmit(rte_mbuf** pkts, uint16_t n) {
 
 void TxCore::idle(uint64_t now) {
   if (!s_.idle_sleep) return;
-  uint64_t wait_ns = tcp_.running() != 0 ? kTcpMaxSleepNs : kMaxSleepNs;
+  uint64_t wait_ns = kMaxSleepNs;
   const uint64_t next = wheel_.next_due_lower_bound();
   if (next != UINT64_MAX) {
     const uint64_t until = next > now ? next - now : 0;
