@@ -12,6 +12,14 @@ namespace migprobe::dataplane {
 
 namespace {
 constexpr unsigned kBatch = 256;
+// How long a frame is held for the other ring's earlier frames (see drain_once).
+constexpr uint64_t kHoldNs = 2'000'000;
+
+uint64_t steady_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
 
 uint64_t ts_of(rte_mbuf* m) {
   return *static_cast<uint64_t*>(rte_mbuf_to_priv(m));
@@ -48,7 +56,7 @@ void CaptureThread::rotate() {
   ++counters_.files;
 }
 
-void CaptureThread::drain_once(bool* any) {
+void CaptureThread::drain_once(bool* any, bool flush_all) {
   rte_mbuf* a[kBatch];
   rte_mbuf* b[kBatch];
   const unsigned na =
@@ -58,10 +66,21 @@ void CaptureThread::drain_once(bool* any) {
       rx_ != nullptr ? rte_ring_sc_dequeue_burst(rx_, reinterpret_cast<void**>(b), kBatch, nullptr)
                      : 0;
   *any = na + nb != 0;
-  // Each ring is in time order; merge them so the file is too (a request precedes its reply).
-  unsigned i = 0, j = 0;
-  while (i < na || j < nb) {
-    rte_mbuf* m = (j >= nb || (i < na && ts_of(a[i]) <= ts_of(b[j]))) ? a[i++] : b[j++];
+  const uint64_t now = steady_ns();
+  for (unsigned i = 0; i < na; ++i) held_tx_.push_back(Held{a[i], now});
+  for (unsigned i = 0; i < nb; ++i) held_rx_.push_back(Held{b[i], now});
+  // Each ring is in time order, but a core puts a frame on its ring a moment after it
+  // stamped it: the TX core a probe after sending it, while the RX core may already have
+  // put its reply on the other ring. So the earliest frame of the two is written only once
+  // it has been held kHoldNs, when the other side's earlier frames are in (a request
+  // precedes its reply in the file, unless a core was held up longer than that).
+  while (!held_tx_.empty() || !held_rx_.empty()) {
+    const bool from_tx = held_rx_.empty() || (!held_tx_.empty() && ts_of(held_tx_.front().m) <=
+                                                                       ts_of(held_rx_.front().m));
+    std::deque<Held>& q = from_tx ? held_tx_ : held_rx_;
+    if (!flush_all && now - q.front().taken_ns < kHoldNs) break;
+    rte_mbuf* m = q.front().m;
+    q.pop_front();
     if (writer_.is_open()) {
       if (!writer_.write(ts_of(m), rte_pktmbuf_mtod(m, const uint8_t*), m->data_len)) {
         ++counters_.write_errors;
@@ -80,7 +99,7 @@ void CaptureThread::run() {
   for (;;) {
     const bool stopping = stop_.load(std::memory_order_acquire);
     bool any = false;
-    drain_once(&any);
+    drain_once(&any, false);
     const uint64_t now = realtime_ns();
     if (now - last_flush >= s_.flush_ns) {
       if (!writer_.flush()) ++counters_.write_errors;
@@ -91,6 +110,8 @@ void CaptureThread::run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
+  bool any = false;
+  drain_once(&any, true);  // the rings are empty: what is held goes out, in order
   writer_.close();
 }
 
