@@ -193,13 +193,82 @@ void Analyzer::on_arp(uint64_t ts_ns, const FrameVerdict& v) {
   announces_.push_back(a);
 }
 
+bool Analyzer::on_syn_probe(uint64_t ts_ns, const ParsedPacket& pkt, const TcpKey& key) {
+  auto it = syn_flows_.find(key);
+  if (it == syn_flows_.end()) {
+    // A new flow starts with a probe SYN on an address pair no TCP stream uses.
+    if (pkt.src_ip.family != 4 || !is_syn_probe_shape(pkt) || tcp_index_.count(key) != 0) {
+      return false;
+    }
+    SynProbeId id;
+    if (!decode_syn_probe(pkt.ip_id, pkt.tcp_seq, generation_, 1U << 24, &id)) return false;
+    if (id.flow_id < probe_flows_.size() && probe_flows_[id.flow_id] &&
+        probe_flows_[id.flow_id]->probe_kind != ProbeKind::kTcpSyn) {
+      return false;  // the flow id is another kind's: a stack's SYN that looked like one
+    }
+    if (generation_ < 0) generation_ = id.generation;
+    auto sf = std::make_unique<SynFlow>();
+    sf->flow_id = id.flow_id;
+    sf->probe_ip = pkt.src_ip;
+    sf->probe_port = pkt.src_port;
+    sf->base = pkt.tcp_seq - id.seq;
+    it = syn_flows_.emplace(key, std::move(sf)).first;
+  }
+  SynFlow& sf = *it->second;
+  const bool from_probe = pkt.src_ip == sf.probe_ip && pkt.src_port == sf.probe_port;
+  uint32_t seq = 0;
+  AnalyzedFlow* f = probe_flow(sf.flow_id, ProbeKind::kTcpSyn);
+  f->vlan = pkt.vlan;
+  switch (classify_syn_segment(pkt, from_probe, sf.base, &seq)) {
+    case SynSegment::kProbe: {
+      ++totals_.probes;
+      if (f->target_ip.family == 0) f->target_ip = pkt.dst_ip;
+      f->tracker.on_request(seq, ts_ns);
+      uint64_t rx_ns = 0;
+      if (sf.matcher.sent(seq, ts_ns, &rx_ns)) {
+        f->tracker.on_reply(options_.tracker, seq, ts_ns, rx_ns, false, 0);
+      }
+      break;
+    }
+    case SynSegment::kReply: {
+      // As migprobe-dp matches it live: one of the flow's latest probes, sent before.
+      ++totals_.probes;
+      if (f->target_ip.family == 0) f->target_ip = pkt.src_ip;
+      f->target_mac = pkt.src_mac;
+      f->target_mac_known = true;
+      uint64_t tx_ns = 0;
+      switch (sf.matcher.reply(seq, ts_ns, &tx_ns)) {
+        case SynMatcher::Reply::kMatched:
+          f->tracker.on_reply(options_.tracker, seq, tx_ns, ts_ns, false, 0);
+          break;
+        case SynMatcher::Reply::kEarly:
+          return true;  // its probe, still to come in the capture, takes it
+        case SynMatcher::Reply::kStale:
+          --totals_.probes;
+          drop(DropReason::kTCP_OUT_OF_WINDOW);
+          return true;
+      }
+      break;
+    }
+    case SynSegment::kProbeReset:
+      ++totals_.other;  // the half-open connection a SYN-ACK left, reset
+      return true;
+    case SynSegment::kOther:
+      drop(DropReason::kTCP_OUT_OF_WINDOW);  // not an answer to a SYN
+      return true;
+  }
+  f->tracker.advance(options_.tracker, ts_ns, &f->gaps);
+  return true;
+}
+
 void Analyzer::on_tcp(uint64_t ts_ns, const ParsedPacket& pkt) {
-  ++totals_.tcp_segments;
   const bool src_low =
       std::tie(pkt.src_ip.bytes, pkt.src_port) < std::tie(pkt.dst_ip.bytes, pkt.dst_port);
   const TcpKey key = src_low
                          ? TcpKey{pkt.src_ip.bytes, pkt.dst_ip.bytes, pkt.src_port, pkt.dst_port}
                          : TcpKey{pkt.dst_ip.bytes, pkt.src_ip.bytes, pkt.dst_port, pkt.src_port};
+  if (on_syn_probe(ts_ns, pkt, key)) return;
+  ++totals_.tcp_segments;
   auto [it, inserted] = tcp_index_.try_emplace(key, tcp_streams_.size());
   if (inserted) {
     auto st = std::make_unique<AnalyzedTcpStream>();

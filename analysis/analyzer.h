@@ -1,6 +1,7 @@
 #pragma once
 // The offline analyzer: frames in (from a capture), flows, gaps and announces out. It
-// recognises migprobe probes by their trailer and, for captures the probe did not make,
+// recognises migprobe probes by their trailer (tcp-syn probes by their headers,
+// syn_probe.h) and, for captures the probe did not make,
 // plain ICMP echo traffic (ping, fping) matched by id and sequence, and measures every TCP
 // stream (tcp_meter.h). Part of the detector:
 // no protobuf and no libpcap (capture_reader.h feeds it, capture_report.h reports on it).
@@ -17,6 +18,7 @@
 #include "analysis/drop_reason.h"
 #include "analysis/flow_tracker.h"
 #include "analysis/packet.h"
+#include "analysis/syn_probe.h"
 #include "analysis/tcp_meter.h"
 
 namespace migprobe::analysis {
@@ -73,7 +75,8 @@ struct AnalyzerTotals {
   uint64_t foreign_echo = 0;
   uint64_t tcp_segments = 0;
   uint64_t announces = 0;
-  // ARP that announces nothing (not a drop: a valid frame of no use offline).
+  // ARP that announces nothing, and the probe's resets of half-open tcp-syn connections
+  // (not drops: valid frames of no use offline).
   uint64_t other = 0;
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
@@ -133,6 +136,9 @@ class Analyzer {
   void on_foreign_echo(uint64_t ts_ns, const ParsedPacket& pkt, bool request);
   void on_arp(uint64_t ts_ns, const FrameVerdict& v);
   void on_tcp(uint64_t ts_ns, const ParsedPacket& pkt);
+  // A segment of a tcp-syn flow (its probe, a reply, the probe's reset), or the first probe
+  // of one: false when the segment is none of these (a TCP stream's).
+  bool on_syn_probe(uint64_t ts_ns, const ParsedPacket& pkt, const TcpKey& key);
   AnalyzedFlow* probe_flow(uint32_t flow_id, ProbeKind kind);
   void drop(DropReason r) { ++drops_[static_cast<size_t>(r)]; }
 
@@ -144,6 +150,16 @@ class Analyzer {
   std::unordered_map<ForeignKey, size_t, ForeignKeyHash> foreign_index_;
   std::vector<std::unique_ptr<AnalyzedTcpStream>> tcp_streams_;
   std::unordered_map<TcpKey, size_t, TcpKeyHash> tcp_index_;
+  // tcp-syn flows by address pair: the flow, its probe side, the ISN of its probe 0 and
+  // its replies' pairing with its probes.
+  struct SynFlow {
+    uint32_t flow_id = 0;
+    IpAddress probe_ip;
+    uint16_t probe_port = 0;
+    uint32_t base = 0;
+    SynMatcher matcher;
+  };
+  std::unordered_map<TcpKey, std::unique_ptr<SynFlow>, TcpKeyHash> syn_flows_;
   std::vector<Announce> announces_;
   DropCounters drops_{};
   AnalyzerTotals totals_;

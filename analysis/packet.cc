@@ -186,6 +186,7 @@ DropReason parse_ipv4(const ParseOptions& opt, View v, ParsedPacket* out) {
   const uint16_t frag = load_be16(v.p + 6);
   if ((frag & 0x3fff) != 0) return DropReason::kIP_FRAGMENT;
   out->dscp = static_cast<uint8_t>(v.p[1] >> 2);
+  out->ip_id = load_be16(v.p + 4);
   out->src_ip.family = 4;
   out->dst_ip.family = 4;
   std::memcpy(out->src_ip.bytes.data(), v.p + 12, 4);

@@ -61,6 +61,7 @@ struct ParsedPacket {
   IpAddress src_ip;
   IpAddress dst_ip;
   uint8_t dscp = 0;
+  uint16_t ip_id = 0;  // IPv4 identification (0 for IPv6)
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
   uint16_t icmp_id = 0;

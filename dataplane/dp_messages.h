@@ -199,7 +199,7 @@ struct RxEvent {
 // entry stale before it rewrites it, and the reader checks the entry again after reading.
 // A reply to a probe older than kDepth probes is not matched (its probe counts as lost).
 struct SynSendLog {
-  static constexpr uint32_t kDepth = 256;
+  static constexpr uint32_t kDepth = analysis::kSynLogDepth;
   std::atomic<uint32_t> seq[kDepth] = {};
   std::atomic<uint64_t> tx_ns[kDepth] = {};
 

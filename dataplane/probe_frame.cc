@@ -43,6 +43,7 @@ void build_probe_header(const ProbeIdentity& self, const an::MacAddress& dst_mac
     ip[0] = 0x45;
     ip[1] = static_cast<uint8_t>(flow.dscp << 2);
     an::store_be16(ip + 2, ip_len);
+    an::store_be16(ip + 4, an::syn_ip_id(flow_id));  // which flow, for a capture's reader
     an::store_be16(ip + 6, 0x4000);
     ip[8] = 64;
     ip[9] = 6;

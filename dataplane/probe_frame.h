@@ -8,6 +8,7 @@
 
 #include "analysis/packet.h"
 #include "analysis/probe_trailer.h"
+#include "analysis/syn_probe.h"
 #include "dataplane/target_spec.h"
 #include "dataplane/tcp_endpoint.h"
 
@@ -34,16 +35,11 @@ struct ProbeHeader {
 
 // Lays out the headers of a flow from the probe to target ip (dst_mac may be zero while
 // unresolved). flow_id sets the ICMP identifier and the UDP source port; a tcp-syn flow's
-// SYN leaves from src_port (its TCP slot's port).
+// SYN leaves from src_port (its TCP slot's port) with the flow in its IPv4 identification
+// (analysis/syn_probe.h).
 void build_probe_header(const ProbeIdentity& self, const analysis::MacAddress& dst_mac,
                         uint16_t vlan, uint32_t dst_ip, const FlowParams& flow, uint32_t flow_id,
                         ProbeHeader* out, uint16_t src_port = 0);
-
-// The initial sequence number of a tcp-syn flow's probe seq: the reply acknowledges it plus
-// one, which gives the probe back (seq = ack - 1 - syn_isn(flow, generation, 0)).
-inline uint32_t syn_isn(uint32_t flow_id, uint8_t generation, uint32_t seq) {
-  return ((flow_id * 2654435761U) ^ (uint32_t{generation} << 24) ^ 0x5eed0000U) + seq;
-}
 
 // Sets the destination MAC of a laid-out header.
 inline void set_probe_dst_mac(ProbeHeader* h, const analysis::MacAddress& mac) {

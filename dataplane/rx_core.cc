@@ -27,6 +27,7 @@
 #include "analysis/classify.h"
 #include "analysis/packet.h"
 #include "analysis/probe_trailer.h"
+#include "analysis/syn_probe.h"
 #include "dataplane/dp_messages.h"
 #include "dataplane/flow_array.h"
 #include "dataplane/lcore_cores.h"
@@ -77,6 +78,10 @@ struct RxTcpReplay {
   uint16_t peer_port = 0;
   bool used = false;
   bool probe = false;  // flow_id read from a trailer
+  // A tcp-syn flow's port (syn_probe.h): the ISN of its probe 0, its replies' pairing.
+  bool syn = false;
+  uint32_t syn_base = 0;
+  std::unique_ptr<an::SynMatcher> syn_matcher;
 };
 
 class alignas(64) RxCore {
@@ -129,6 +134,11 @@ class alignas(64) RxCore {
   // The answer to a tcp-syn probe (a SYN-ACK, reset then, or a reset) on the flow's port.
   bool on_syn_reply(const an::FrameVerdict& v, uint32_t slot, uint64_t rx_ns);
   // Replay: a segment of one of the probe's TCP flows, either way, to its meter.
+  // Replay: a segment on a tcp-syn flow's port, or the first probe SYN of one.
+  bool on_syn_replay(const an::ParsedPacket& p, RxTcpReplay& r, uint64_t rx_ns, bool from_probe);
+  // A tcp-syn probe answered: what on_syn_reply does live with a matched reply.
+  void syn_replied(RxFlowHot& f, an::FlowTracker& tracker, uint32_t seq, uint64_t tx_ns,
+                   uint64_t rx_ns);
   bool on_tcp_replay(const an::FrameVerdict& v, uint64_t rx_ns);
   void scan(uint64_t now_ns);
   // Settles what a flow's tracker can, posting the gaps (all of them at the end of a run).
@@ -164,6 +174,7 @@ class alignas(64) RxCore {
   std::vector<an::Gap> gaps_;
   RxCounters counters_;
   uint64_t replay_now_ns_ = 0;
+  int replay_generation_ = -1;  // of the probes replayed so far (-1: none yet)
   bool quit_ = false;
 };
 
@@ -247,8 +258,8 @@ void RxCore::handle(const RxCommand& c) {
       for (size_t i = 0; i < std::min(snap->tcp.size(), tcp_replay_.size()); ++i) {
         const RxTcpReplay& r = tcp_replay_[i];
         TcpFlowSnapshot& o = snap->tcp[i];
-        o.used = r.used;
-        if (!r.used) continue;
+        o.used = r.used && !r.syn;  // a tcp-syn flow's port is no TCP stream
+        if (!o.used) continue;
         o.flow_id = r.flow_id;
         o.probe = r.probe;
         o.peer_ip = r.peer_ip;
@@ -342,6 +353,7 @@ bool RxCore::on_probe(const an::FrameVerdict& v, uint64_t rx_ns) {
       // The first packet of a flow defines it; the interval is measured from the probes.
       add_flow(t.flow_id, an::ipv4_host_order(v.request ? v.pkt.dst_ip : v.pkt.src_ip),
                static_cast<uint8_t>(v.kind), t.generation, 0, 0);
+      replay_generation_ = t.generation;
     }
   } else {
     if (unlikely(!f.active)) {
@@ -423,7 +435,7 @@ bool RxCore::on_syn_reply(const an::FrameVerdict& v, uint32_t slot, uint64_t rx_
     drop(an::DropReason::kUNKNOWN_FLOW);
     return false;
   }
-  const uint32_t seq = p.tcp_ack - 1 - syn_isn(id, f.generation, 0);
+  const uint32_t seq = p.tcp_ack - 1 - an::syn_isn(id, f.generation, 0);
   uint64_t tx_ns = 0;
   if (!s_.syn_log[slot].get(seq, &tx_ns) || tx_ns > rx_ns) {
     // Not one of the latest probes sent: a stale answer, or not to our SYN at all.
@@ -445,13 +457,79 @@ bool RxCore::on_syn_reply(const an::FrameVerdict& v, uint32_t slot, uint64_t rx_
     c.header.frame_len = build_tcp_reset(a, p.tcp_ack, c.header.bytes);
     if (rte_ring_sp_enqueue_elem(s_.frames, &c, sizeof(c)) != 0) ++counters_.frames_dropped;
   }
+  syn_replied(f, trackers_[id], seq, tx_ns, rx_ns);
+  return true;
+}
+
+void RxCore::syn_replied(RxFlowHot& f, an::FlowTracker& tracker, uint32_t seq, uint64_t tx_ns,
+                         uint64_t rx_ns) {
   if (unlikely(rx_ns - tx_ns > f.reply_timeout_ns)) ++counters_.late_replies;
-  an::FlowTracker& tracker = trackers_[id];
   tracker.on_reply(config(f), seq, tx_ns, rx_ns, false, 0);
   refresh_hot(f, tracker);
   f.in_progress = false;
   ++counters_.replies;
-  return true;
+}
+
+bool RxCore::on_syn_replay(const an::ParsedPacket& p, RxTcpReplay& r, uint64_t rx_ns,
+                           bool from_probe) {
+  const uint32_t peer_ip = an::ipv4_host_order(from_probe ? p.dst_ip : p.src_ip);
+  const uint16_t peer_port = from_probe ? p.dst_port : p.src_port;
+  if (!r.syn) {
+    an::SynProbeId id;
+    if (!an::decode_syn_probe(p.ip_id, p.tcp_seq, replay_generation_, 1U << 24, &id) ||
+        id.flow_id >= flows_.size() ||
+        (flows_[id.flow_id].active && flows_[id.flow_id].kind != an::ProbeKind::kTcpSyn)) {
+      drop(an::DropReason::kNOT_PROBE);  // a stack's SYN, not one of the probe's
+      return false;
+    }
+    r.used = true;
+    r.syn = true;
+    r.flow_id = id.flow_id;
+    r.peer_ip = peer_ip;
+    r.peer_port = peer_port;
+    r.syn_base = p.tcp_seq - id.seq;
+    r.syn_matcher = std::make_unique<an::SynMatcher>();
+    if (!flows_[id.flow_id].active) {
+      add_flow(id.flow_id, peer_ip, static_cast<uint8_t>(an::ProbeKind::kTcpSyn), id.generation, 0,
+               0);
+    }
+  } else if (r.peer_ip != peer_ip || r.peer_port != peer_port) {
+    drop(an::DropReason::kTCP_WRONG_PEER);
+    return false;
+  }
+  RxFlowHot& f = flows_[r.flow_id];
+  an::FlowTracker& tracker = trackers_[r.flow_id];
+  uint32_t seq = 0;
+  switch (an::classify_syn_segment(p, from_probe, r.syn_base, &seq)) {
+    case an::SynSegment::kProbe: {
+      ++counters_.requests;
+      tracker.on_request(seq, rx_ns);
+      uint64_t reply_ns = 0;
+      if (r.syn_matcher->sent(seq, rx_ns, &reply_ns)) syn_replied(f, tracker, seq, rx_ns, reply_ns);
+      return true;
+    }
+    case an::SynSegment::kReply: {
+      // Matched as on_syn_reply matches it live.
+      uint64_t tx_ns = 0;
+      switch (r.syn_matcher->reply(seq, rx_ns, &tx_ns)) {
+        case an::SynMatcher::Reply::kMatched:
+          syn_replied(f, tracker, seq, tx_ns, rx_ns);
+          return true;
+        case an::SynMatcher::Reply::kEarly:
+          return true;  // its probe, still to come in the capture, takes it
+        case an::SynMatcher::Reply::kStale:
+          break;
+      }
+      drop(an::DropReason::kTCP_OUT_OF_WINDOW);
+      return false;
+    }
+    case an::SynSegment::kProbeReset:
+      return true;
+    case an::SynSegment::kOther:
+      break;
+  }
+  drop(an::DropReason::kTCP_OUT_OF_WINDOW);  // not an answer to a SYN
+  return false;
 }
 
 bool RxCore::on_tcp_replay(const an::FrameVerdict& v, uint64_t rx_ns) {
@@ -464,6 +542,9 @@ bool RxCore::on_tcp_replay(const an::FrameVerdict& v, uint64_t rx_ns) {
     return false;
   }
   RxTcpReplay& r = tcp_replay_[slot];
+  if (r.syn || (!r.used && from_probe && an::is_syn_probe_shape(p))) {
+    return on_syn_replay(p, r, rx_ns, from_probe);
+  }
   const uint32_t peer_ip = an::ipv4_host_order(from_probe ? p.dst_ip : p.src_ip);
   const uint16_t peer_port = from_probe ? p.dst_port : p.src_port;
   if (!r.used) {

@@ -308,7 +308,8 @@ uint16_t TxCore::build_burst(uint64_t now, rte_mbuf** pkts) {
         write_probe(f.header, rte_pktmbuf_mtod(m, uint8_t*), f.generation, id, f.seq, tx_ns);
       } else {
         // A SYN: its sequence carries the probe's, its send time waits for the reply here.
-        write_syn_probe(f.header, rte_pktmbuf_mtod(m, uint8_t*), syn_isn(id, f.generation, f.seq));
+        write_syn_probe(f.header, rte_pktmbuf_mtod(m, uint8_t*),
+                        analysis::syn_isn(id, f.generation, f.seq));
         s_.syn_log[cold_[id].syn_slot].put(f.seq, tx_ns);
       }
       if constexpr (kCapture) *static_cast<uint64_t*>(rte_mbuf_to_priv(m)) = tx_ns;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analysis/byte_order.h"
@@ -69,26 +70,39 @@ inline Frame udp_reply(uint32_t count = 77) {
 }
 
 // A TCP segment with its options (a multiple of 4 bytes) and payload, IPv4, checksums right.
-inline Frame tcp_segment(const std::vector<uint8_t>& payload, uint8_t flags,
-                         const std::vector<uint8_t>& options = {}, uint16_t src_port = 40000) {
-  const Endpoint src = pcapgen::probe_endpoint_v4();
-  const Endpoint dst = pcapgen::target_endpoint_v4(11);
-  const size_t header = 20 + options.size();
+// A TCP segment between the probe and target 11, its fields as given.
+struct TcpFields {
+  bool from_target = false;  // the target's segment to the probe
+  uint16_t probe_port = 40000;
+  uint16_t target_port = 7;
+  uint32_t seq = 1000;
+  uint32_t ack = 2000;
+  uint16_t ip_id = 1;
+  std::vector<uint8_t> options;
+};
+
+inline Frame tcp_segment_with(const std::vector<uint8_t>& payload, uint8_t flags,
+                              const TcpFields& t) {
+  Endpoint src = pcapgen::probe_endpoint_v4();
+  Endpoint dst = pcapgen::target_endpoint_v4(11);
+  if (t.from_target) std::swap(src, dst);
+  const size_t header = 20 + t.options.size();
   Frame f = pcapgen::udp_datagram(src, dst, FrameOptions{}, 1, 2,
                                   std::vector<uint8_t>(header - 8 + payload.size(), 0));
   f.resize(pcapgen::kL4Offset + header + payload.size());
   f[pcapgen::kEthHeaderLen + 9] = 6;
+  store_be16(f.data() + pcapgen::kEthHeaderLen + 4, t.ip_id);
   uint8_t* tcp = f.data() + pcapgen::kL4Offset;
-  store_be16(tcp, src_port);
-  store_be16(tcp + 2, 7);
-  store_be32(tcp + 4, 1000);
-  store_be32(tcp + 8, 2000);
+  store_be16(tcp, t.from_target ? t.target_port : t.probe_port);
+  store_be16(tcp + 2, t.from_target ? t.probe_port : t.target_port);
+  store_be32(tcp + 4, t.seq);
+  store_be32(tcp + 8, t.ack);
   tcp[12] = static_cast<uint8_t>(header / 4 << 4);
   tcp[13] = flags;
   store_be16(tcp + 14, 65535);
   store_be16(tcp + 16, 0);
   store_be16(tcp + 18, 0);
-  std::copy(options.begin(), options.end(), tcp + 20);
+  std::copy(t.options.begin(), t.options.end(), tcp + 20);
   std::copy(payload.begin(), payload.end(), tcp + header);
   const uint32_t len = static_cast<uint32_t>(header + payload.size());
   uint32_t sum = checksum_add(0, src.ip.bytes.data(), 4);
@@ -97,6 +111,14 @@ inline Frame tcp_segment(const std::vector<uint8_t>& payload, uint8_t flags,
   store_be16(tcp + 16, checksum_fold(checksum_add(sum, tcp, len)));
   pcapgen::fix_ipv4_checksum(&f);
   return f;
+}
+
+inline Frame tcp_segment(const std::vector<uint8_t>& payload, uint8_t flags,
+                         const std::vector<uint8_t>& options = {}, uint16_t src_port = 40000) {
+  TcpFields t;
+  t.probe_port = src_port;
+  t.options = options;
+  return tcp_segment_with(payload, flags, t);
 }
 
 // Inserts an IPv6 extension header of type ext_type right after the fixed header of an

@@ -69,35 +69,49 @@ TEST(ProbeFrame, SmallestFrameIs60Bytes) {
 
 TEST(ProbeFrame, TcpSynProbesParseBackWithTheirSequenceAndChecksum) {
   for (const uint16_t vlan : {uint16_t{0}, uint16_t{100}}) {
-    FlowParams f;
-    f.kind = ProbeKind::kTcpSyn;
-    f.port = 22;
-    f.dscp = 46;
-    ProbeHeader h;
-    build_probe_header(self(), {2, 0, 0, 0, 0, 2}, vlan, 0x0a4e000b, f, 77, &h, 49155);
-    uint8_t frame[2048];
-    for (uint32_t seq : {0U, 1U, 65535U, 0xffffffffU}) {
-      const uint32_t isn = syn_isn(77, 3, seq);
-      write_syn_probe(h, frame, isn);
-      an::ParsedPacket p;
-      ASSERT_EQ(an::parse_frame(an::ParseOptions{}, frame, h.frame_len, h.frame_len, &p),
-                an::DropReason::kNone)
-          << "seq " << seq << " vlan " << vlan;
-      EXPECT_EQ(p.kind, an::PacketKind::kTcp);
-      EXPECT_EQ(p.tcp_flags, an::kTcpSyn);
-      EXPECT_EQ(p.tcp_seq, isn);
-      EXPECT_EQ(p.src_port, 49155);
-      EXPECT_EQ(p.dst_port, 22);
-      EXPECT_EQ(p.tcp_mss, 1460);
-      EXPECT_EQ(p.dscp, 46);
-      EXPECT_EQ(p.payload_len, 0U);
-      // The reply acknowledges isn + 1: the probe's sequence comes back from it.
-      EXPECT_EQ(isn + 1 - 1 - syn_isn(77, 3, 0), seq);
+    for (const uint32_t flow : {77U, (3U << 16) + 77U}) {
+      FlowParams f;
+      f.kind = ProbeKind::kTcpSyn;
+      f.port = 22;
+      f.dscp = 46;
+      ProbeHeader h;
+      build_probe_header(self(), {2, 0, 0, 0, 0, 2}, vlan, 0x0a4e000b, f, flow, &h, 49155);
+      uint8_t frame[2048];
+      for (uint32_t seq : {0U, 1U, 65535U, 0xffffffffU}) {
+        const uint32_t isn = an::syn_isn(flow, 3, seq);
+        write_syn_probe(h, frame, isn);
+        an::ParsedPacket p;
+        ASSERT_EQ(an::parse_frame(an::ParseOptions{}, frame, h.frame_len, h.frame_len, &p),
+                  an::DropReason::kNone)
+            << "seq " << seq << " vlan " << vlan;
+        EXPECT_EQ(p.kind, an::PacketKind::kTcp);
+        EXPECT_EQ(p.tcp_flags, an::kTcpSyn);
+        EXPECT_EQ(p.tcp_seq, isn);
+        EXPECT_EQ(p.src_port, 49155);
+        EXPECT_EQ(p.dst_port, 22);
+        EXPECT_EQ(p.tcp_mss, 1460);
+        EXPECT_EQ(p.dscp, 46);
+        EXPECT_EQ(p.payload_len, 0U);
+        // The reply acknowledges isn + 1: the probe's sequence comes back from it.
+        EXPECT_EQ(isn + 1 - 1 - an::syn_isn(flow, 3, 0), seq);
+        // A capture's reader finds the flow, the run and the probe in the headers.
+        EXPECT_TRUE(an::is_syn_probe_shape(p));
+        if (seq < (1U << 24)) {
+          for (const int generation : {3, -1}) {
+            an::SynProbeId id;
+            ASSERT_TRUE(an::decode_syn_probe(p.ip_id, p.tcp_seq, generation, 1U << 24, &id))
+                << "flow " << flow << " seq " << seq << " generation " << generation;
+            EXPECT_EQ(id.flow_id, flow);
+            EXPECT_EQ(id.generation, 3);
+            EXPECT_EQ(id.seq, seq);
+          }
+        }
+      }
+      EXPECT_GE(h.frame_len, 60);
     }
-    EXPECT_GE(h.frame_len, 60);
   }
   // Another run (generation) numbers its SYNs apart.
-  EXPECT_NE(syn_isn(77, 3, 0), syn_isn(77, 4, 0));
+  EXPECT_NE(an::syn_isn(77, 3, 0), an::syn_isn(77, 4, 0));
 }
 
 TEST(ProbeFrame, ArpParses) {

@@ -16,7 +16,8 @@ The lab of namespace_test.py (migprobe-dp on net_af_packet over a veth into a br
     connection stays in the guest) and to vm2's port with no service (reset): answered,
     and each of vm1's outages is one gap of its SYN flow, as long as the ICMP flow's.
   - the run's capture replayed through net_pcap into migprobe-dp, and read by
-    migprobe-analyze, gives the same TCP figures as the live run.
+    migprobe-analyze, gives the same TCP figures as the live run, and the same tcp-syn
+    gaps (the SYNs found by their headers: no SYN flow shows up as a TCP stream).
 Everything named mpt*, deleted on exit, also on failure. Needs root.
 
 usage: tcp_flow_test.py BUILD_DIR [WORK_DIR]
@@ -150,7 +151,8 @@ def check_reset(vm, stream, connections, failures):
 
 
 def replayed_streams(build, work, capture):
-    """The TCP figures migprobe-dp gives when the capture is replayed through net_pcap."""
+    """The TCP figures and the tcp-syn gaps migprobe-dp gives when the capture is replayed
+    through net_pcap."""
     events = f"{work}/replay-events.jsonl"
     if os.path.exists(events):
         os.remove(events)
@@ -158,17 +160,44 @@ def replayed_streams(build, work, capture):
                              ["--port", "net_pcap0", "--probe-ip", nt.PROBE_IP, "--replay",
                               "--rx-timestamp", "port", "--exit-after-idle", "500ms",
                               "--events", events, "--quiet"]), check=True, timeout=120)
-    return [ev["stream"] for ev in nt.read_events(events, "tcp_stream")]
+    # (A replay learns its flows from the capture: its events give no flow kinds.)
+    return [ev["stream"] for ev in nt.read_events(events, "tcp_stream")], nt.read_gaps(events)
 
 
 def analyzed_streams(build, work, capture):
+    """The TCP figures and the tcp-syn gaps of migprobe-analyze on the capture."""
     tool = shutil.which("migprobe-analyze") or f"{build}/analysis/migprobe-analyze"
     if not os.path.exists(tool):
         return None
     out = f"{work}/analyze.json"
     subprocess.run([tool, capture, "--json", out], check=True, stdout=subprocess.DEVNULL)
     with open(out) as f:
-        return json.load(f).get("tcp_streams", [])
+        report = json.load(f)
+    gaps = [dict(ints(g), flow_id=int(fl["flow_id"]))
+            for t in report.get("targets", []) for fl in t.get("flows", [])
+            for g in fl.get("gaps", [])]
+    return report.get("tcp_streams", []), gaps
+
+
+def compare_syn_gaps(what, offline, live, syn_flows, failures, tolerance_ns):
+    """The tcp-syn flows' gaps from the capture against the live ones: the same probes lost,
+    between probes sent at the same times (to within tolerance_ns; the estimates also hang on
+    the interval, which a capture without its journal measures)."""
+    key = lambda g: (int(g["flow_id"]), int(g["seq_before"]))
+    got = {key(g): g for g in offline if int(g["flow_id"]) in syn_flows}
+    want = {key(g): g for g in live if int(g["flow_id"]) in syn_flows}
+    if not want:
+        failures.append(f"{what}: no live tcp-syn gap to compare")
+    if sorted(got) != sorted(want):
+        failures.append(f"{what}: tcp-syn gaps at (flow, seq) {sorted(got)}, live {sorted(want)}")
+    for k in sorted(set(got) & set(want)):
+        a, b = ints(want[k]), ints(got[k])
+        if a["lost"] != b["lost"] or any(abs(a[t] - b[t]) > tolerance_ns
+                                         for t in ("tx_before_ns", "tx_after_ns")):
+            failures.append(f"{what}: tcp-syn gap {k}: live {a['lost']} lost between "
+                            f"{a['tx_before_ns']} and {a['tx_after_ns']}; capture {b['lost']} "
+                            f"lost between {b['tx_before_ns']} and {b['tx_after_ns']}")
+    say(f"{what}: {len(got)} tcp-syn gaps, as live")
 
 
 def check_syn(records, gaps, stats, half_open, failures):
@@ -227,6 +256,9 @@ def compare_offline(what, offline, live, failures, stall_tolerance_ns=0):
         if len(s.get("resets", [])) != len(got.get("resets", [])):
             failures.append(f"{what} {s['peer']} resets: live {len(s.get('resets', []))}, "
                             f"capture {len(got.get('resets', []))}")
+    # The tcp-syn probes are flows, not TCP streams.
+    if len(offline) != len(live):
+        failures.append(f"{what}: {len(offline)} TCP streams in the capture, {len(live)} live")
     say(f"{what}: {len(offline)} TCP streams in the capture, {len(live)} compared")
 
 
@@ -281,7 +313,9 @@ def main():
         injector.join()
         if errors:
             raise RuntimeError(f"injector: {errors[0]}")
-        time.sleep(1.0)
+        # Long enough for the last outage's recovery: the retransmission after it may wait
+        # the RTO doubled to 1.6 s (nft in a namespace can take a few hundred ms to lift it).
+        time.sleep(2.0)
         half_open = nt.sh("ss", "-Htn", "state", "syn-recv", ns=f"{nt.PREFIX}-vm1").stdout
         dp.send_signal(signal.SIGINT)
         dp.wait(timeout=30)
@@ -330,13 +364,21 @@ def main():
         drops = {c["name"]: int(c["value"]) for c in stats["drops"] if int(c["value"])}
         say(f"drops: {drops}")
         # DPDK's net_pcap reads the capture's times in microseconds: the stalls to 1 us.
-        compare_offline("replay through net_pcap", replayed_streams(build, work, capture),
-                        streams, failures, stall_tolerance_ns=1000)
+        syn_flows = {int(f["flow_id"]) for f in stats["flows"]
+                      if f.get("kind") == "FLOW_KIND_TCP_SYN"}
+        replayed, replayed_gaps = replayed_streams(build, work, capture)
+        compare_offline("replay through net_pcap", replayed, streams, failures,
+                        stall_tolerance_ns=1000)
+        # net_pcap reads microseconds.
+        compare_syn_gaps("replay through net_pcap", replayed_gaps, gaps, syn_flows, failures,
+                         tolerance_ns=1000)
         analyzed = analyzed_streams(build, work, capture)
         if analyzed is None:
             say("SKIP migprobe-analyze comparison: not built")
         else:
-            compare_offline("migprobe-analyze", analyzed, streams, failures)
+            compare_offline("migprobe-analyze", analyzed[0], streams, failures)
+            compare_syn_gaps("migprobe-analyze", analyzed[1], gaps, syn_flows, failures,
+                             tolerance_ns=0)
     except Exception as e:
         failures.append(f"error: {e}")
     finally:
