@@ -79,8 +79,8 @@ class SynMatcher {
 
 // What a segment of a tcp-syn flow's address pair is, once the flow is known.
 enum class SynSegment {
-  kProbe,  // a probe SYN of the flow: seq set
-  kReply,  // a SYN-ACK or RST answering probe seq: seq set
+  kProbe,       // a probe SYN of the flow: seq set
+  kReply,       // a SYN-ACK or RST answering probe seq: seq set
   kProbeReset,  // the probe resetting the half-open connection a SYN-ACK left
   kOther,       // anything else: not an answer to a SYN (counted as out of window)
 };
