@@ -10,20 +10,13 @@
 #include <vector>
 
 #include "control/microversion.h"
+#include "control/migration_api.h"
 #include "control/nova_requests.h"
 #include "control/nova_types.h"
 #include "control/result.h"
 #include "control/session.h"
 
 namespace migprobe::control {
-
-// A value with the request id of the response that carried it (the last page's for a
-// paginated list).
-template <typename T>
-struct Traced {
-  T value;
-  std::string request_id;
-};
 
 // Client tuning.
 struct NovaOptions {
@@ -36,7 +29,7 @@ struct NovaOptions {
 };
 
 // Talks to Nova through an authenticated session. Thread-safe.
-class NovaClient {
+class NovaClient : public MigrationApi {
  public:
   // session must outlive the client.
   explicit NovaClient(Session& session, NovaOptions options = {});
@@ -56,29 +49,30 @@ class NovaClient {
   Result<Traced<std::vector<Hypervisor>>> hypervisor_servers(const std::string& hostname,
                                                              bool strict = false);
   // One server.
-  Result<Traced<Server>> server(const std::string& server_id);
+  Result<Traced<Server>> server(const std::string& server_id) override;
 
   // POST os-migrateLive; Nova answers 202 with no body. Never retried.
   Result<Traced<Done>> live_migrate(const std::string& server_id,
-                                    const LiveMigrateOptions& options);
+                                    const LiveMigrateOptions& options) override;
   // The in-progress migrations of a server (2.23+).
-  Result<Traced<std::vector<ServerMigration>>> server_migrations(const std::string& server_id);
+  Result<Traced<std::vector<ServerMigration>>> server_migrations(
+      const std::string& server_id) override;
   // One in-progress migration, with its memory and disk progress (2.23+).
   Result<Traced<ServerMigration>> server_migration(const std::string& server_id,
                                                    int64_t migration_id);
   // Asks a running live migration to finish now (pauses the guest; 2.22+). Never retried.
-  Result<Traced<Done>> force_complete(const std::string& server_id, int64_t migration_id);
+  Result<Traced<Done>> force_complete(const std::string& server_id, int64_t migration_id) override;
   // Aborts a live migration (2.24+).
-  Result<Traced<Done>> abort_migration(const std::string& server_id, int64_t migration_id);
+  Result<Traced<Done>> abort_migration(const std::string& server_id, int64_t migration_id) override;
 
   // GET /os-migrations with filter; from 2.59, every page is fetched (marker/limit and
   // the migrations_links next link).
-  Result<Traced<std::vector<Migration>>> migrations(const MigrationFilter& filter);
+  Result<Traced<std::vector<Migration>>> migrations(const MigrationFilter& filter) override;
   // The actions of a server, newest first; every page from 2.58.
   Result<Traced<std::vector<InstanceAction>>> instance_actions(const std::string& server_id);
   // One action with its events; request_id is the one of the call that started it.
   Result<Traced<InstanceAction>> instance_action(const std::string& server_id,
-                                                 const std::string& request_id);
+                                                 const std::string& request_id) override;
   // A server's diagnostics in the 2.48 shape (2.48+).
   Result<Traced<ServerDiagnostics>> diagnostics(const std::string& server_id);
 

@@ -2,14 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <thread>
-
-#include "base/clock.h"
+#include <optional>
 
 namespace migprobe::orchestrator {
 namespace {
 
-using base::realtime_ns;
 using Clock = std::chrono::steady_clock;
 
 // A polling error this old means the run has lost track of the migration.
@@ -29,7 +26,7 @@ bool in_progress_status(const std::string& s) {
 }
 
 // The first line of Nova's failure text for the action started by request_id.
-std::string action_error(control::NovaClient& nova, const std::string& server_id,
+std::string action_error(control::MigrationApi& nova, const std::string& server_id,
                          const std::string& request_id) {
   if (request_id.empty()) return {};
   auto action = nova.instance_action(server_id, request_id);
@@ -52,10 +49,28 @@ struct MigrationDriver::Active {
   int64_t nova_id = 0;
 };
 
-MigrationDriver::MigrationDriver(control::NovaClient& nova, control::RunJournal& journal,
+// What the poll loop of one migration carries from one poll to the next.
+struct MigrationDriver::Watch {
+  Clock::time_point accepted_at;
+  bool policy_applied = false;
+  bool abort_sent = false;
+  std::optional<Clock::time_point> timed_out_at;
+  // Since when every poll of Nova failed, and the last distinct error.
+  std::optional<Clock::time_point> failing_since;
+  std::string last_error;
+  Clock::time_point last_progress;
+  uint64_t last_processed = 0;
+};
+
+MigrationDriver::MigrationDriver(control::MigrationApi& nova, control::RunJournal& journal,
                                  const EvacuationOptions& options, RunProgress& progress,
-                                 const HypervisorFigures* figures)
-    : nova_(nova), journal_(journal), options_(options), progress_(progress), figures_(figures) {}
+                                 const HypervisorFigures* figures, DriverClock& clock)
+    : nova_(nova),
+      journal_(journal),
+      options_(options),
+      progress_(progress),
+      figures_(figures),
+      clock_(clock) {}
 
 void MigrationDriver::record(Active& active, v1::MigrationPhase phase) {
   v1::JournalRecord r;
@@ -65,7 +80,7 @@ void MigrationDriver::record(Active& active, v1::MigrationPhase phase) {
     // thread, can never land after the outcome and leave the migration open).
     std::lock_guard<std::mutex> lock(active.mutex);
     active.event.set_phase(phase);
-    active.event.set_recorded_ns(realtime_ns());
+    active.event.set_recorded_ns(clock_.realtime_ns());
     *r.mutable_migration() = active.event;
     journal_.append(r);
   }
@@ -123,7 +138,7 @@ void MigrationDriver::settle_outcome(Active& active, int64_t baseline_id) {
   }
   std::string host;
   if (auto server = nova_.server(job.server_id); server.ok()) host = server->value.host;
-  const uint64_t now = realtime_ns();
+  const uint64_t now = clock_.realtime_ns();
   v1::MigrationPhase phase = v1::MIGRATION_PHASE_FAILED;
   std::string error;
   if (status == "completed" && host == job.dest_host) {
@@ -175,6 +190,183 @@ void MigrationDriver::settle_outcome(Active& active, int64_t baseline_id) {
   }
 }
 
+void MigrationDriver::fail(Active& active, const std::string& error,
+                           const std::string& request_id) {
+  {
+    std::lock_guard<std::mutex> lock(active.mutex);
+    v1::MigrationEvent& e = active.event;
+    e.set_failed_ns(clock_.realtime_ns());
+    e.set_outcome(v1::MIGRATION_OUTCOME_FAILED);
+    if (!request_id.empty()) e.set_request_id(request_id);
+    e.set_error(error);
+  }
+  record(active, v1::MIGRATION_PHASE_FAILED);
+  say(active, "FAILED: " + error);
+}
+
+bool MigrationDriver::request(Active& active) {
+  {
+    std::lock_guard<std::mutex> lock(active.mutex);
+    active.event.set_requested_ns(clock_.realtime_ns());
+  }
+  record(active, v1::MIGRATION_PHASE_REQUESTED);
+  say(active, "live migration requested");
+  control::LiveMigrateOptions lm;
+  lm.host = active.job.dest_host;
+  lm.block_migration =
+      options_.block_migration == "yes"  ? control::LiveMigrateOptions::BlockMigration::kYes
+      : options_.block_migration == "no" ? control::LiveMigrateOptions::BlockMigration::kNo
+                                         : control::LiveMigrateOptions::BlockMigration::kAuto;
+  auto accepted = nova_.live_migrate(active.job.server_id, lm);
+  if (!accepted.ok()) {
+    fail(active, "os-migrateLive refused: " + accepted.error().to_string(),
+         accepted.error().request_id);
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(active.mutex);
+    active.event.set_accepted_ns(clock_.realtime_ns());
+    active.event.set_request_id(accepted->request_id);
+  }
+  record(active, v1::MIGRATION_PHASE_ACCEPTED);
+  return true;
+}
+
+void MigrationDriver::watch(Active& active, int64_t baseline_id, const StopRequest& stop) {
+  Watch w;
+  w.accepted_at = clock_.now();
+  w.last_progress = w.accepted_at - std::chrono::hours(1);
+  do {
+    clock_.sleep_for(options_.poll_interval);
+  } while (!poll(active, w, baseline_id, stop));
+}
+
+void MigrationDriver::poll_failed(Active& active, Watch& w, const control::Error& e) {
+  // Watching goes on; Nova failing for kLostTrackAfter in a row fails the migration.
+  if (!w.failing_since) w.failing_since = clock_.now();
+  if (e.to_string() == w.last_error) return;
+  w.last_error = e.to_string();
+  journal_.append_error("nova",
+                        active.job.server_name + ": polling the migration: " + w.last_error);
+  say(active, "Nova error while polling (still watching): " + w.last_error);
+}
+
+void MigrationDriver::follow(Active& active, Watch& w, const control::ServerMigration& mine) {
+  v1::MigrationEvent& ev = active.event;
+  bool newly_running = false;
+  bool progressed = false;
+  {
+    std::lock_guard<std::mutex> lock(active.mutex);
+    active.nova_id = mine.id;
+    if (!mine.uuid.empty()) ev.set_nova_migration_id(mine.uuid);
+    ev.set_nova_status(mine.status);
+    ev.set_memory_total_bytes(mine.memory_total_bytes);
+    ev.set_memory_processed_bytes(mine.memory_processed_bytes);
+    ev.set_memory_remaining_bytes(mine.memory_remaining_bytes);
+    if (ev.running_ns() == 0 && (mine.status == "running" || mine.status == "preparing" ||
+                                 mine.status == "post-migrating")) {
+      ev.set_running_ns(clock_.realtime_ns());
+      newly_running = true;
+    }
+    progressed = mine.memory_processed_bytes != w.last_processed &&
+                 clock_.now() - w.last_progress >= std::chrono::seconds(1);
+  }
+  if (newly_running) {
+    record(active, v1::MIGRATION_PHASE_RUNNING);
+    say(active, "running (Nova: " + mine.status + ")");
+  } else if (progressed) {
+    w.last_processed = mine.memory_processed_bytes;
+    w.last_progress = clock_.now();
+    record(active, v1::MIGRATION_PHASE_PROGRESS);
+    const uint64_t total = mine.memory_total_bytes;
+    const int pct = total ? static_cast<int>(100.0 * static_cast<double>(w.last_processed) /
+                                             static_cast<double>(total))
+                          : 0;
+    say(active, "memory " + std::to_string(pct) + "% (" + mib_text(w.last_processed) + " of " +
+                    mib_text(total) + ", " + mib_text(mine.memory_remaining_bytes) + " remaining)");
+  }
+}
+
+bool MigrationDriver::poll(Active& active, Watch& w, int64_t baseline_id, const StopRequest& stop) {
+  const MigrationJob& job = active.job;
+  const auto elapsed = clock_.now() - w.accepted_at;
+  auto listed = nova_.server_migrations(job.server_id);
+  bool in_flight = true;  // unknown while Nova does not answer: keep watching
+  if (listed.ok()) {
+    w.failing_since.reset();
+    const control::ServerMigration* mine = nullptr;
+    for (const auto& m : listed->value) {
+      if (m.dest_compute == job.dest_host || mine == nullptr) mine = &m;
+    }
+    in_flight = mine != nullptr && in_progress_status(mine->status);
+    if (in_flight) follow(active, w, *mine);
+  } else {
+    poll_failed(active, w, listed.error());
+  }
+  if (!in_flight || !listed.ok()) {
+    // Over, or unknown: the server tells.
+    auto server = nova_.server(job.server_id);
+    if (server.ok()) {
+      if (server->value.task_state.empty() && server->value.status != "MIGRATING") {
+        settle_outcome(active, baseline_id);
+        return true;
+      }
+    } else {
+      poll_failed(active, w, server.error());
+      if (clock_.now() - *w.failing_since > kLostTrackAfter) {
+        fail(active, "lost track of the migration: Nova failed for 60 s: " + w.last_error);
+        return true;
+      }
+    }
+  }
+  return apply_policy(active, w, elapsed, stop);
+}
+
+void MigrationDriver::send_abort(Active& active, Watch& w, const std::string& why) {
+  int64_t nova_id = 0;
+  {
+    std::lock_guard<std::mutex> lock(active.mutex);
+    nova_id = active.nova_id;
+  }
+  if (w.abort_sent || nova_id == 0) return;
+  w.abort_sent = true;
+  record(active, v1::MIGRATION_PHASE_ABORT_REQUESTED);
+  auto r = nova_.abort_migration(active.job.server_id, nova_id);
+  say(active,
+      "abort requested (" + why + ")" + (r.ok() ? std::string() : ": " + r.error().to_string()));
+}
+
+bool MigrationDriver::apply_policy(Active& active, Watch& w, Clock::duration elapsed,
+                                   const StopRequest& stop) {
+  int64_t nova_id = 0;
+  {
+    std::lock_guard<std::mutex> lock(active.mutex);
+    nova_id = active.nova_id;
+  }
+  if (stop.abort_running()) send_abort(active, w, "interrupted");
+  if (!w.policy_applied && nova_id != 0 && elapsed >= options_.converge_timeout) {
+    w.policy_applied = true;
+    if (options_.policy == ConvergePolicy::kForceComplete) {
+      record(active, v1::MIGRATION_PHASE_FORCE_COMPLETE_REQUESTED);
+      auto r = nova_.force_complete(active.job.server_id, nova_id);
+      say(active, "not converged: force complete requested" +
+                      (r.ok() ? std::string() : ": " + r.error().to_string()));
+    } else if (options_.policy == ConvergePolicy::kAbort) {
+      send_abort(active, w, "not converged in time");
+    }
+  }
+  if (elapsed >= options_.migration_timeout) {
+    if (!w.timed_out_at) {
+      w.timed_out_at = clock_.now();
+      send_abort(active, w, "migration timeout");
+    } else if (clock_.now() - *w.timed_out_at > kAbortGrace) {
+      fail(active, "did not finish within the migration timeout, nor after an abort");
+      return true;
+    }
+  }
+  return false;
+}
+
 v1::MigrationEvent MigrationDriver::run(const MigrationJob& job, const StopRequest& stop) {
   auto active = std::make_shared<Active>();
   active->job = job;
@@ -197,189 +389,18 @@ v1::MigrationEvent MigrationDriver::run(const MigrationJob& job, const StopReque
   if (auto before = nova_.migrations(filter); before.ok()) {
     for (const auto& m : before->value) baseline_id = std::max(baseline_id, m.id);
   }
+  // Announces of the VM's MAC stamp the switchover while the migration is ours.
   const std::string mac = lower(job.mac);
   if (!mac.empty()) {
     std::lock_guard<std::mutex> lock(mutex_);
     active_[mac] = active;
   }
-  auto unregister = [&] {
+  if (request(*active)) watch(*active, baseline_id, stop);
+  if (!mac.empty()) {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto it = active_.find(mac);
     if (it != active_.end() && it->second == active) active_.erase(it);
-  };
-
-  {
-    std::lock_guard<std::mutex> lock(active->mutex);
-    ev.set_requested_ns(realtime_ns());
   }
-  record(*active, v1::MIGRATION_PHASE_REQUESTED);
-  say(*active, "live migration requested");
-  control::LiveMigrateOptions lm;
-  lm.host = job.dest_host;
-  lm.block_migration =
-      options_.block_migration == "yes"  ? control::LiveMigrateOptions::BlockMigration::kYes
-      : options_.block_migration == "no" ? control::LiveMigrateOptions::BlockMigration::kNo
-                                         : control::LiveMigrateOptions::BlockMigration::kAuto;
-  auto accepted = nova_.live_migrate(job.server_id, lm);
-  if (!accepted.ok()) {
-    {
-      std::lock_guard<std::mutex> lock(active->mutex);
-      ev.set_failed_ns(realtime_ns());
-      ev.set_outcome(v1::MIGRATION_OUTCOME_FAILED);
-      ev.set_request_id(accepted.error().request_id);
-      ev.set_error("os-migrateLive refused: " + accepted.error().to_string());
-    }
-    record(*active, v1::MIGRATION_PHASE_FAILED);
-    say(*active, "FAILED: " + ev.error());
-    unregister();
-    std::lock_guard<std::mutex> lock(active->mutex);
-    return ev;
-  }
-  {
-    std::lock_guard<std::mutex> lock(active->mutex);
-    ev.set_accepted_ns(realtime_ns());
-    ev.set_request_id(accepted->request_id);
-  }
-  record(*active, v1::MIGRATION_PHASE_ACCEPTED);
-
-  const auto accepted_at = Clock::now();
-  bool policy_applied = false;
-  bool abort_sent = false;
-  std::optional<Clock::time_point> timed_out_at;
-  std::optional<Clock::time_point> failing_since;
-  std::string last_error;
-  auto last_progress = Clock::now() - std::chrono::hours(1);
-  uint64_t last_processed = 0;
-  bool done = false;
-  // A failed poll is journaled (once per distinct error) and watching goes on; Nova
-  // failing for kLostTrackAfter in a row fails the migration.
-  auto poll_failed = [&](const control::Error& e) {
-    if (!failing_since) failing_since = Clock::now();
-    if (e.to_string() == last_error) return;
-    last_error = e.to_string();
-    journal_.append_error("nova", job.server_name + ": polling the migration: " + last_error);
-    say(*active, "Nova error while polling (still watching): " + last_error);
-  };
-  while (!done) {
-    std::this_thread::sleep_for(options_.poll_interval);
-    const auto elapsed = Clock::now() - accepted_at;
-    auto listed = nova_.server_migrations(job.server_id);
-    bool still_running = false;
-    if (listed.ok()) {
-      failing_since.reset();
-      const control::ServerMigration* mine = nullptr;
-      for (const auto& m : listed->value) {
-        if (m.dest_compute == job.dest_host || mine == nullptr) mine = &m;
-      }
-      if (mine != nullptr && in_progress_status(mine->status)) {
-        still_running = true;
-        bool newly_running = false;
-        bool progressed = false;
-        {
-          std::lock_guard<std::mutex> lock(active->mutex);
-          active->nova_id = mine->id;
-          if (!mine->uuid.empty()) ev.set_nova_migration_id(mine->uuid);
-          ev.set_nova_status(mine->status);
-          ev.set_memory_total_bytes(mine->memory_total_bytes);
-          ev.set_memory_processed_bytes(mine->memory_processed_bytes);
-          ev.set_memory_remaining_bytes(mine->memory_remaining_bytes);
-          if (ev.running_ns() == 0 && (mine->status == "running" || mine->status == "preparing" ||
-                                       mine->status == "post-migrating")) {
-            ev.set_running_ns(realtime_ns());
-            newly_running = true;
-          }
-          progressed = mine->memory_processed_bytes != last_processed &&
-                       Clock::now() - last_progress >= std::chrono::seconds(1);
-        }
-        if (newly_running) {
-          record(*active, v1::MIGRATION_PHASE_RUNNING);
-          say(*active, "running (Nova: " + mine->status + ")");
-        } else if (progressed) {
-          last_processed = mine->memory_processed_bytes;
-          last_progress = Clock::now();
-          record(*active, v1::MIGRATION_PHASE_PROGRESS);
-          const uint64_t total = mine->memory_total_bytes;
-          const int pct = total ? static_cast<int>(100.0 * static_cast<double>(last_processed) /
-                                                   static_cast<double>(total))
-                                : 0;
-          say(*active, "memory " + std::to_string(pct) + "% (" + mib_text(last_processed) + " of " +
-                           mib_text(total) + ", " + mib_text(mine->memory_remaining_bytes) +
-                           " remaining)");
-        }
-      }
-    } else {
-      poll_failed(listed.error());
-      still_running = true;  // unknown: keep watching
-    }
-    if (!still_running || !listed.ok()) {
-      auto server = nova_.server(job.server_id);
-      if (server.ok()) {
-        if (listed.ok()) failing_since.reset();
-        if (server->value.task_state.empty() && server->value.status != "MIGRATING") {
-          settle_outcome(*active, baseline_id);
-          done = true;
-          continue;
-        }
-        still_running = true;
-      } else {
-        poll_failed(server.error());
-        if (Clock::now() - *failing_since > kLostTrackAfter) {
-          {
-            std::lock_guard<std::mutex> lock(active->mutex);
-            ev.set_failed_ns(realtime_ns());
-            ev.set_outcome(v1::MIGRATION_OUTCOME_FAILED);
-            ev.set_error("lost track of the migration: Nova failed for 60 s: " + last_error);
-          }
-          record(*active, v1::MIGRATION_PHASE_FAILED);
-          say(*active, "FAILED: " + ev.error());
-          done = true;
-          continue;
-        }
-      }
-    }
-    int64_t nova_id = 0;
-    {
-      std::lock_guard<std::mutex> lock(active->mutex);
-      nova_id = active->nova_id;
-    }
-    auto send_abort = [&](const std::string& why) {
-      if (abort_sent || nova_id == 0) return;
-      abort_sent = true;
-      record(*active, v1::MIGRATION_PHASE_ABORT_REQUESTED);
-      auto r = nova_.abort_migration(job.server_id, nova_id);
-      say(*active, "abort requested (" + why + ")" +
-                       (r.ok() ? std::string() : ": " + r.error().to_string()));
-    };
-    if (stop.abort_running()) send_abort("interrupted");
-    if (!policy_applied && nova_id != 0 && elapsed >= options_.converge_timeout) {
-      policy_applied = true;
-      if (options_.policy == ConvergePolicy::kForceComplete) {
-        record(*active, v1::MIGRATION_PHASE_FORCE_COMPLETE_REQUESTED);
-        auto r = nova_.force_complete(job.server_id, nova_id);
-        say(*active, "not converged: force complete requested" +
-                         (r.ok() ? std::string() : ": " + r.error().to_string()));
-      } else if (options_.policy == ConvergePolicy::kAbort) {
-        send_abort("not converged in time");
-      }
-    }
-    if (elapsed >= options_.migration_timeout) {
-      if (!timed_out_at) {
-        timed_out_at = Clock::now();
-        send_abort("migration timeout");
-      } else if (Clock::now() - *timed_out_at > kAbortGrace) {
-        {
-          std::lock_guard<std::mutex> lock(active->mutex);
-          ev.set_failed_ns(realtime_ns());
-          ev.set_outcome(v1::MIGRATION_OUTCOME_FAILED);
-          ev.set_error("did not finish within the migration timeout, nor after an abort");
-        }
-        record(*active, v1::MIGRATION_PHASE_FAILED);
-        say(*active, "FAILED: " + ev.error());
-        done = true;
-      }
-    }
-  }
-  unregister();
   std::lock_guard<std::mutex> lock(active->mutex);
   return ev;
 }

@@ -3,7 +3,9 @@
 // accepted (with Nova's request id), running, memory progress, switchover (the VM's MAC
 // announced, seen by the dataplane), completed / failed / aborted, with Nova's own error
 // text. Applies the run's policy to a migration that does not converge. Never throws and
-// never gives up on the run: a failure is an outcome.
+// never gives up on the run: a failure is an outcome. Nova and the clock come in through
+// interfaces (control::MigrationApi, DriverClock): unit tests play Nova's states on a fake
+// clock.
 
 #include <atomic>
 #include <map>
@@ -11,8 +13,9 @@
 #include <mutex>
 #include <string>
 
-#include "control/nova_client.h"
+#include "control/migration_api.h"
 #include "control/run_journal.h"
+#include "orchestrator/driver_clock.h"
 #include "orchestrator/evacuation_options.h"
 #include "orchestrator/hypervisor_figures.h"
 #include "orchestrator/run_progress.h"
@@ -42,9 +45,9 @@ struct StopRequest {
 // Runs migrations; thread-safe (one call of run per thread).
 class MigrationDriver {
  public:
-  MigrationDriver(control::NovaClient& nova, control::RunJournal& journal,
+  MigrationDriver(control::MigrationApi& nova, control::RunJournal& journal,
                   const EvacuationOptions& options, RunProgress& progress,
-                  const HypervisorFigures* figures);
+                  const HypervisorFigures* figures, DriverClock& clock = system_driver_clock());
 
   // Runs job to its outcome and returns the final record.
   v1::MigrationEvent run(const MigrationJob& job, const StopRequest& stop);
@@ -53,17 +56,35 @@ class MigrationDriver {
 
  private:
   struct Active;
+  struct Watch;
   // Journals the migration's state as of now, reporting phase.
   void record(Active& active, v1::MigrationPhase phase);
   void say(const Active& active, const std::string& text);
+  // The one way a migration fails: stamped, journaled with its error, said.
+  void fail(Active& active, const std::string& error, const std::string& request_id = {});
+  // Asks Nova for the migration: false when Nova refused (the migration failed).
+  bool request(Active& active);
+  // Polls an accepted migration until it has an outcome.
+  void watch(Active& active, int64_t baseline_id, const StopRequest& stop);
+  // One poll: Nova's view of the migration, then the run's policy. True at the outcome.
+  bool poll(Active& active, Watch& w, int64_t baseline_id, const StopRequest& stop);
+  // Nova's progress of the migration in flight: running, memory.
+  void follow(Active& active, Watch& w, const control::ServerMigration& mine);
+  // A failed poll, journaled once per distinct error.
+  void poll_failed(Active& active, Watch& w, const control::Error& e);
+  // Ctrl-C, the converge policy and the migration timeout. True when the run gives up.
+  bool apply_policy(Active& active, Watch& w, std::chrono::steady_clock::duration elapsed,
+                    const StopRequest& stop);
+  void send_abort(Active& active, Watch& w, const std::string& why);
   // Fills the outcome once Nova no longer shows the migration in progress.
   void settle_outcome(Active& active, int64_t baseline_id);
 
-  control::NovaClient& nova_;
+  control::MigrationApi& nova_;
   control::RunJournal& journal_;
   const EvacuationOptions& options_;
   RunProgress& progress_;
   const HypervisorFigures* figures_;
+  DriverClock& clock_;
   // Guards active_ (the map; each Active has its own lock).
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Active>> active_;

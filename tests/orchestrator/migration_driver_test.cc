@@ -1,0 +1,390 @@
+// The migration driver as a state machine: a fake Nova plays a migration's states on a fake
+// clock (minutes of polling in microseconds), and each test reads back what the driver
+// journaled and asked of Nova: completion, Nova refusing the request, the converge
+// policies, a migration that vanishes, Nova failing for longer than the driver waits,
+// the migration timeout and Ctrl-C.
+
+#include "orchestrator/migration_driver.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/journal.h"
+
+namespace migprobe::orchestrator {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class FakeClock : public DriverClock {
+ public:
+  std::chrono::steady_clock::time_point now() override { return t_; }
+  uint64_t realtime_ns() override {
+    return 1'800'000'000'000'000'000ULL +
+           static_cast<uint64_t>(
+               std::chrono::duration_cast<std::chrono::nanoseconds>(t_.time_since_epoch()).count());
+  }
+  void sleep_for(milliseconds d) override { t_ += d; }
+
+ private:
+  std::chrono::steady_clock::time_point t_{};
+};
+
+constexpr int64_t kMigrationId = 7;
+
+// Nova as the driver sees it, in the states the test gives it by the time since the request.
+class FakeNova : public control::MigrationApi {
+ public:
+  explicit FakeNova(FakeClock& clock) : clock_(clock) {
+    server_.id = "srv-1";
+    server_.host = "hostA";
+    server_.status = "ACTIVE";
+  }
+
+  // What Nova shows at a time after the request: set by each test.
+  std::function<void(FakeNova&, std::chrono::steady_clock::duration)> script =
+      [](FakeNova&, std::chrono::steady_clock::duration) {};
+  // An error for the named call, or none.
+  std::function<std::optional<control::Error>(const std::string&)> failing =
+      [](const std::string&) { return std::nullopt; };
+  std::vector<std::string> calls;
+
+  // Nova's states.
+  void migrating(const std::string& status, uint64_t processed) {
+    server_.status = "MIGRATING";
+    server_.task_state = "migrating";
+    control::ServerMigration m;
+    m.id = kMigrationId;
+    m.uuid = "mig-uuid";
+    m.status = status;
+    m.dest_compute = "hostB";
+    m.memory_total_bytes = 1000;
+    m.memory_processed_bytes = processed;
+    m.memory_remaining_bytes = 1000 - processed;
+    in_progress_ = {m};
+  }
+  void over(const std::string& status, const std::string& host) {
+    server_.status = "ACTIVE";
+    server_.task_state.clear();
+    server_.host = host;
+    in_progress_.clear();
+    control::Migration m;
+    m.id = kMigrationId;
+    m.uuid = "mig-uuid";
+    m.status = status;
+    m.migration_type = "live-migration";
+    history_ = {m};
+  }
+  // The migration gone from Nova: no record of it, the server back where it was.
+  void vanish() {
+    server_.status = "ACTIVE";
+    server_.task_state.clear();
+    in_progress_.clear();
+    history_.clear();
+  }
+  bool requested() const { return requested_.has_value(); }
+
+  control::Result<control::Traced<control::Server>> server(const std::string&) override {
+    if (auto e = enter("server")) return *e;
+    return control::Traced<control::Server>{server_, "req-server"};
+  }
+  control::Result<control::Traced<control::Done>> live_migrate(
+      const std::string&, const control::LiveMigrateOptions& o) override {
+    if (auto e = enter("live_migrate " + o.host)) return *e;
+    requested_ = clock_.now();
+    return control::Traced<control::Done>{{}, "req-live-migrate"};
+  }
+  control::Result<control::Traced<std::vector<control::ServerMigration>>> server_migrations(
+      const std::string&) override {
+    if (auto e = enter("server_migrations")) return *e;
+    return control::Traced<std::vector<control::ServerMigration>>{in_progress_, "req-list"};
+  }
+  control::Result<control::Traced<control::Done>> force_complete(const std::string&,
+                                                                 int64_t id) override {
+    if (auto e = enter("force_complete " + std::to_string(id))) return *e;
+    return control::Traced<control::Done>{{}, "req-force"};
+  }
+  control::Result<control::Traced<control::Done>> abort_migration(const std::string&,
+                                                                  int64_t id) override {
+    if (auto e = enter("abort " + std::to_string(id))) return *e;
+    return control::Traced<control::Done>{{}, "req-abort"};
+  }
+  control::Result<control::Traced<std::vector<control::Migration>>> migrations(
+      const control::MigrationFilter&) override {
+    if (auto e = enter("migrations")) return *e;
+    return control::Traced<std::vector<control::Migration>>{history_, "req-migrations"};
+  }
+  control::Result<control::Traced<control::InstanceAction>> instance_action(
+      const std::string&, const std::string& request_id) override {
+    if (auto e = enter("instance_action")) return *e;
+    control::InstanceAction a;
+    a.request_id = request_id;
+    control::InstanceActionEvent ev;
+    ev.event = "compute_pre_live_migration";
+    ev.result = "Error";
+    ev.details = "libvirt: Unable to pre-create chardev file\nmore";
+    a.events.push_back(ev);
+    return control::Traced<control::InstanceAction>{a, "req-action"};
+  }
+
+ private:
+  // Each call: the scripted state as of now, then the injected failure if any.
+  std::optional<control::Error> enter(const std::string& call) {
+    calls.push_back(call);
+    if (requested_) script(*this, clock_.now() - *requested_);
+    return failing(call);
+  }
+
+  FakeClock& clock_;
+  std::optional<std::chrono::steady_clock::time_point> requested_;
+  control::Server server_;
+  std::vector<control::ServerMigration> in_progress_;
+  std::vector<control::Migration> history_;
+};
+
+control::Error http_error(long status, const std::string& message) {
+  return control::make_error(control::ErrorKind::kHttp, message, status, "req-failed");
+}
+
+// One migration driven to its outcome; the phases it journaled, in order.
+struct Driven {
+  v1::MigrationEvent outcome;
+  std::vector<v1::MigrationPhase> phases;
+  std::vector<std::string> errors;  // ErrorEvents journaled
+};
+
+class MigrationDriverTest : public testing::Test {
+ protected:
+  FakeClock clock;
+  FakeNova nova{clock};
+  EvacuationOptions options;
+  StopRequest stop;
+
+  Driven drive() {
+    const std::string path = testing::TempDir() + "/driver-" + std::to_string(getpid()) + "-" +
+                             testing::UnitTest::GetInstance()->current_test_info()->name() + ".mpj";
+    std::remove(path.c_str());
+    Driven d;
+    {
+      control::RunJournal journal;
+      EXPECT_TRUE(journal.open(path, v1::JournalHeader{}).ok());
+      RunProgress progress(true);
+      MigrationDriver driver(nova, journal, options, progress, nullptr, clock);
+      MigrationJob job;
+      job.server_id = "srv-1";
+      job.server_name = "vm1";
+      job.mac = "52:54:00:00:00:01";
+      job.source_host = "hostA";
+      job.dest_host = "hostB";
+      job.label = "test";
+      d.outcome = driver.run(job, stop);
+      journal.close();
+    }
+    analysis::JournalContents contents;
+    EXPECT_TRUE(analysis::read_journal(path, &contents).ok());
+    for (const auto& r : contents.records) {
+      if (r.has_migration()) d.phases.push_back(r.migration().phase());
+      if (r.has_error()) d.errors.push_back(r.error().message());
+    }
+    std::remove(path.c_str());
+    return d;
+  }
+
+  int count(const std::string& call) const {
+    int n = 0;
+    for (const auto& c : nova.calls) n += c == call;
+    return n;
+  }
+};
+
+TEST_F(MigrationDriverTest, CompletesThroughItsPhases) {
+  nova.script = [](FakeNova& n, auto t) {
+    if (t < seconds(3)) {
+      n.migrating("running", t < seconds(1) ? 100 : 600);
+    } else {
+      n.over("completed", "hostB");
+    }
+  };
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_COMPLETED) << d.outcome.error();
+  EXPECT_EQ(d.outcome.request_id(), "req-live-migrate");
+  EXPECT_EQ(d.outcome.nova_migration_id(), "mig-uuid");
+  EXPECT_GT(d.outcome.completed_ns(), d.outcome.running_ns());
+  EXPECT_GT(d.outcome.running_ns(), d.outcome.accepted_ns());
+  ASSERT_GE(d.phases.size(), 5U);
+  EXPECT_EQ(d.phases[0], v1::MIGRATION_PHASE_REQUESTED);
+  EXPECT_EQ(d.phases[1], v1::MIGRATION_PHASE_ACCEPTED);
+  EXPECT_EQ(d.phases[2], v1::MIGRATION_PHASE_RUNNING);
+  EXPECT_EQ(d.phases[3], v1::MIGRATION_PHASE_PROGRESS);
+  EXPECT_EQ(d.phases.back(), v1::MIGRATION_PHASE_COMPLETED);
+  EXPECT_EQ(count("live_migrate hostB"), 1);
+  EXPECT_EQ(count("abort 7"), 0);
+}
+
+TEST_F(MigrationDriverTest, RefusedRequestFailsWithNovasWordsAndRequestId) {
+  nova.failing = [](const std::string& call) -> std::optional<control::Error> {
+    if (call.rfind("live_migrate", 0) == 0) {
+      return http_error(409,
+                        "Cannot 'os-migrateLive' instance while it is in task_state migrating");
+    }
+    return std::nullopt;
+  };
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_FAILED);
+  EXPECT_NE(d.outcome.error().find("os-migrateLive refused: HTTP 409"), std::string::npos)
+      << d.outcome.error();
+  EXPECT_NE(d.outcome.error().find("task_state migrating"), std::string::npos);
+  EXPECT_EQ(d.outcome.request_id(), "req-failed");
+  EXPECT_EQ(d.phases, (std::vector<v1::MigrationPhase>{v1::MIGRATION_PHASE_REQUESTED,
+                                                       v1::MIGRATION_PHASE_FAILED}));
+  EXPECT_EQ(count("server_migrations"), 0);  // nothing to watch
+}
+
+TEST_F(MigrationDriverTest, NotConvergedIsAbortedUnderTheAbortPolicy) {
+  options.policy = ConvergePolicy::kAbort;
+  options.converge_timeout = seconds(30);
+  bool aborted = false;
+  nova.failing = [&aborted](const std::string& call) -> std::optional<control::Error> {
+    if (call == "abort 7") aborted = true;
+    return std::nullopt;
+  };
+  nova.script = [&aborted](FakeNova& n, auto) {
+    if (aborted) {
+      n.over("cancelled", "hostA");
+    } else {
+      n.migrating("running", 500);  // never converges
+    }
+  };
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_ABORTED);
+  EXPECT_NE(d.outcome.error().find("stayed on hostA"), std::string::npos) << d.outcome.error();
+  EXPECT_EQ(count("abort 7"), 1);
+  EXPECT_EQ(count("force_complete 7"), 0);
+  const auto abort_at =
+      std::find(d.phases.begin(), d.phases.end(), v1::MIGRATION_PHASE_ABORT_REQUESTED);
+  ASSERT_NE(abort_at, d.phases.end());
+  EXPECT_EQ(d.phases.back(), v1::MIGRATION_PHASE_ABORTED);
+  // Asked at the converge timeout, not before: the polls until then are 30 s / 250 ms.
+  EXPECT_GE(count("server_migrations"), 120);
+  EXPECT_LE(count("server_migrations"), 124);
+}
+
+TEST_F(MigrationDriverTest, NotConvergedIsForcedUnderTheForceCompletePolicy) {
+  options.policy = ConvergePolicy::kForceComplete;
+  options.converge_timeout = seconds(10);
+  bool forced = false;
+  nova.failing = [&forced](const std::string& call) -> std::optional<control::Error> {
+    if (call == "force_complete 7") forced = true;
+    return std::nullopt;
+  };
+  nova.script = [&forced](FakeNova& n, auto) {
+    if (forced) {
+      n.over("completed", "hostB");
+    } else {
+      n.migrating("running", 500);
+    }
+  };
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_COMPLETED) << d.outcome.error();
+  EXPECT_EQ(count("force_complete 7"), 1);
+  EXPECT_EQ(count("abort 7"), 0);
+  EXPECT_NE(
+      std::find(d.phases.begin(), d.phases.end(), v1::MIGRATION_PHASE_FORCE_COMPLETE_REQUESTED),
+      d.phases.end());
+}
+
+TEST_F(MigrationDriverTest, MigrationThatVanishesFailsWithNovasActionError) {
+  // Nova drops the migration (its record never shows) and the server stays where it was.
+  nova.script = [](FakeNova& n, auto t) {
+    if (t < seconds(1)) {
+      n.migrating("preparing", 0);
+    } else {
+      n.vanish();
+    }
+  };
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_FAILED);
+  // The first line of the failed event's details, from the instance action.
+  EXPECT_EQ(d.outcome.error(),
+            "compute_pre_live_migration: libvirt: Unable to pre-create chardev file");
+  EXPECT_EQ(d.phases.back(), v1::MIGRATION_PHASE_FAILED);
+}
+
+TEST_F(MigrationDriverTest, NovaFailingForAMinuteLosesTrackAndSaysWhyOnce) {
+  // Nova answers the request, then times out on every poll.
+  nova.failing = [this](const std::string& call) -> std::optional<control::Error> {
+    if (nova.requested() && (call == "server_migrations" || call == "server")) {
+      return control::make_error(control::ErrorKind::kTransport,
+                                 "Operation timed out after 30000 milliseconds");
+    }
+    return std::nullopt;
+  };
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_FAILED);
+  EXPECT_NE(d.outcome.error().find("lost track of the migration"), std::string::npos)
+      << d.outcome.error();
+  EXPECT_NE(d.outcome.error().find("timed out"), std::string::npos);
+  // One journaled error for the one distinct failure, not one per poll.
+  EXPECT_EQ(d.errors.size(), 1U);
+  // About a minute of polls (250 ms each).
+  EXPECT_GE(count("server_migrations"), 240);
+  EXPECT_LE(count("server_migrations"), 245);
+}
+
+TEST_F(MigrationDriverTest, PollErrorsThatHealAreJournaledAndTheMigrationCompletes) {
+  // A token that expires mid-poll (401), then Nova answers again.
+  nova.failing = [this](const std::string& call) -> std::optional<control::Error> {
+    if (nova.requested() && call == "server_migrations" && nova.calls.size() < 8) {
+      return http_error(401, "The request you have made requires authentication.");
+    }
+    return std::nullopt;
+  };
+  nova.script = [](FakeNova& n, auto t) {
+    if (t < seconds(5)) {
+      n.migrating("running", 300);
+    } else {
+      n.over("completed", "hostB");
+    }
+  };
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_COMPLETED) << d.outcome.error();
+  ASSERT_EQ(d.errors.size(), 1U);
+  EXPECT_NE(d.errors[0].find("HTTP 401"), std::string::npos) << d.errors[0];
+}
+
+TEST_F(MigrationDriverTest, MigrationTimeoutAbortsThenGivesUpAfterTheGrace) {
+  options.migration_timeout = seconds(20);
+  nova.script = [](FakeNova& n, auto) { n.migrating("running", 500); };  // abort or not
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_FAILED);
+  EXPECT_EQ(d.outcome.error(), "did not finish within the migration timeout, nor after an abort");
+  EXPECT_EQ(count("abort 7"), 1);
+  // 20 s, then the 60 s of grace.
+  EXPECT_GE(count("server_migrations"), 320);
+  EXPECT_LE(count("server_migrations"), 325);
+}
+
+TEST_F(MigrationDriverTest, SecondCtrlCAbortsTheMigrationInFlight) {
+  nova.script = [this](FakeNova& n, auto t) {
+    if (t >= seconds(2)) stop.level = 2;  // the operator pressed Ctrl-C twice
+    if (n.calls.size() > 0 && n.calls.back() == "abort 7") {
+      n.over("cancelled", "hostA");
+    } else if (std::find(n.calls.begin(), n.calls.end(), "abort 7") == n.calls.end()) {
+      n.migrating("running", 400);
+    }
+  };
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_ABORTED) << d.outcome.error();
+  EXPECT_EQ(count("abort 7"), 1);
+}
+
+}  // namespace
+}  // namespace migprobe::orchestrator
