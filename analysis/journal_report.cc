@@ -187,6 +187,9 @@ v1::Report build_report_from_journal(const JournalContents& journal, const Repor
 
   finish_report(std::move(targets.all()), journal_announces(journal), &journal, settle_ns, &report);
   for (const auto& r : journal.records) {
+    if (r.has_run() && r.run().authentications() > report.authentications()) {
+      report.set_authentications(r.run().authentications());
+    }
     if (r.has_announce()) *report.add_announces() = r.announce();
     if (r.has_tcp_stream()) {
       v1::TcpStreamReport* s = report.add_tcp_streams();

@@ -326,6 +326,9 @@ std::string render_text(const v1::Report& r) {
          r.source().journal_records(),
          journal_only ? (", " + format_s(r.source().last_ns() - origin)).c_str() : "");
   }
+  if (r.authentications() > 0) {
+    line(&out, "  keystone  %u authentications (token renewals included)", r.authentications());
+  }
   line(&out, "  settings  outage threshold %s, reply timeout %s, migration settle %s",
        format_ms(r.settings().outage_threshold_ns()).c_str(),
        format_ms(r.settings().reply_timeout_ns()).c_str(),

@@ -125,6 +125,11 @@ Result<Token> parse_token_response(const HttpResponse& response) {
   auto expires = parse_iso8601(t["expires_at"].get<std::string>());
   if (!expires.ok()) return expires.error();
   token.expires_at = *expires;
+  if (t.contains("issued_at") && t["issued_at"].is_string()) {
+    auto issued = parse_iso8601(t["issued_at"].get<std::string>());
+    if (!issued.ok()) return issued.error();
+    token.issued_at = *issued;
+  }
   if (t.contains("catalog") && t["catalog"].is_array()) token.catalog = t["catalog"];
   if (t.contains("project") && t["project"].is_object() && t["project"].contains("id")) {
     token.project_id = t["project"]["id"].get<std::string>();

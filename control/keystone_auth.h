@@ -19,6 +19,8 @@ struct Token {
   std::string id;
   // expires_at from the body.
   std::chrono::system_clock::time_point expires_at;
+  // issued_at from the body; the epoch when Keystone gave none.
+  std::chrono::system_clock::time_point issued_at{};
   // token.catalog; empty for an unscoped token.
   nlohmann::json catalog = nlohmann::json::array();
   // token.project.id, empty when not project-scoped.

@@ -73,6 +73,9 @@ class NovaClient : public MigrationApi {
   // One action with its events; request_id is the one of the call that started it.
   Result<Traced<InstanceAction>> instance_action(const std::string& server_id,
                                                  const std::string& request_id) override;
+  // How many times the session authenticated (token renewals included).
+  int authentications() const { return session_.auth_count(); }
+
   // A server's diagnostics in the 2.48 shape (2.48+).
   Result<Traced<ServerDiagnostics>> diagnostics(const std::string& server_id);
 

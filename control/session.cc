@@ -46,7 +46,7 @@ Status Session::authenticate() {
 
 Result<std::string> Session::fresh_token() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (token_ && options_.now() + options_.refresh_margin < token_->expires_at) return token_->id;
+  if (token_ && options_.now() < refresh_at_) return token_->id;
   if (Status valid = validate_cloud(config_); !valid.ok()) return scrubbed(valid.error());
   HttpRequest request;
   request.method = "POST";
@@ -65,6 +65,15 @@ Result<std::string> Session::fresh_token() {
   if (!token.ok()) return scrubbed(token.error());
   ++auth_count_;
   token_ = std::move(token).value();
+  // The token's lifetime from Keystone's issued_at, or from now when it gave none.
+  const auto issued = token_->issued_at != std::chrono::system_clock::time_point{}
+                          ? token_->issued_at
+                          : options_.now();
+  const auto lifetime = std::max<std::chrono::system_clock::duration>(
+      token_->expires_at - issued, std::chrono::system_clock::duration::zero());
+  const auto margin =
+      std::min<std::chrono::system_clock::duration>(options_.refresh_margin, lifetime / 4);
+  refresh_at_ = token_->expires_at - margin;
   return token_->id;
 }
 

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
 
 #include "control/curl_transport.h"
 #include "fixture_cloud.h"
@@ -69,6 +73,87 @@ TEST_F(SessionTest, ReusesTokenThenRefreshesBeforeExpiry) {
   // (The new fixture token expires at the same instant, so it is renewed as well.)
   EXPECT_GE(session.auth_count(), 2);
   EXPECT_NE(server.requests().back().headers["x-auth-token"], "token-1");
+}
+
+// "2025-03-14T09:26:53.589793Z" for t.
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  const time_t secs = static_cast<time_t>(us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(us % 1'000'000));
+  return buf;
+}
+
+// A cloud whose Keystone issues tokens that live lifetime from the test's clock (now), and
+// whose services answer 200; how often the session authenticates against it.
+class RollingTokens {
+ public:
+  explicit RollingTokens(std::chrono::seconds lifetime) : lifetime_(lifetime) {}
+
+  Session session(CurlTransport& transport) {
+    SessionOptions options = testing::test_session_options();
+    options.now = [this] { return now(); };
+    return Session(transport, testing::fixture_password_config(server_.base_url()), options);
+  }
+  std::chrono::system_clock::time_point now() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return now_;
+  }
+  void advance(std::chrono::seconds d) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    now_ += d;
+  }
+
+ private:
+  Reply answer(const ReceivedRequest& r) {
+    if (r.path() != kAuthPath) return Reply{200, "{}"};
+    const auto t = now();
+    nlohmann::json body = nlohmann::json::parse(testing::fixture_token_body(server_.base_url()));
+    body["token"]["issued_at"] = iso8601(t);
+    body["token"]["expires_at"] = iso8601(t + lifetime_);
+    Reply reply = testing::keystone_token_reply(server_.base_url(), "token");
+    reply.body = body.dump();
+    return reply;
+  }
+
+  const std::chrono::seconds lifetime_;
+  std::mutex mutex_;
+  std::chrono::system_clock::time_point now_ = testing::fixture_issued_at();
+  TestHttpServer server_{[this](const ReceivedRequest& r) { return answer(r); }};
+};
+
+TEST(SessionTokens, ShortLivedTokensAreRenewedAQuarterOfTheirLifeBeforeExpiry) {
+  // Tokens that live 60 s (a real Keystone showed it: with a fixed 120 s margin the session
+  // authenticated before every call, 2,176 times in 15 minutes).
+  RollingTokens cloud(std::chrono::seconds(60));
+  CurlTransport transport;
+  Session session = cloud.session(transport);
+  // A call a second for two minutes.
+  for (int i = 0; i < 120; ++i) {
+    ASSERT_TRUE(session.call({"compute", "GET", "/a", "", {}, true}).ok());
+    cloud.advance(std::chrono::seconds(1));
+  }
+  // Renewed 15 s before each expiry: at 0, 45 and 90 s.
+  EXPECT_EQ(session.auth_count(), 3);
+}
+
+TEST(SessionTokens, LongLivedTokensAreRenewedTheMarginBeforeExpiry) {
+  // An hour's token: renewed 120 s before it ends, not a quarter of an hour.
+  RollingTokens cloud(std::chrono::seconds(3600));
+  CurlTransport transport;
+  Session session = cloud.session(transport);
+  ASSERT_TRUE(session.call({"compute", "GET", "/a", "", {}, true}).ok());
+  cloud.advance(std::chrono::minutes(57));
+  ASSERT_TRUE(session.call({"compute", "GET", "/b", "", {}, true}).ok());
+  EXPECT_EQ(session.auth_count(), 1);
+  cloud.advance(std::chrono::seconds(61));  // 119 s before it expires
+  ASSERT_TRUE(session.call({"compute", "GET", "/c", "", {}, true}).ok());
+  EXPECT_EQ(session.auth_count(), 2);
 }
 
 TEST_F(SessionTest, ReauthenticatesOnceAfter401) {
