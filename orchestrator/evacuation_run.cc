@@ -3,15 +3,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <map>
 #include <memory>
-#include <thread>
 
 #include "base/clock.h"
 #include "control/run_journal.h"
+#include "orchestrator/evacuation_legs.h"
 #include "orchestrator/probe_link.h"
 #include "orchestrator/run_report.h"
 
@@ -19,15 +17,6 @@ namespace migprobe::orchestrator {
 namespace {
 
 using base::realtime_ns;
-
-// A VM of the run and where it is now.
-struct Vm {
-  std::string id;
-  std::string name;
-  std::string ip;
-  std::string mac;
-  std::string host;
-};
 
 // The first fixed IPv4 address of a server (the one probes reach), else its first IPv4.
 void pick_address(const control::Server& s, Vm* vm) {
@@ -42,9 +31,11 @@ void pick_address(const control::Server& s, Vm* vm) {
   }
 }
 
-void journal_run(control::RunJournal& journal, const EvacuationOptions& o, const std::string& state,
+void journal_run(control::RunJournal& journal, const EvacuationOptions& o,
+                 const control::NovaClient& nova, const std::string& state,
                  const std::string& summary_text) {
   v1::JournalRecord r;
+  r.mutable_run()->set_authentications(static_cast<uint32_t>(nova.authentications()));
   r.mutable_run()->set_seen_ns(realtime_ns());
   r.mutable_run()->set_settle_ns(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(o.settle).count()));
@@ -52,14 +43,6 @@ void journal_run(control::RunJournal& journal, const EvacuationOptions& o, const
   r.mutable_run()->set_summary(summary_text);
   journal.append(r);
   journal.flush(true);
-}
-
-// Sleeps d unless a stop is requested first.
-void pause_for(std::chrono::milliseconds d, const StopRequest& stop) {
-  const auto until = std::chrono::steady_clock::now() + d;
-  while (!stop.stop_new() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
 }
 
 // The VMs to move: servers on the source host, filtered by the names or ids asked for.
@@ -119,13 +102,13 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
     return kRunCouldNotStart;
   }
   const std::string what = summary(o);
-  journal_run(journal, o, "started", what);
+  journal_run(journal, o, nova, "started", what);
   progress.line("run " + o.campaign + ": " + what);
   progress.line("journal: " + journal_path);
 
   auto fail_start = [&](const std::string& source, const std::string& message) {
     journal.append_error(source, message);
-    journal_run(journal, o, "failed", message);
+    journal_run(journal, o, nova, "failed", message);
     journal.close();
     progress.problem("cannot start: " + message);
     return kRunCouldNotStart;
@@ -180,98 +163,21 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
   uint32_t completed = 0;
   uint32_t failed = 0;
   bool probe_lost = false;
-  std::mutex vms_mutex;
-  for (uint32_t iteration = 1; iteration <= o.iterations && !stop.stop_new() && !probe_lost;
-       ++iteration) {
-    for (int leg = 0; leg < 2 && !stop.stop_new() && !probe_lost; ++leg) {
-      const std::string& from = leg == 0 ? o.source_host : o.dest_host;
-      const std::string& to = leg == 0 ? o.dest_host : o.source_host;
-      const std::string label = "iteration " + std::to_string(iteration) + "/" +
-                                std::to_string(o.iterations) + " " + from + " -> " + to;
-      std::vector<size_t> todo;
-      for (size_t i = 0; i < vms.size(); ++i) {
-        if (vms[i].host == from) {
-          todo.push_back(i);
-        } else {
-          progress.line(label + " · " + vms[i].name + ": skipped, it is on " + vms[i].host);
-        }
-      }
-      v1::EvacuationEvent evac;
-      evac.set_campaign(o.campaign);
-      evac.set_iteration(iteration);
-      evac.set_source_host(from);
-      evac.set_dest_host(to);
-      evac.set_started_ns(realtime_ns());
-      evac.set_migrations(static_cast<uint32_t>(todo.size()));
-      {
-        v1::JournalRecord r;
-        *r.mutable_evacuation() = evac;
-        journal.append(r);
-      }
-      progress.line(label + ": " + std::to_string(todo.size()) + " VMs");
-      std::atomic<size_t> next{0};
-      std::atomic<uint32_t> leg_completed{0};
-      std::atomic<uint32_t> leg_failed{0};
-      std::atomic<bool> leg_probe_lost{false};
-      auto worker = [&] {
-        for (;;) {
-          if (stop.stop_new() || leg_probe_lost.load()) return;
-          const size_t k = next.fetch_add(1);
-          if (k >= todo.size()) return;
-          if (probe && !probe->healthy()) {
-            progress.line("waiting for the dataplane before the next migration");
-            if (!probe->wait_healthy(o.dataplane_grace, [&] { return stop.stop_new(); })) {
-              if (!stop.stop_new()) leg_probe_lost = true;
-              return;
-            }
-          }
-          Vm vm;
-          {
-            std::lock_guard<std::mutex> lock(vms_mutex);
-            vm = vms[todo[k]];
-          }
-          MigrationJob job{vm.id, vm.name, vm.ip, vm.mac, from, to, iteration, label};
-          const v1::MigrationEvent result = driver.run(job, stop);
-          if (result.outcome() == v1::MIGRATION_OUTCOME_COMPLETED) {
-            ++leg_completed;
-            std::lock_guard<std::mutex> lock(vms_mutex);
-            vms[todo[k]].host = to;
-          } else {
-            ++leg_failed;
-          }
-          pause_for(o.settle, stop);
-        }
-      };
-      std::vector<std::thread> workers;
-      const size_t n = std::min<size_t>(o.parallel, std::max<size_t>(todo.size(), 1));
-      for (size_t w = 0; w < n; ++w) workers.emplace_back(worker);
-      for (auto& w : workers) w.join();
-      evac.set_finished_ns(realtime_ns());
-      evac.set_completed(leg_completed.load());
-      evac.set_failed(leg_failed.load());
-      evac.set_interrupted(stop.stop_new() || leg_probe_lost.load() ||
-                           leg_completed + leg_failed < todo.size());
-      {
-        v1::JournalRecord r;
-        *r.mutable_evacuation() = evac;
-        journal.append(r);
-        journal.flush();
-      }
-      completed += leg_completed;
-      failed += leg_failed;
-      progress.line(label + ": done in " +
-                    std::to_string((evac.finished_ns() - evac.started_ns()) / 1'000'000) + " ms, " +
-                    std::to_string(leg_completed.load()) + " completed, " +
-                    std::to_string(leg_failed.load()) + " failed");
-      if (leg_probe_lost) {
-        probe_lost = true;
-        const std::string message = "the dataplane did not come back within " +
-                                    std::to_string(o.dataplane_grace.count()) +
-                                    " ms; stopping the run (migrations without a probe measure "
-                                    "nothing)";
-        journal.append_error("control", message);
-        progress.problem(message);
-      }
+  LegRunner legs(o, driver, journal, progress, probe.get());
+  for (const Leg& leg : plan_legs(o)) {
+    if (stop.stop_new()) break;
+    const LegResult r = legs.run(leg, vms, stop);
+    completed += r.completed;
+    failed += r.failed;
+    if (r.probe_lost) {
+      probe_lost = true;
+      const std::string message = "the dataplane did not come back within " +
+                                  std::to_string(o.dataplane_grace.count()) +
+                                  " ms; stopping the run (migrations without a probe measure "
+                                  "nothing)";
+      journal.append_error("control", message);
+      progress.problem(message);
+      break;
     }
   }
   // A stop asked for while the last replies drain does not make a finished run interrupted.
@@ -283,7 +189,7 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
     probe->finish(std::chrono::milliseconds(reply_timeout_ns / 1'000'000 + 500));
   }
   journal_run(
-      journal, o, interrupted ? "interrupted" : (probe_lost ? "stopped" : "finished"),
+      journal, o, nova, interrupted ? "interrupted" : (probe_lost ? "stopped" : "finished"),
       std::to_string(completed) + " migrations completed, " + std::to_string(failed) + " failed");
   journal.close();
   const std::string journal_error = journal.error();

@@ -17,138 +17,14 @@
 #include <vector>
 
 #include "analysis/journal.h"
+#include "tests/orchestrator/fake_nova.h"
 
 namespace migprobe::orchestrator {
 namespace {
 
-using std::chrono::milliseconds;
+using fakes::FakeClock;
+using fakes::FakeNova;
 using std::chrono::seconds;
-
-class FakeClock : public DriverClock {
- public:
-  std::chrono::steady_clock::time_point now() override { return t_; }
-  uint64_t realtime_ns() override {
-    return 1'800'000'000'000'000'000ULL +
-           static_cast<uint64_t>(
-               std::chrono::duration_cast<std::chrono::nanoseconds>(t_.time_since_epoch()).count());
-  }
-  void sleep_for(milliseconds d) override { t_ += d; }
-
- private:
-  std::chrono::steady_clock::time_point t_{};
-};
-
-constexpr int64_t kMigrationId = 7;
-
-// Nova as the driver sees it, in the states the test gives it by the time since the request.
-class FakeNova : public control::MigrationApi {
- public:
-  explicit FakeNova(FakeClock& clock) : clock_(clock) {
-    server_.id = "srv-1";
-    server_.host = "hostA";
-    server_.status = "ACTIVE";
-  }
-
-  // What Nova shows at a time after the request: set by each test.
-  std::function<void(FakeNova&, std::chrono::steady_clock::duration)> script =
-      [](FakeNova&, std::chrono::steady_clock::duration) {};
-  // An error for the named call, or none.
-  std::function<std::optional<control::Error>(const std::string&)> failing =
-      [](const std::string&) { return std::nullopt; };
-  std::vector<std::string> calls;
-
-  // Nova's states.
-  void migrating(const std::string& status, uint64_t processed) {
-    server_.status = "MIGRATING";
-    server_.task_state = "migrating";
-    control::ServerMigration m;
-    m.id = kMigrationId;
-    m.uuid = "mig-uuid";
-    m.status = status;
-    m.dest_compute = "hostB";
-    m.memory_total_bytes = 1000;
-    m.memory_processed_bytes = processed;
-    m.memory_remaining_bytes = 1000 - processed;
-    in_progress_ = {m};
-  }
-  void over(const std::string& status, const std::string& host) {
-    server_.status = "ACTIVE";
-    server_.task_state.clear();
-    server_.host = host;
-    in_progress_.clear();
-    control::Migration m;
-    m.id = kMigrationId;
-    m.uuid = "mig-uuid";
-    m.status = status;
-    m.migration_type = "live-migration";
-    history_ = {m};
-  }
-  // The migration gone from Nova: no record of it, the server back where it was.
-  void vanish() {
-    server_.status = "ACTIVE";
-    server_.task_state.clear();
-    in_progress_.clear();
-    history_.clear();
-  }
-  bool requested() const { return requested_.has_value(); }
-
-  control::Result<control::Traced<control::Server>> server(const std::string&) override {
-    if (auto e = enter("server")) return *e;
-    return control::Traced<control::Server>{server_, "req-server"};
-  }
-  control::Result<control::Traced<control::Done>> live_migrate(
-      const std::string&, const control::LiveMigrateOptions& o) override {
-    if (auto e = enter("live_migrate " + o.host)) return *e;
-    requested_ = clock_.now();
-    return control::Traced<control::Done>{{}, "req-live-migrate"};
-  }
-  control::Result<control::Traced<std::vector<control::ServerMigration>>> server_migrations(
-      const std::string&) override {
-    if (auto e = enter("server_migrations")) return *e;
-    return control::Traced<std::vector<control::ServerMigration>>{in_progress_, "req-list"};
-  }
-  control::Result<control::Traced<control::Done>> force_complete(const std::string&,
-                                                                 int64_t id) override {
-    if (auto e = enter("force_complete " + std::to_string(id))) return *e;
-    return control::Traced<control::Done>{{}, "req-force"};
-  }
-  control::Result<control::Traced<control::Done>> abort_migration(const std::string&,
-                                                                  int64_t id) override {
-    if (auto e = enter("abort " + std::to_string(id))) return *e;
-    return control::Traced<control::Done>{{}, "req-abort"};
-  }
-  control::Result<control::Traced<std::vector<control::Migration>>> migrations(
-      const control::MigrationFilter&) override {
-    if (auto e = enter("migrations")) return *e;
-    return control::Traced<std::vector<control::Migration>>{history_, "req-migrations"};
-  }
-  control::Result<control::Traced<control::InstanceAction>> instance_action(
-      const std::string&, const std::string& request_id) override {
-    if (auto e = enter("instance_action")) return *e;
-    control::InstanceAction a;
-    a.request_id = request_id;
-    control::InstanceActionEvent ev;
-    ev.event = "compute_pre_live_migration";
-    ev.result = "Error";
-    ev.details = "libvirt: Unable to pre-create chardev file\nmore";
-    a.events.push_back(ev);
-    return control::Traced<control::InstanceAction>{a, "req-action"};
-  }
-
- private:
-  // Each call: the scripted state as of now, then the injected failure if any.
-  std::optional<control::Error> enter(const std::string& call) {
-    calls.push_back(call);
-    if (requested_) script(*this, clock_.now() - *requested_);
-    return failing(call);
-  }
-
-  FakeClock& clock_;
-  std::optional<std::chrono::steady_clock::time_point> requested_;
-  control::Server server_;
-  std::vector<control::ServerMigration> in_progress_;
-  std::vector<control::Migration> history_;
-};
 
 control::Error http_error(long status, const std::string& message) {
   return control::make_error(control::ErrorKind::kHttp, message, status, "req-failed");
@@ -225,7 +101,7 @@ TEST_F(MigrationDriverTest, CompletesThroughItsPhases) {
   EXPECT_EQ(d.phases[2], v1::MIGRATION_PHASE_RUNNING);
   EXPECT_EQ(d.phases[3], v1::MIGRATION_PHASE_PROGRESS);
   EXPECT_EQ(d.phases.back(), v1::MIGRATION_PHASE_COMPLETED);
-  EXPECT_EQ(count("live_migrate hostB"), 1);
+  EXPECT_EQ(count("live_migrate srv-1 hostB"), 1);
   EXPECT_EQ(count("abort 7"), 0);
 }
 
