@@ -4,7 +4,6 @@
 #include "orchestrator/evacuation_legs.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -58,9 +57,7 @@ class LegRunnerTest : public testing::Test {
   }
 
   LegResult run(const Leg& leg) {
-    const std::string path = testing::TempDir() + "/legs-" + std::to_string(getpid()) + "-" +
-                             testing::UnitTest::GetInstance()->current_test_info()->name() + ".mpj";
-    std::remove(path.c_str());
+    const std::string path = fakes::fresh_journal_path("legs");
     LegResult result;
     {
       control::RunJournal journal;

@@ -3,7 +3,11 @@
 // a migration, set by a test's script by the time since the latest request, and failures
 // injected by call ("live_migrate srv-2 hostB", "server_migrations", "abort 7").
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
@@ -145,5 +149,14 @@ class FakeNova : public control::MigrationApi {
   std::vector<control::ServerMigration> in_progress_;
   std::vector<control::Migration> history_;
 };
+
+// A journal path of its own for the running test (removed if a run left one).
+inline std::string fresh_journal_path(const std::string& prefix) {
+  const std::string path = ::testing::TempDir() + "/" + prefix + "-" + std::to_string(getpid()) +
+                           "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                           ".mpj";
+  std::remove(path.c_str());
+  return path;
+}
 
 }  // namespace migprobe::orchestrator::fakes

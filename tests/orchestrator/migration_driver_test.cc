@@ -7,7 +7,6 @@
 #include "orchestrator/migration_driver.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -45,9 +44,7 @@ class MigrationDriverTest : public testing::Test {
   StopRequest stop;
 
   Driven drive() {
-    const std::string path = testing::TempDir() + "/driver-" + std::to_string(getpid()) + "-" +
-                             testing::UnitTest::GetInstance()->current_test_info()->name() + ".mpj";
-    std::remove(path.c_str());
+    const std::string path = fakes::fresh_journal_path("driver");
     Driven d;
     {
       control::RunJournal journal;
