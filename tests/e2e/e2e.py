@@ -5,6 +5,7 @@ test starts is stopped and removed afterwards, also when the test fails."""
 import functools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -207,26 +208,65 @@ class EvacuationTestCase(E2ETestCase):
 
 
 GUEST_FAULTS = ("Kernel panic", "Oops:", "kernel BUG at", "soft lockup")
+# The guest's heartbeat on its serial console, every second (lab/guest/init): its uptime.
+GUEST_ALIVE = re.compile(r"MIGPROBE-GUEST-ALIVE (\d+(?:\.\d+)?)")
+# A guest that wrote no heartbeat for longer than this was stuck.
+GUEST_SILENCE_S = 5.0
+
+
+def _pid_alive(pid_file):
+    try:
+        with open(pid_file) as f:
+            os.kill(int(f.read().strip()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def guest_faults(state_dir):
     """The guests whose kernel failed, from the serial logs of a lab state dir: one line each,
     "vm2 on hostB: Kernel panic - ...". A lab fault (seen under TCG on an AMD EPYC host after
     some migrations: oopses and panics of a corrupted kernel, or a guest stuck in softirq for
-    a minute), not the probe's: a test says so instead of blaming the probe."""
+    a minute), not the probe's: a test says so instead of blaming the probe. A guest stuck
+    without a word is told by its heartbeat, which does not go through the network: a jump of
+    its uptime between two beats, or no beat on any of its serial logs for GUEST_SILENCE_S
+    while one of its QEMUs runs (call it while the lab is up)."""
     found = []
     guests = os.path.join(state_dir, "guests")
     if not os.path.isdir(guests):
         return found
+    now = time.time()
     for vm in sorted(os.listdir(guests)):
-        for f in sorted(os.listdir(os.path.join(guests, vm))):
+        d = os.path.join(guests, vm)
+        last_write, beats, qemu_running, faulted = 0.0, 0, False, False
+        for f in sorted(os.listdir(d)):
             if not f.endswith(".serial"):
                 continue
-            with open(os.path.join(guests, vm, f), errors="replace") as serial:
+            host = f[:-len(".serial")]
+            path = os.path.join(d, f)
+            last_write = max(last_write, os.path.getmtime(path))
+            qemu_running = qemu_running or _pid_alive(os.path.join(d, f"{host}.pid"))
+            previous = None
+            with open(path, errors="replace") as serial:
                 for line in serial:
                     if any(k in line for k in GUEST_FAULTS):
-                        found.append(f"{vm} on {f[:-len('.serial')]}: {line.strip()}")
+                        found.append(f"{vm} on {host}: {line.strip()}")
+                        faulted = True
                         break
+                    beat = GUEST_ALIVE.search(line)
+                    if not beat:
+                        continue
+                    beats += 1
+                    uptime = float(beat.group(1))
+                    if previous is not None and uptime - previous > GUEST_SILENCE_S:
+                        found.append(f"{vm} on {host}: no heartbeat for {uptime - previous:.1f} s "
+                                     f"(guest uptime {previous:.1f} .. {uptime:.1f} s)")
+                        faulted = True
+                        break
+                    previous = uptime
+        if not faulted and beats and qemu_running and now - last_write > GUEST_SILENCE_S:
+            found.append(f"{vm}: no heartbeat for {now - last_write:.1f} s on any serial log "
+                         f"while its QEMU runs (stuck)")
     return found
 
 

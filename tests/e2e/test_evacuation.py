@@ -11,8 +11,9 @@ two TCG guests share two cores with the migrating QEMUs); the journal must repla
 same report.
 
 A guest kernel that fails after a migration (seen under TCG on an AMD EPYC host: oopses and
-panics of a kernel whose memory arrived corrupted, or a minute stuck in softirq, in about
-half the runs of six migrations) is a fault of the lab, not of the probe, and it disturbs
+panics of a kernel whose memory arrived corrupted, a minute stuck in softirq, or a guest
+whose console heartbeat stops without a word, in about half the runs of six migrations) is
+a fault of the lab, not of the probe, and it disturbs
 the other guests too (a stuck guest takes a core): the demo runs again on a fresh lab, at
 most six times, and the test says so. One round trip per run (six migrations) keeps a clean
 run likely; lab/README.md has what is known of the fault."""
