@@ -1,0 +1,105 @@
+// The campaign spec: YAML onto the proto, errors with file, line and column, unknown keys
+// refused, the matrix expanded to cells with their labels and settings, the seed's size.
+
+#include "orchestrator/campaign_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace migprobe::orchestrator {
+namespace {
+
+constexpr const char* kSeed = R"(name: seed
+defaults:
+  source_host: compute1
+  dest_host: compute2
+  iterations: 30
+  flows: "icmp=1ms,udp=1ms,tcp=1M"
+axes:
+  - name: flavor
+    values: [small, medium, large]
+  - name: storage
+    values:
+      - {value: ceph, cloud: ceph}
+      - {value: local, cloud: local, block_migration: "yes"}
+  - name: tunnelling
+    values:
+      - value: "on"
+        before: {argv: [ansible-playbook, tunnel-on.yml], timeout: 10m}
+      - value: "off"
+        before: [ansible-playbook, tunnel-off.yml]
+)";
+
+TEST(CampaignSpec, TheSeedsMatrixIsTwelveCells) {
+  auto spec = parse_campaign_spec(kSeed, "seed.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  auto cells = expand_cells(*spec);
+  ASSERT_TRUE(cells.ok()) << cells.error().message;
+  ASSERT_EQ(cells->size(), 12U);
+  // The first axis varies slowest.
+  EXPECT_EQ(cell_name((*cells)[0]), "flavor=small storage=ceph tunnelling=on");
+  EXPECT_EQ(cell_name((*cells)[1]), "flavor=small storage=ceph tunnelling=off");
+  EXPECT_EQ(cell_name((*cells)[11]), "flavor=large storage=local tunnelling=off");
+  const v1::CellSettings& s = (*cells)[3].settings();  // small, local, off
+  EXPECT_EQ(s.cloud(), "local");
+  EXPECT_EQ(s.block_migration(), "yes");
+  EXPECT_EQ(s.iterations(), 30U);
+  EXPECT_EQ(s.flows_size(), 3);
+  EXPECT_EQ(s.before().argv_size(), 2);
+  EXPECT_EQ(s.before().argv(1), "tunnel-off.yml");
+  // Defaults written out: what the run did, whatever the spec left unsaid.
+  EXPECT_EQ(s.policy(), "wait");
+  EXPECT_EQ(s.parallel(), 1U);
+  EXPECT_EQ(s.settle_ns(), 2'000'000'000U);
+  EXPECT_EQ((*cells)[0].settings().block_migration(), "auto");
+  EXPECT_EQ((*cells)[0].settings().before().timeout_ns(), 600'000'000'000U);
+}
+
+TEST(CampaignSpec, ErrorsNameFileLineColumnAndWhatWasExpected) {
+  struct Case {
+    const char* yaml;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"name: x\ndefaults:\n  source_hots: a\n",
+       "spec.yaml:3:3: unknown key 'source_hots' in defaults"},
+      {"name: x\ndefaults:\n  iterations: many\n",
+       "spec.yaml:3:15: iterations must be a whole number from 1, not 'many'"},
+      {"name: x\ndefaults:\n  settle: 5\n",
+       "spec.yaml:3:11: settle must be a duration with its unit"},
+      {"name: x\ndefaults:\n  policy: retry\n",
+       "spec.yaml:3:11: policy must be wait, force-complete or abort, not 'retry'"},
+      {"name: x\ndefaults:\n  flows: \"icmp=1ms,sctp=1ms\"\n", "spec.yaml:3:10: flows: "},
+      {"name: x\naxes:\n  - name: a\n    values: []\n",
+       "spec.yaml:4:13: values must be a non-empty list"},
+      {"name: [x\n", "spec.yaml:"},
+      {"name: x\n", "spec.yaml: no cells: give axes: or cells:"},
+  };
+  for (const Case& c : cases) {
+    auto spec = parse_campaign_spec(c.yaml, "spec.yaml");
+    ASSERT_FALSE(spec.ok()) << c.yaml;
+    EXPECT_NE(spec.error().message.find(c.want), std::string::npos)
+        << "got: " << spec.error().message << "\nwant: " << c.want;
+  }
+}
+
+TEST(CampaignSpec, ListedCellsAndWhatACellCannotDoWithout) {
+  auto spec = parse_campaign_spec(R"(cells:
+  - {labels: {run: a}, source_host: h1, dest_host: h2, parallel: 3, servers: [vm1, vm2]}
+  - {labels: {run: b}, source_host: h1}
+)",
+                                  "cells.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  auto cells = expand_cells(*spec);
+  ASSERT_FALSE(cells.ok());
+  EXPECT_EQ(cells.error().message, "cell run=b: needs source_host and dest_host");
+  spec->mutable_cells(1)->mutable_settings()->set_dest_host("h3");
+  cells = expand_cells(*spec);
+  ASSERT_TRUE(cells.ok()) << cells.error().message;
+  ASSERT_EQ(cells->size(), 2U);
+  EXPECT_EQ((*cells)[0].settings().parallel(), 3U);
+  EXPECT_EQ((*cells)[0].settings().servers_size(), 2);
+  EXPECT_EQ((*cells)[1].settings().dest_host(), "h3");
+}
+
+}  // namespace
+}  // namespace migprobe::orchestrator
