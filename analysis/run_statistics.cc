@@ -19,9 +19,13 @@ v1::DowntimeStats downtime_stats(std::vector<uint64_t> values) {
   for (uint64_t v : values) sum += static_cast<long double>(v);
   s.set_mean_ns(static_cast<uint64_t>(sum / static_cast<long double>(n) + 0.5L));
   s.set_median_ns(n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2);
-  // Nearest rank: the smallest value with at least 95% of the values at or below it.
-  const size_t rank = (95 * n + 99) / 100;
-  s.set_p95_ns(values[rank == 0 ? 0 : rank - 1]);
+  // Nearest rank: the smallest value with at least P% of the values at or below it.
+  auto nearest_rank = [&](size_t percent) {
+    const size_t rank = (percent * n + 99) / 100;
+    return values[rank == 0 ? 0 : rank - 1];
+  };
+  s.set_p95_ns(nearest_rank(95));
+  s.set_p99_ns(nearest_rank(99));
   return s;
 }
 

@@ -11,7 +11,7 @@
 
 namespace migprobe::analysis {
 
-// Count, mean, median, p95 (nearest rank), min and max of values (ns).
+// Count, mean, median, p95 and p99 (nearest rank), min and max of values (ns).
 v1::DowntimeStats downtime_stats(std::vector<uint64_t> values);
 
 // Adds the run's migrations, in journal order, and the counts of those completed and of

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -17,7 +19,8 @@ using base::ErrorKind;
 
 // Built-in defaults of a cell: those of `migprobe-control evacuate`.
 constexpr uint32_t kDefaultIterations = 1;
-constexpr uint64_t kDefaultReplyTimeoutNs = 1'000'000'000;
+constexpr uint64_t kDefaultReplyTimeoutNs = 100'000'000;
+constexpr const char* kDefaultFlows = "icmp=1ms,udp=1ms";
 
 // An error at a YAML node: "spec.yaml:12:5: what".
 class SpecError {
@@ -321,7 +324,10 @@ base::Result<v1::CampaignSpec> parse_campaign_spec(const std::string& yaml,
 
 base::Result<v1::CampaignSpec> load_campaign_spec(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return base::make_error(ErrorKind::kIo, "cannot read the campaign spec '" + path + "'");
+  if (!in) {
+    return base::make_error(
+        ErrorKind::kIo, "cannot read the campaign spec '" + path + "': " + std::strerror(errno));
+  }
   std::ostringstream text;
   text << in.rdbuf();
   return parse_campaign_spec(text.str(), path);
@@ -383,6 +389,22 @@ base::Result<std::vector<v1::Cell>> expand_cells(const v1::CampaignSpec& spec) {
     if (!s.has_migration_timeout_ns()) s.set_migration_timeout_ns(600'000'000'000ULL);
     if (!s.has_settle_ns()) s.set_settle_ns(2'000'000'000ULL);
     if (!s.has_block_migration()) s.set_block_migration("auto");
+    if (s.flows().empty()) {
+      auto flows = parse_flows(kDefaultFlows, kDefaultReplyTimeoutNs);
+      if (!flows.ok()) return flows.error();
+      for (auto& f : *flows) *s.add_flows() = f;
+    }
+  }
+  // Cells are told apart by their labels (progress, reports, compare).
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const std::string name = cell_name(cells[i]);
+    if (auto [it, fresh] = seen.emplace(name, i); !fresh) {
+      return base::make_error(ErrorKind::kInvalid, "cells " + std::to_string(it->second + 1) +
+                                                       " and " + std::to_string(i + 1) +
+                                                       " have the same labels (" + name +
+                                                       "): give each cell labels of its own");
+    }
   }
   return cells;
 }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct EvacuationOptions {
   // Campaign directory: journal and reports.
   std::string out_dir;
   std::string campaign;
+  // The campaign cell this run is (campaign_spec.h cell_name) and its labels: written into
+  // every migration record. Empty outside a campaign.
+  std::string cell;
+  std::map<std::string, std::string> labels;
   // JSON Lines of the hypervisor's own figures per Nova migration uuid (the lab writes one).
   std::string hypervisor_figures;
   bool quiet = false;

@@ -1,6 +1,7 @@
 // migprobe-control: drives Nova live migrations and host evacuations, joins them with the
 // gaps the dataplane measures, journals everything and reports. Subcommands:
 //   evacuate   move every VM of a host to another and back, N times (issue 5)
+//   campaign   a matrix of evacuations from a spec: validate, run, report (issue 13)
 //   report     the report of a run again, from its journal alone
 //   servers    what Nova lists on a host (a check of credentials and microversions)
 
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <map>
 #include <utility>
 
 #include "base/duration.h"
@@ -22,6 +24,9 @@
 #include "control/microversion.h"
 #include "control/nova_client.h"
 #include "control/session.h"
+#include "orchestrator/campaign_report.h"
+#include "orchestrator/campaign_run.h"
+#include "orchestrator/campaign_spec.h"
 #include "orchestrator/evacuation_run.h"
 #include "orchestrator/run_report.h"
 
@@ -292,11 +297,185 @@ int servers_main(int argc, char** argv) {
   return 0;
 }
 
+// The clouds a campaign's cells name, each connected once: a cell's cloud ("" is the command
+// line's --os-cloud, else the environment's).
+class CampaignClouds {
+ public:
+  explicit CampaignClouds(CloudOptions base) : base_(std::move(base)) {}
+  mc::Result<mc::NovaClient*> nova(const std::string& cloud) {
+    auto it = links_.find(cloud);
+    if (it == links_.end()) {
+      CloudOptions c = base_;
+      if (!cloud.empty()) c.os_cloud = cloud;
+      auto link = connect_cloud(c);
+      if (!link.ok()) return link.error();
+      it = links_.emplace(cloud, std::move(link.value())).first;
+    }
+    return it->second->nova.get();
+  }
+
+ private:
+  CloudOptions base_;
+  std::map<std::string, std::unique_ptr<CloudLink>> links_;
+};
+
+// Reads and expands a spec; prints the error and returns false when it is wrong.
+bool load_spec(const std::string& path, migprobe::v1::CampaignSpec* spec,
+               std::vector<migprobe::v1::Cell>* cells) {
+  auto loaded = mo::load_campaign_spec(path);
+  if (!loaded.ok()) {
+    std::cerr << "migprobe-control campaign: " << loaded.error().message << "\n";
+    return false;
+  }
+  auto expanded = mo::expand_cells(*loaded);
+  if (!expanded.ok()) {
+    std::cerr << "migprobe-control campaign: " << path << ": " << expanded.error().message << "\n";
+    return false;
+  }
+  *spec = std::move(loaded.value());
+  *cells = std::move(expanded.value());
+  return true;
+}
+
+void print_cells(const migprobe::v1::CampaignSpec& spec,
+                 const std::vector<migprobe::v1::Cell>& cells) {
+  std::printf("campaign %s: %zu cells\n", spec.name().c_str(), cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const auto& s = cells[i].settings();
+    std::string servers = "every server on " + s.source_host();
+    if (!s.servers().empty()) {
+      servers.clear();
+      for (const auto& n : s.servers()) servers += (servers.empty() ? "" : ",") + n;
+    }
+    std::printf(
+        "  %2zu  %s: %s -> %s and back x%u, %s, %s%s%s%s\n", i + 1, mo::cell_name(cells[i]).c_str(),
+        s.source_host().c_str(), s.dest_host().c_str(), s.iterations(), servers.c_str(),
+        s.parallel() == 1 ? "serial" : (std::to_string(s.parallel()) + " at a time").c_str(),
+        s.cloud().empty() ? "" : (", cloud " + s.cloud()).c_str(),
+        s.has_before() ? ", before command" : "", s.has_after() ? ", after command" : "");
+  }
+}
+
+int campaign_main(int argc, char** argv) {
+  const std::string what = argc >= 2 ? argv[1] : "";
+  const char* usage_text =
+      "usage: migprobe-control campaign validate SPEC.yaml [--offline] [cloud options]\n"
+      "       migprobe-control campaign run SPEC.yaml --out-dir DIR [options]\n"
+      "       migprobe-control campaign report DIR\n"
+      "(migprobe-control campaign ACTION --help for its options)\n";
+  if (what.empty() || what == "-h" || what == "--help") {
+    std::fputs(usage_text, what.empty() ? stderr : stdout);
+    return what.empty() ? 2 : 0;
+  }
+  mo::CampaignOptions o;
+  CloudOptions cloud;
+  std::string poll, grace;
+  bool offline = false;
+  bool no_cloud_check = false;
+  po::options_description d("migprobe-control campaign " + what + "\n\nOptions");
+  d.add_options()("help,h", "this help");
+  if (what == "validate") {
+    d.add_options()("offline", po::bool_switch(&offline),
+                    "check the spec alone, not against the cloud");
+    add_cloud_options(d, cloud);
+  } else if (what == "run") {
+    d.add_options()("out-dir,o", po::value(&o.out_dir),
+                    "campaign directory: campaign.mpj, cells/NN-LABELS/ (each cell's journal and "
+                    "reports), campaign-report.{txt,json,csv}")(
+        "dataplane-socket", po::value(&o.dataplane_socket),
+        "migprobe-dp's --control-socket; without it nothing is measured")(
+        "hypervisor-figures", po::value(&o.hypervisor_figures),
+        "JSON Lines with the hypervisor's own figures per Nova migration uuid")(
+        "poll-interval", po::value(&poll)->default_value("250ms"), "Nova polling period")(
+        "dataplane-grace", po::value(&grace)->default_value("30s"),
+        "how long to wait for a dead dataplane to come back before stopping")(
+        "no-cloud-check", po::bool_switch(&no_cloud_check),
+        "do not check hosts and servers against the cloud before the first cell")(
+        "quiet,q", po::bool_switch(&o.quiet), "no progress lines, no report on stdout");
+    add_cloud_options(d, cloud);
+  } else if (what == "report") {
+    d.add_options()("quiet,q", po::bool_switch(&o.quiet), "do not print the text report");
+  } else {
+    std::cerr << "migprobe-control campaign: unknown action '" << what << "'\n" << usage_text;
+    return 2;
+  }
+  d.add_options()("input", po::value(&o.spec_path), "the spec (validate, run) or DIR (report)");
+  po::positional_options_description pos;
+  pos.add("input", 1);
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(d).positional(pos).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << d;
+      if (what == "run") {
+        std::cout << "\nThe spec (YAML): name, defaults, axes (each value sets some of a "
+                     "cell's settings) and/or cells listed one by one; settings: cloud, "
+                     "source_host, dest_host, servers, iterations, parallel, policy, "
+                     "converge_timeout, migration_timeout, settle, block_migration, flows, "
+                     "before, after.\nExit status: 0 every cell ran and every migration "
+                     "completed, 1 a migration failed or a cell was skipped, 2 could not "
+                     "start, 3 interrupted, 4 the dataplane was lost, 5 output lost.\n";
+      }
+      return 0;
+    }
+    if (o.spec_path.empty())
+      throw po::error(what == "report" ? "DIR is required" : "SPEC is required");
+    if (what == "run") {
+      if (o.out_dir.empty()) throw po::error("--out-dir is required");
+      o.poll_interval = to_ms("poll-interval", poll);
+      o.dataplane_grace = to_ms("dataplane-grace", grace);
+    }
+  } catch (const po::error& e) {
+    std::cerr << "migprobe-control campaign " << what << ": " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  if (what == "report") {
+    const std::string dir = o.spec_path;
+    if (auto written = mo::write_campaign_reports(dir, o.quiet ? nullptr : stdout); !written) {
+      std::cerr << "migprobe-control campaign report: " << written.error().message << "\n";
+      return 2;
+    }
+    return 0;
+  }
+  migprobe::v1::CampaignSpec spec;
+  std::vector<migprobe::v1::Cell> cells;
+  if (!load_spec(o.spec_path, &spec, &cells)) return 2;
+  CampaignClouds clouds(cloud);
+  auto nova_for = [&clouds](const std::string& name) { return clouds.nova(name); };
+  mo::RunProgress progress(o.quiet);
+  if (what == "validate") {
+    print_cells(spec, cells);
+    if (offline) return 0;
+    const auto problems = mo::check_cells_against_cloud(cells, nova_for, progress);
+    for (const auto& p : problems) std::cerr << "migprobe-control campaign: " << p << "\n";
+    if (!problems.empty()) return 1;
+    std::printf("the cloud has every host and server the spec names\n");
+    return 0;
+  }
+  if (!no_cloud_check) {
+    const auto problems = mo::check_cells_against_cloud(cells, nova_for, progress);
+    for (const auto& p : problems) progress.problem(p);
+    if (!problems.empty()) {
+      progress.problem("the spec does not fit the cloud; nothing was migrated");
+      return mo::kRunCouldNotStart;
+    }
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGXFSZ, SIG_IGN);
+  return mo::run_campaign(spec, cells, o, nova_for, progress, g_stop);
+}
+
 void usage(std::FILE* out) {
   std::fputs(
       "usage: migprobe-control COMMAND [options]   (COMMAND --help for its options)\n"
       "  evacuate   live-migrate every VM of a host to another and back, N times, while\n"
       "             migprobe-dp measures each one's downtime; journal and reports\n"
+      "  campaign   a matrix of evacuations from a YAML spec: campaign validate SPEC,\n"
+      "             campaign run SPEC --out-dir DIR, campaign report DIR\n"
       "  report     the report of a run again, from its journal\n"
       "  servers    the servers Nova lists on a host (checks credentials)\n"
       "Credentials: --os-cloud / OS_CLOUD with clouds.yaml, or the OS_* variables.\n",
@@ -319,6 +498,7 @@ int dispatch(int argc, char** argv) {
   }
   if (command == "evacuate") return evacuate_main(argc - 1, argv + 1);
   if (command == "report") return report_main(argc - 1, argv + 1);
+  if (command == "campaign") return campaign_main(argc - 1, argv + 1);
   if (command == "servers") return servers_main(argc - 1, argv + 1);
   std::fprintf(stderr, "migprobe-control: unknown command '%s'\n", command.c_str());
   usage(stderr);

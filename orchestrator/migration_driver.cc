@@ -372,6 +372,8 @@ v1::MigrationEvent MigrationDriver::run(const MigrationJob& job, const StopReque
   active->job = job;
   v1::MigrationEvent& ev = active->event;
   ev.set_campaign(options_.campaign);
+  ev.set_cell(options_.cell);
+  for (const auto& [k, v] : options_.labels) (*ev.mutable_labels())[k] = v;
   ev.set_iteration(job.iteration);
   ev.set_instance_id(job.server_id);
   ev.set_instance_name(job.server_name);

@@ -73,6 +73,9 @@ TEST(CampaignSpec, ErrorsNameFileLineColumnAndWhatWasExpected) {
        "spec.yaml:4:13: values must be a non-empty list"},
       {"name: [x\n", "spec.yaml:"},
       {"name: x\n", "spec.yaml: no cells: give axes: or cells:"},
+      {"name: x\ndefaults:\n  parallel: 0\n",
+       "spec.yaml:3:13: parallel must be a whole number from 1, not '0'"},
+      {"name: x\nrepeat: 3\n", "spec.yaml:2:1: unknown key 'repeat' in the campaign"},
   };
   for (const Case& c : cases) {
     auto spec = parse_campaign_spec(c.yaml, "spec.yaml");
@@ -99,6 +102,15 @@ TEST(CampaignSpec, ListedCellsAndWhatACellCannotDoWithout) {
   EXPECT_EQ((*cells)[0].settings().parallel(), 3U);
   EXPECT_EQ((*cells)[0].settings().servers_size(), 2);
   EXPECT_EQ((*cells)[1].settings().dest_host(), "h3");
+  // The flows `evacuate` probes with when none are given, written out.
+  EXPECT_EQ((*cells)[0].settings().flows_size(), 2);
+  EXPECT_EQ((*cells)[0].settings().flows(0).reply_timeout_ns(), 100'000'000U);
+  // Two cells with the same labels could not be told apart.
+  (*spec->mutable_cells(1)->mutable_labels())["run"] = "a";
+  cells = expand_cells(*spec);
+  ASSERT_FALSE(cells.ok());
+  EXPECT_EQ(cells.error().message,
+            "cells 1 and 2 have the same labels (run=a): give each cell labels of its own");
 }
 
 }  // namespace

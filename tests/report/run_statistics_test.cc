@@ -19,6 +19,7 @@ TEST(DowntimeStats, NearestRankPercentiles) {
   EXPECT_EQ(s.min_ns(), 1000U);
   EXPECT_EQ(s.max_ns(), 100'000U);
   EXPECT_EQ(s.p95_ns(), 95'000U);
+  EXPECT_EQ(s.p99_ns(), 99'000U);
   EXPECT_EQ(s.median_ns(), 50'500U);
   EXPECT_EQ(s.mean_ns(), 50'500U);
   EXPECT_EQ(downtime_stats({}).count(), 0U);
@@ -40,6 +41,7 @@ TEST(DowntimeStats, P95OfTwentyIsTheNineteenth) {
   std::vector<uint64_t> v;
   for (uint64_t i = 20; i >= 1; --i) v.push_back(i);
   EXPECT_EQ(downtime_stats(v).p95_ns(), 19U);
+  EXPECT_EQ(downtime_stats(v).p99_ns(), 20U);     // rank ceil(19.8) = 20
   EXPECT_EQ(downtime_stats(v).median_ns(), 10U);  // (10 + 11) / 2, rounded down
 }
 
