@@ -78,10 +78,11 @@ std::string cell_dir(const v1::Cell& cell, size_t index) {
   for (char& ch : name) {
     const bool keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                       (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '=' || ch == '_';
-    if (ch == ' ')
+    if (ch == ' ') {
       ch = ',';
-    else if (!keep)
+    } else if (!keep) {
       ch = '_';
+    }
   }
   if (name.size() > 80) name.resize(80);
   return "cells/" + std::string(number) + "-" + name;

@@ -127,7 +127,7 @@ base::Status read_command(const SpecError& err, const YAML::Node& n, const std::
 // handled by the caller's handlers.
 std::map<std::string, std::function<base::Status(const YAML::Node&)>> settings_handlers(
     const SpecError& err, v1::CellSettings* out) {
-  auto text = [&err](const std::string& key, std::function<void(const std::string&)> set) {
+  auto text = [&err](const std::string& key, const std::function<void(const std::string&)>& set) {
     return [&err, key, set](const YAML::Node& v) -> base::Status {
       auto s = scalar(err, v, key);
       if (!s.ok()) return s.error();
@@ -135,7 +135,7 @@ std::map<std::string, std::function<base::Status(const YAML::Node&)>> settings_h
       return base::Done{};
     };
   };
-  auto time = [&err](const std::string& key, std::function<void(uint64_t)> set) {
+  auto time = [&err](const std::string& key, const std::function<void(uint64_t)>& set) {
     return [&err, key, set](const YAML::Node& v) -> base::Status {
       auto d = duration(err, v, key);
       if (!d.ok()) return d.error();
@@ -143,7 +143,7 @@ std::map<std::string, std::function<base::Status(const YAML::Node&)>> settings_h
       return base::Done{};
     };
   };
-  auto number = [&err](const std::string& key, std::function<void(uint32_t)> set) {
+  auto number = [&err](const std::string& key, const std::function<void(uint32_t)>& set) {
     return [&err, key, set](const YAML::Node& v) -> base::Status {
       auto c = count(err, v, key);
       if (!c.ok()) return c.error();
@@ -170,7 +170,7 @@ std::map<std::string, std::function<base::Status(const YAML::Node&)>> settings_h
        [&err, out](const YAML::Node& v) -> base::Status {
          auto s = scalar(err, v, "policy");
          if (!s.ok()) return s.error();
-         ConvergePolicy p;
+         ConvergePolicy p = ConvergePolicy::kWait;
          if (!parse_policy(*s, &p)) {
            return err.at(v, "policy must be wait, force-complete or abort, not '" + *s + "'");
          }

@@ -56,6 +56,7 @@ v1::CommandResult run_cell_command(const v1::CellCommand& command) {
   }
   std::vector<std::string> args(command.argv().begin(), command.argv().end());
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   int out[2];
@@ -102,10 +103,11 @@ v1::CommandResult run_cell_command(const v1::CellCommand& command) {
   int status = 0;
   std::optional<Clock::time_point> termed;
   while (!exited) {
-    if (open_out)
+    if (open_out) {
       open_out = drain(out[0], 100, &output);
-    else
+    } else {
       usleep(50'000);
+    }
     const pid_t w = waitpid(pid, &status, WNOHANG);
     if (w == pid) exited = true;
     const auto now = Clock::now();
