@@ -2,6 +2,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -90,6 +91,7 @@ base::Status read_journal(const std::string& path, JournalContents* contents) {
   uint64_t index = 0;
   while (true) {
     const int offset = coded.CurrentPosition();
+    contents->whole_bytes = static_cast<uint64_t>(offset);
     if (static_cast<size_t>(offset) == data.size()) break;
     uint32_t size = 0;
     v1::JournalRecord record;
@@ -123,6 +125,27 @@ base::Status read_journal(const std::string& path, JournalContents* contents) {
     ++index;
   }
   if (index == 0) return invalid("empty file");
+  return base::Done{};
+}
+
+base::Status cut_torn_tail(const std::string& path, JournalContents* contents,
+                           std::string* message) {
+  message->clear();
+  if (base::Status read = read_journal(path, contents); !read) return read;
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    return base::make_error(base::ErrorKind::kIo,
+                            "cannot stat journal " + path + ": " + std::strerror(errno));
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size <= contents->whole_bytes) return base::Done{};
+  if (truncate(path.c_str(), static_cast<off_t>(contents->whole_bytes)) != 0) {
+    return base::make_error(base::ErrorKind::kIo, "cannot cut the torn end of journal " + path +
+                                                      ": " + std::strerror(errno));
+  }
+  *message = contents->warning + "; the last " + std::to_string(size - contents->whole_bytes) +
+             " bytes (a record cut short) were removed before appending";
+  contents->warning.clear();
   return base::Done{};
 }
 

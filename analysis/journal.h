@@ -45,11 +45,21 @@ struct JournalContents {
   // Set when reading stopped early (a record cut short by a crash): what and where. The
   // records before it are kept.
   std::string warning;
+  // The bytes of whole records from the start of the file (the header included): the file's
+  // size unless reading stopped early.
+  uint64_t whole_bytes = 0;
 };
 
 // Reads a whole journal (on success possibly with a warning in contents). The error names
 // the file and what was wrong: ErrorKind::kIo when it cannot be opened or read, kInvalid
 // when it is not a journal (or is empty) or has a format version this code does not read.
 base::Status read_journal(const std::string& path, JournalContents* contents);
+
+// Before appending to a journal a crash left behind: reads it and cuts a torn last record
+// (the bytes after contents->whole_bytes), so that new records follow whole ones. message
+// says what was cut ("" when nothing). The error is read_journal's, or kIo when the file
+// cannot be cut.
+base::Status cut_torn_tail(const std::string& path, JournalContents* contents,
+                           std::string* message);
 
 }  // namespace migprobe::analysis

@@ -73,7 +73,10 @@ std::vector<v1::DirectionStats> evacuation_time(const std::vector<v1::Evacuation
       durations.emplace_back();
     }
     // Only whole directions say how long one takes.
-    if (e.finished_ns() == 0 || e.interrupted() || e.finished_ns() < e.started_ns()) continue;
+    if (e.finished_ns() == 0 || e.interrupted() || e.resumed() ||
+        e.finished_ns() < e.started_ns()) {
+      continue;
+    }
     durations[it->second].push_back(e.finished_ns() - e.started_ns());
   }
   for (size_t i = 0; i < out.size(); ++i) {

@@ -78,9 +78,9 @@ std::string csv_field(const std::string& text) {
   return out + "\"";
 }
 
-// One table: header and rows, columns padded to their widest cell; the first `left`
-// columns left-aligned (labels), numbers right-aligned.
-std::string table(const std::vector<std::vector<std::string>>& rows, size_t left) {
+}  // namespace
+
+std::string text_table(const std::vector<std::vector<std::string>>& rows, size_t left) {
   std::vector<size_t> width;
   for (const auto& row : rows) {
     width.resize(std::max(width.size(), row.size()), 0);
@@ -99,8 +99,6 @@ std::string table(const std::vector<std::vector<std::string>>& rows, size_t left
   }
   return out;
 }
-
-}  // namespace
 
 v1::CellResult cell_result(const v1::Report& report) {
   v1::CellResult c;
@@ -122,13 +120,28 @@ v1::CellResult cell_result(const v1::Report& report) {
         ++verdicts[m.tcp().verdict()];
       }
       if (m.migration().outcome() != v1::MIGRATION_OUTCOME_COMPLETED) continue;
+      if (m.coverage_lost()) {
+        c.set_not_measured(c.not_measured() + 1);
+        continue;
+      }
       c.add_downtimes_ns(m.union_ns());
       if (has[0]) icmp.push_back(m.longest_icmp_ns());
       if (has[1]) udp.push_back(m.longest_udp_ns());
       if (has[2]) tcp.push_back(m.longest_tcp_ns());
     }
   }
-  *c.mutable_downtime() = analysis::completed_downtime(report);
+  std::vector<uint64_t> durations;
+  for (const v1::MigrationEvent& m : report.migrations()) {
+    if (m.outcome() != v1::MIGRATION_OUTCOME_COMPLETED || m.completed_ns() < m.requested_ns() ||
+        m.requested_ns() == 0) {
+      continue;
+    }
+    durations.push_back(m.completed_ns() - m.requested_ns());
+    c.add_durations_ns(durations.back());
+  }
+  *c.mutable_duration() = analysis::downtime_stats(std::move(durations));
+  *c.mutable_downtime() =
+      analysis::downtime_stats({c.downtimes_ns().begin(), c.downtimes_ns().end()});
   *c.mutable_icmp() = analysis::downtime_stats(std::move(icmp));
   *c.mutable_udp() = analysis::downtime_stats(std::move(udp));
   *c.mutable_tcp() = analysis::downtime_stats(std::move(tcp));
@@ -254,7 +267,7 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
     row.push_back(std::to_string(c.unattributed_gaps()));
     rows.push_back(std::move(row));
   }
-  out += table(rows, 1 + static_cast<size_t>(r.labels_size()) + 1);
+  out += text_table(rows, 1 + static_cast<size_t>(r.labels_size()) + 1);
   out +=
       "  migr: migrations, ok: completed; mean..max: downtime of the completed migrations, ms\n"
       "  (the union of the flows); icmp95/udp95/tcp95: p95 of each kind's longest gap, ms\n"
@@ -264,6 +277,11 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
   for (const auto& c : r.cells()) {
     if (!c.reason().empty())
       out += "  cell " + std::to_string(c.index()) + " " + c.state() + ": " + c.reason() + "\n";
+    if (c.not_measured() > 0) {
+      out += "  cell " + std::to_string(c.index()) + ": " + std::to_string(c.not_measured()) +
+             " completed migrations not measured whole (coverage gaps), left out of the "
+             "downtime\n";
+    }
   }
   for (const auto& p : r.problems()) out += "  problem: " + p + "\n";
   return out;

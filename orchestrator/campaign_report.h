@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "migprobe/v1/campaign.pb.h"
@@ -29,6 +30,10 @@ base::Result<v1::CampaignReport> build_campaign_report(const std::string& dir);
 std::string render_campaign_text(const v1::CampaignReport& report);
 std::string render_campaign_json(const v1::CampaignReport& report);
 std::string render_campaign_csv(const v1::CampaignReport& report);
+
+// Rows as a text table, each line indented by two spaces, columns padded to their widest
+// cell: the first `left` columns left-aligned (labels), the others right-aligned (numbers).
+std::string text_table(const std::vector<std::vector<std::string>>& rows, size_t left);
 
 // Builds the report and writes campaign-report.{txt,json,csv} into dir; prints the text to
 // text_out when not null. Every file is tried; the error lists those that failed.

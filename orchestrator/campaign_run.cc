@@ -10,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "analysis/journal.h"
 #include "base/clock.h"
 #include "control/run_journal.h"
 #include "orchestrator/campaign_report.h"
@@ -39,6 +40,8 @@ void journal_campaign(control::RunJournal& journal, const std::string& state,
   v1::CampaignEvent& c = *r.mutable_campaign();
   c.set_seen_ns(realtime_ns());
   c.set_state(state);
+  c.set_dataplane_socket(options.dataplane_socket);
+  c.set_hypervisor_figures(options.hypervisor_figures);
   if (state == "started") {
     c.set_spec_path(options.spec_path);
     *c.mutable_spec() = spec;
@@ -178,37 +181,39 @@ std::vector<std::string> check_cells_against_cloud(const std::vector<v1::Cell>& 
   return problems;
 }
 
-int run_campaign(const v1::CampaignSpec& spec, const std::vector<v1::Cell>& cells,
-                 const CampaignOptions& options, const NovaForCloud& nova_for,
-                 RunProgress& progress, StopRequest& stop) {
-  if (!make_dir(options.out_dir, progress) || !make_dir(options.out_dir + "/cells", progress)) {
-    return kRunCouldNotStart;
-  }
-  const std::string journal_path = options.out_dir + "/" + kCampaignJournal;
-  if (struct stat st{}; stat(journal_path.c_str(), &st) == 0 && st.st_size > 0) {
-    progress.problem(options.out_dir + " already holds a campaign (" + journal_path +
-                     "): give another --out-dir, or remove it");
-    return kRunCouldNotStart;
-  }
-  control::RunJournal journal;
-  v1::JournalHeader header;
-  header.set_writer("migprobe-control campaign");
-  header.set_created_ns(realtime_ns());
-  header.set_campaign(spec.name());
-  if (auto opened = journal.open(journal_path, header); !opened.ok()) {
-    progress.problem(opened.error().message);
-    return kRunCouldNotStart;
-  }
-  journal_campaign(journal, "started", options, spec, cells);
-  progress.line("campaign " + spec.name() + ": " + std::to_string(cells.size()) + " cells");
-  progress.line("journal: " + journal_path);
+namespace {
 
+// Runs the cells in order into an open campaign journal, then closes it and writes the
+// campaign report. earlier: each cell's last event before a resume (null for a fresh run).
+int run_cells(const v1::CampaignSpec& spec, const std::vector<v1::Cell>& cells,
+              const CampaignOptions& options, const NovaForCloud& nova_for, RunProgress& progress,
+              StopRequest& stop, control::RunJournal& journal,
+              const std::map<uint32_t, const v1::CellEvent*>* earlier) {
   int exit_code = kRunAllCompleted;
   bool stopped = false;
   for (size_t i = 0; i < cells.size() && !stopped; ++i) {
     if (stop.stop_new()) break;
     const v1::Cell& cell = cells[i];
     const std::string dir = cell_dir(cell, i + 1);
+    // A resumed campaign: the cells that ended are done; one begun goes on.
+    bool go_on = false;
+    if (earlier != nullptr) {
+      const auto e = earlier->find(static_cast<uint32_t>(i + 1));
+      if (e != earlier->end()) {
+        const v1::CellEvent& last = *e->second;
+        if (last.state() == "finished") {
+          exit_code = worse(exit_code, last.exit_status());
+          if (last.has_after() && !command_succeeded(last.after()))
+            exit_code = worse(exit_code, kRunSomeFailed);
+          continue;
+        }
+        if (last.state() == "skipped" || last.state() == "failed") {
+          exit_code = worse(exit_code, kRunSomeFailed);
+          continue;
+        }
+        go_on = true;
+      }
+    }
     const std::string title = "cell " + std::to_string(i + 1) + "/" + std::to_string(cells.size()) +
                               " " + cell_name(cell);
     v1::JournalRecord r;
@@ -222,8 +227,8 @@ int run_campaign(const v1::CampaignSpec& spec, const std::vector<v1::Cell>& cell
       journal.append(r);
       journal.flush(true);
     };
-    say("started", "");
-    progress.line(title + ": started (" + dir + ")");
+    say(go_on ? "resumed" : "started", "");
+    progress.line(title + (go_on ? ": resumed (" : ": started (") + dir + ")");
     auto nova = nova_for(cell.settings().cloud());
     if (!nova.ok()) {
       say("failed", "cloud: " + nova.error().to_string());
@@ -248,7 +253,8 @@ int run_campaign(const v1::CampaignSpec& spec, const std::vector<v1::Cell>& cell
       exit_code = worse(exit_code, kRunSomeFailed);
       continue;
     }
-    const int code = run_evacuation(o, **nova, progress, stop);
+    const int code = go_on ? resume_evacuation(o, **nova, progress, stop)
+                           : run_evacuation(o, **nova, progress, stop);
     ev.set_exit_status(code);
     if (cell.settings().has_after()) {
       *ev.mutable_after() = run_cell_command(cell.settings().after());
@@ -281,8 +287,105 @@ int run_campaign(const v1::CampaignSpec& spec, const std::vector<v1::Cell>& cell
     progress.problem("campaign report: " + reported.error().message);
     exit_code = worse(exit_code, kRunOutputLost);
   }
+  if (interrupted || stopped) {
+    progress.line("campaign stopped before its end; go on with: migprobe-control campaign resume " +
+                  options.out_dir);
+  }
   if (interrupted) exit_code = worse(exit_code, kRunInterrupted);
   return exit_code;
 }
 
+}  // namespace
+
+int run_campaign(const v1::CampaignSpec& spec, const std::vector<v1::Cell>& cells,
+                 const CampaignOptions& options, const NovaForCloud& nova_for,
+                 RunProgress& progress, StopRequest& stop) {
+  if (!make_dir(options.out_dir, progress) || !make_dir(options.out_dir + "/cells", progress)) {
+    return kRunCouldNotStart;
+  }
+  const std::string journal_path = options.out_dir + "/" + kCampaignJournal;
+  if (struct stat st{}; stat(journal_path.c_str(), &st) == 0 && st.st_size > 0) {
+    progress.problem(options.out_dir + " already holds a campaign (" + journal_path +
+                     "): give another --out-dir, or remove it");
+    return kRunCouldNotStart;
+  }
+  control::RunJournal journal;
+  v1::JournalHeader header;
+  header.set_writer("migprobe-control campaign");
+  header.set_created_ns(realtime_ns());
+  header.set_campaign(spec.name());
+  if (auto opened = journal.open(journal_path, header); !opened.ok()) {
+    progress.problem(opened.error().message);
+    return kRunCouldNotStart;
+  }
+  journal_campaign(journal, "started", options, spec, cells);
+  progress.line("campaign " + spec.name() + ": " + std::to_string(cells.size()) + " cells");
+  progress.line("journal: " + journal_path);
+
+  return run_cells(spec, cells, options, nova_for, progress, stop, journal, nullptr);
+}
+
+CampaignOptions campaign_options_of(const std::string& dir) {
+  CampaignOptions o;
+  o.out_dir = dir;
+  analysis::JournalContents contents;
+  if (!analysis::read_journal(dir + "/" + kCampaignJournal, &contents)) return o;
+  for (const auto& r : contents.records) {
+    if (r.has_campaign() && r.campaign().state() == "started") {
+      o.dataplane_socket = r.campaign().dataplane_socket();
+      o.hypervisor_figures = r.campaign().hypervisor_figures();
+      o.spec_path = r.campaign().spec_path();
+      break;
+    }
+  }
+  return o;
+}
+
+int resume_campaign(const CampaignOptions& options, const NovaForCloud& nova_for,
+                    RunProgress& progress, StopRequest& stop) {
+  const std::string journal_path = options.out_dir + "/" + kCampaignJournal;
+  analysis::JournalContents contents;
+  std::string cut;
+  if (base::Status read = analysis::cut_torn_tail(journal_path, &contents, &cut); !read) {
+    progress.problem("cannot resume: " + read.error().message);
+    return kRunCouldNotStart;
+  }
+  const v1::CampaignEvent* started = nullptr;
+  bool finished = false;
+  std::map<uint32_t, const v1::CellEvent*> earlier;
+  for (const auto& r : contents.records) {
+    if (r.has_campaign()) {
+      if (r.campaign().state() == "started" && started == nullptr) started = &r.campaign();
+      finished = r.campaign().state() == "finished";
+    } else if (r.has_cell()) {
+      earlier[r.cell().index()] = &r.cell();
+    }
+  }
+  if (started == nullptr) {
+    progress.problem("cannot resume: " + journal_path + " holds no campaign record");
+    return kRunCouldNotStart;
+  }
+  const v1::CampaignSpec& spec = started->spec();
+  const std::vector<v1::Cell> cells(started->cells().begin(), started->cells().end());
+  if (finished) {
+    progress.line("campaign " + spec.name() + " had finished; its report again");
+  }
+  control::RunJournal journal;
+  if (auto opened = journal.open(journal_path, v1::JournalHeader()); !opened.ok()) {
+    progress.problem(opened.error().message);
+    return kRunCouldNotStart;
+  }
+  if (!cut.empty()) {
+    journal.append_error("control", cut);
+    progress.problem(cut);
+  }
+  journal_campaign(journal, "resumed", options, spec, cells);
+  size_t done = 0;
+  for (const auto& [index, ev] : earlier) {
+    if (ev->state() == "finished" || ev->state() == "skipped" || ev->state() == "failed") ++done;
+  }
+  progress.line("campaign " + spec.name() + " resumed: " + std::to_string(done) + " of " +
+                std::to_string(cells.size()) + " cells done");
+  return run_cells(spec, cells, options, nova_for, progress, stop, journal, &earlier);
+}
 }  // namespace migprobe::orchestrator

@@ -37,10 +37,13 @@ LegRunner::LegRunner(const EvacuationOptions& options, MigrationDriver& driver,
                      control::RunJournal& journal, RunProgress& progress, ProbeLink* probe)
     : options_(options), driver_(driver), journal_(journal), progress_(progress), probe_(probe) {}
 
-LegResult LegRunner::run(const Leg& leg, std::vector<Vm>& vms, const StopRequest& stop) {
+LegResult LegRunner::run(const Leg& leg, std::vector<Vm>& vms, const StopRequest& stop,
+                         const std::function<bool(const Vm&)>& done, bool resumed) {
   std::vector<size_t> todo;
   for (size_t i = 0; i < vms.size(); ++i) {
-    if (vms[i].host == leg.from) {
+    if (done && done(vms[i])) {
+      progress_.line(leg.label + " · " + vms[i].name + ": done before the run was resumed");
+    } else if (vms[i].host == leg.from) {
       todo.push_back(i);
     } else {
       progress_.line(leg.label + " · " + vms[i].name + ": skipped, it is on " + vms[i].host);
@@ -53,6 +56,7 @@ LegResult LegRunner::run(const Leg& leg, std::vector<Vm>& vms, const StopRequest
   evac.set_dest_host(leg.to);
   evac.set_started_ns(base::realtime_ns());
   evac.set_migrations(static_cast<uint32_t>(todo.size()));
+  evac.set_resumed(resumed);
   {
     v1::JournalRecord r;
     *r.mutable_evacuation() = evac;

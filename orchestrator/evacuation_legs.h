@@ -7,6 +7,7 @@
 // legs of each of its cells.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,10 @@ class LegRunner {
   LegRunner(const EvacuationOptions& options, MigrationDriver& driver, control::RunJournal& journal,
             RunProgress& progress, ProbeLink* probe);
 
-  LegResult run(const Leg& leg, std::vector<Vm>& vms, const StopRequest& stop);
+  // Moves the VMs on leg.from to leg.to. A resumed leg (begun before the run stopped) skips
+  // the VMs done says were done before, and its record says it was resumed.
+  LegResult run(const Leg& leg, std::vector<Vm>& vms, const StopRequest& stop,
+                const std::function<bool(const Vm&)>& done = {}, bool resumed = false);
 
  private:
   const EvacuationOptions& options_;

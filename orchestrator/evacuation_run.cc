@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 
 #include "base/clock.h"
@@ -12,6 +13,7 @@
 #include "orchestrator/evacuation_legs.h"
 #include "orchestrator/probe_link.h"
 #include "orchestrator/run_report.h"
+#include "orchestrator/run_resume.h"
 
 namespace migprobe::orchestrator {
 namespace {
@@ -78,20 +80,32 @@ control::Result<std::vector<Vm>> find_vms(const EvacuationOptions& o, control::N
 
 }  // namespace
 
-int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& progress,
-                   StopRequest& stop) {
-  if (mkdir(o.out_dir.c_str(), 0750) != 0 && errno != EEXIST) {
-    progress.problem("cannot create " + o.out_dir + ": " + std::strerror(errno));
-    return kRunCouldNotStart;
-  }
+namespace {
+
+// A run that stopped before its end, as its journal tells it (resume_evacuation).
+struct Resume {
+  RunSoFar so_far;
+  // What was cut from the journal's end ("" when nothing).
+  std::string cut;
+};
+
+// The run, fresh or resumed.
+int execute(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& progress,
+            StopRequest& stop, Resume* resume) {
   control::RunJournal journal;
   const std::string journal_path = o.out_dir + "/journal.mpj";
-  // One run per directory: appending to an earlier run's journal would make one report of
-  // two runs under the first one's header.
-  if (struct stat st{}; stat(journal_path.c_str(), &st) == 0 && st.st_size > 0) {
-    progress.problem(o.out_dir + " already holds a run (" + journal_path +
-                     "): give another --out-dir, or remove it");
-    return kRunCouldNotStart;
+  if (resume == nullptr) {
+    if (mkdir(o.out_dir.c_str(), 0750) != 0 && errno != EEXIST) {
+      progress.problem("cannot create " + o.out_dir + ": " + std::strerror(errno));
+      return kRunCouldNotStart;
+    }
+    // One run per directory: appending to an earlier run's journal would make one report of
+    // two runs under the first one's header.
+    if (struct stat st{}; stat(journal_path.c_str(), &st) == 0 && st.st_size > 0) {
+      progress.problem(o.out_dir + " already holds a run (" + journal_path +
+                       "): give another --out-dir, or remove it");
+      return kRunCouldNotStart;
+    }
   }
   v1::JournalHeader header;
   header.set_writer("migprobe-control");
@@ -102,9 +116,13 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
     return kRunCouldNotStart;
   }
   const std::string what = summary(o);
-  journal_run(journal, o, nova, "started", what);
-  progress.line("run " + o.campaign + ": " + what);
+  journal_run(journal, o, nova, resume == nullptr ? "started" : "resumed", what);
+  progress.line((resume == nullptr ? "run " : "run resumed ") + o.campaign + ": " + what);
   progress.line("journal: " + journal_path);
+  if (resume != nullptr && !resume->cut.empty()) {
+    journal.append_error("control", resume->cut);
+    progress.problem(resume->cut);
+  }
 
   auto fail_start = [&](const std::string& source, const std::string& message) {
     journal.append_error(source, message);
@@ -114,9 +132,59 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
     return kRunCouldNotStart;
   };
   if (auto v = nova.negotiate(); !v.ok()) return fail_start("nova", v.error().to_string());
-  auto found = find_vms(o, nova);
-  if (!found.ok()) return fail_start("nova", found.error().to_string());
-  std::vector<Vm> vms = std::move(found.value());
+
+  uint32_t completed = 0;
+  uint32_t failed = 0;
+  std::vector<Vm> vms;
+  if (resume == nullptr || resume->so_far.vms.empty()) {
+    auto found = find_vms(o, nova);
+    if (!found.ok()) return fail_start("nova", found.error().to_string());
+    vms = std::move(found.value());
+  } else {
+    RunSoFar& so_far = resume->so_far;
+    completed = so_far.completed;
+    failed = so_far.failed;
+    // Nova's word on what was in flight, before anything moves again.
+    for (const v1::MigrationEvent& m : so_far.in_flight) {
+      v1::MigrationEvent outcome;
+      const InFlightFate fate =
+          settle_in_flight(nova, m, o.poll_interval, o.migration_timeout, stop, progress, &outcome);
+      if (fate == InFlightFate::kUnresolved) {
+        journal_run(journal, o, nova, "interrupted",
+                    "the migration of " + m.instance_name() +
+                        " in flight when the run stopped "
+                        "has not ended yet");
+        journal.close();
+        progress.problem("resume stopped while " + m.instance_name() +
+                         "'s migration was still in flight; resume again");
+        return kRunInterrupted;
+      }
+      if (fate == InFlightFate::kEnded) {
+        v1::JournalRecord r;
+        *r.mutable_migration() = outcome;
+        journal.append(r);
+        so_far.ended.insert(
+            attempt_key(m.iteration(), m.source_host(), m.dest_host(), m.instance_id()));
+        if (outcome.outcome() == v1::MIGRATION_OUTCOME_COMPLETED) {
+          ++completed;
+        } else {
+          ++failed;
+        }
+        progress.line(m.instance_name() + " " + m.source_host() + " -> " + m.dest_host() + ": " +
+                      outcome.nova_status() + " (Nova's migration list)");
+      }
+    }
+    journal.flush(true);
+    // Where each VM is now.
+    vms = so_far.vms;
+    for (Vm& vm : vms) {
+      auto server = nova.server(vm.id);
+      if (!server.ok()) {
+        return fail_start("nova", "where is " + vm.name + "? " + server.error().to_string());
+      }
+      vm.host = server->value.host;
+    }
+  }
 
   HypervisorFigures figures(o.hypervisor_figures);
   MigrationDriver driver(nova, journal, o, progress,
@@ -150,23 +218,41 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
     }
     progress.line("probing " + std::to_string(targets.size()) + " VMs with " +
                   std::to_string(o.flows.size()) + " flows each");
-  } else {
+  } else if (resume == nullptr) {
     for (const auto& t : targets) {
       v1::JournalRecord r;
       *r.mutable_target() = t;
       journal.append(r);
     }
   }
+  if (resume != nullptr) {
+    // Nothing was measured while the control process was away.
+    v1::JournalRecord r;
+    r.mutable_coverage_gap()->set_from_ns(resume->so_far.last_seen_ns);
+    r.mutable_coverage_gap()->set_to_ns(realtime_ns());
+    r.mutable_coverage_gap()->set_reason(
+        "migprobe-control was not running (the run stopped and was resumed)");
+    journal.append(r);
+    journal.flush(true);
+  }
   // A quiet baseline before the first migration.
   pause_for(o.settle, stop);
 
-  uint32_t completed = 0;
-  uint32_t failed = 0;
   bool probe_lost = false;
   LegRunner legs(o, driver, journal, progress, probe.get());
   for (const Leg& leg : plan_legs(o)) {
     if (stop.stop_new()) break;
-    const LegResult r = legs.run(leg, vms, stop);
+    std::function<bool(const Vm&)> done;
+    bool resumed = false;
+    if (resume != nullptr) {
+      const std::string key = leg_key(leg.iteration, leg.from, leg.to);
+      if (resume->so_far.legs_finished.count(key) > 0) continue;
+      resumed = resume->so_far.legs_started.count(key) > 0;
+      done = [&resume, &leg](const Vm& vm) {
+        return resume->so_far.ended.count(attempt_key(leg.iteration, leg.from, leg.to, vm.id)) > 0;
+      };
+    }
+    const LegResult r = legs.run(leg, vms, stop, done, resumed);
     completed += r.completed;
     failed += r.failed;
     if (r.probe_lost) {
@@ -205,6 +291,41 @@ int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunPro
   if (interrupted) return kRunInterrupted;
   if (probe_lost) return kRunProbeLost;
   return failed > 0 ? kRunSomeFailed : kRunAllCompleted;
+}
+
+}  // namespace
+
+int run_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& progress,
+                   StopRequest& stop) {
+  return execute(o, nova, progress, stop, nullptr);
+}
+
+int resume_evacuation(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& progress,
+                      StopRequest& stop) {
+  const std::string journal_path = o.out_dir + "/journal.mpj";
+  struct stat st {};
+  if (stat(journal_path.c_str(), &st) != 0 || st.st_size == 0) {
+    // It stopped before its journal began: nothing was done.
+    return execute(o, nova, progress, stop, nullptr);
+  }
+  Resume resume;
+  analysis::JournalContents contents;
+  if (base::Status cut = analysis::cut_torn_tail(journal_path, &contents, &resume.cut); !cut) {
+    progress.problem("cannot resume: " + cut.error().message);
+    return kRunCouldNotStart;
+  }
+  resume.so_far = read_run_so_far(contents);
+  if (resume.so_far.state == "finished") {
+    progress.line(o.out_dir + ": the run had finished; its report again");
+    const base::Status reported =
+        write_reports(journal_path, o.out_dir, o.quiet ? nullptr : stdout);
+    if (!reported) {
+      progress.problem("report: " + reported.error().message);
+      return kRunOutputLost;
+    }
+    return resume.so_far.failed > 0 ? kRunSomeFailed : kRunAllCompleted;
+  }
+  return execute(o, nova, progress, stop, &resume);
 }
 
 }  // namespace migprobe::orchestrator

@@ -28,4 +28,13 @@ enum RunExit : int {
 int run_evacuation(const EvacuationOptions& options, control::NovaClient& nova,
                    RunProgress& progress, StopRequest& stop);
 
+// Goes on with a run in options.out_dir that stopped before its end (killed, a power loss,
+// Ctrl-C): a torn last record is cut (and said), the migration that was in flight is
+// recorded with Nova's outcome (waited for while Nova still runs it), each VM's host is
+// Nova's, and the legs go on at the first migration not done; the time the control process
+// was away is journaled as a coverage gap. A run that had finished only writes its report
+// again; one whose journal never began runs from the start. Same exit codes.
+int resume_evacuation(const EvacuationOptions& options, control::NovaClient& nova,
+                      RunProgress& progress, StopRequest& stop);
+
 }  // namespace migprobe::orchestrator

@@ -24,6 +24,7 @@
 #include "control/microversion.h"
 #include "control/nova_client.h"
 #include "control/session.h"
+#include "orchestrator/campaign_compare.h"
 #include "orchestrator/campaign_report.h"
 #include "orchestrator/campaign_run.h"
 #include "orchestrator/campaign_spec.h"
@@ -46,6 +47,16 @@ void on_signal(int) {
                          : "\nmigprobe-control: aborting the migrations in flight\n";
   const ssize_t ignored = write(STDERR_FILENO, text, strlen(text));
   (void)ignored;
+}
+
+// Ctrl-C and SIGTERM stop the run cleanly (twice: abort what is in flight); past a file-size
+// limit a write fails (and is reported) instead of killing the process.
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGXFSZ, SIG_IGN);
 }
 
 // Options every subcommand that talks to the cloud shares.
@@ -356,12 +367,38 @@ void print_cells(const migprobe::v1::CampaignSpec& spec,
   }
 }
 
+int compare_main(const std::string& a_dir, const std::string& b_dir,
+                 const std::vector<std::string>& fail_if, double alpha, bool json) {
+  std::vector<mo::FailCondition> conditions;
+  for (const auto& text : fail_if) {
+    auto c = mo::parse_fail_condition(text);
+    if (!c.ok()) {
+      std::cerr << "migprobe-control campaign compare: " << c.error().message << "\n";
+      return 2;
+    }
+    conditions.push_back(*c);
+  }
+  auto a = mo::build_campaign_report(a_dir);
+  auto b = a.ok() ? mo::build_campaign_report(b_dir) : a;
+  if (!a.ok() || !b.ok()) {
+    std::cerr << "migprobe-control campaign compare: "
+              << (!a.ok() ? a.error().message : b.error().message) << "\n";
+    return 2;
+  }
+  const mo::CampaignComparison c = mo::compare_campaigns(*a, *b, conditions, alpha);
+  std::fputs(json ? mo::render_comparison_json(c).c_str() : mo::render_comparison_text(c).c_str(),
+             stdout);
+  return c.failed ? 1 : 0;
+}
+
 int campaign_main(int argc, char** argv) {
   const std::string what = argc >= 2 ? argv[1] : "";
   const char* usage_text =
       "usage: migprobe-control campaign validate SPEC.yaml [--offline] [cloud options]\n"
       "       migprobe-control campaign run SPEC.yaml --out-dir DIR [options]\n"
+      "       migprobe-control campaign resume DIR [options]\n"
       "       migprobe-control campaign report DIR\n"
+      "       migprobe-control campaign compare DIR_A DIR_B [--fail-if 'p95 > +10%']\n"
       "(migprobe-control campaign ACTION --help for its options)\n";
   if (what.empty() || what == "-h" || what == "--help") {
     std::fputs(usage_text, what.empty() ? stderr : stdout);
@@ -369,7 +406,10 @@ int campaign_main(int argc, char** argv) {
   }
   mo::CampaignOptions o;
   CloudOptions cloud;
-  std::string poll, grace;
+  std::string poll, grace, other;
+  std::vector<std::string> fail_if;
+  double alpha = 0.05;
+  bool json = false;
   bool offline = false;
   bool no_cloud_check = false;
   po::options_description d("migprobe-control campaign " + what + "\n\nOptions");
@@ -378,30 +418,42 @@ int campaign_main(int argc, char** argv) {
     d.add_options()("offline", po::bool_switch(&offline),
                     "check the spec alone, not against the cloud");
     add_cloud_options(d, cloud);
-  } else if (what == "run") {
-    d.add_options()("out-dir,o", po::value(&o.out_dir),
-                    "campaign directory: campaign.mpj, cells/NN-LABELS/ (each cell's journal and "
-                    "reports), campaign-report.{txt,json,csv}")(
-        "dataplane-socket", po::value(&o.dataplane_socket),
-        "migprobe-dp's --control-socket; without it nothing is measured")(
+  } else if (what == "run" || what == "resume") {
+    if (what == "run") {
+      d.add_options()("out-dir,o", po::value(&o.out_dir),
+                      "campaign directory: campaign.mpj, cells/NN-LABELS/ (each cell's journal "
+                      "and reports), campaign-report.{txt,json,csv}")(
+          "no-cloud-check", po::bool_switch(&no_cloud_check),
+          "do not check hosts and servers against the cloud before the first cell");
+    }
+    d.add_options()("dataplane-socket", po::value(&o.dataplane_socket),
+                    "migprobe-dp's --control-socket; without it nothing is measured")(
         "hypervisor-figures", po::value(&o.hypervisor_figures),
         "JSON Lines with the hypervisor's own figures per Nova migration uuid")(
         "poll-interval", po::value(&poll)->default_value("250ms"), "Nova polling period")(
         "dataplane-grace", po::value(&grace)->default_value("30s"),
         "how long to wait for a dead dataplane to come back before stopping")(
-        "no-cloud-check", po::bool_switch(&no_cloud_check),
-        "do not check hosts and servers against the cloud before the first cell")(
         "quiet,q", po::bool_switch(&o.quiet), "no progress lines, no report on stdout");
     add_cloud_options(d, cloud);
   } else if (what == "report") {
     d.add_options()("quiet,q", po::bool_switch(&o.quiet), "do not print the text report");
+  } else if (what == "compare") {
+    d.add_options()("other", po::value(&other), "the second campaign directory (B)")(
+        "fail-if", po::value(&fail_if)->composing(),
+        "exit 1 when a cell's distributions differ (rank test) and a statistic moved past a "
+        "threshold: [downtime.|duration.]STAT OP CHANGE, e.g. 'p95 > +10%', "
+        "'duration.median > +5s' (STAT mean, median, p95, p99, max); repeatable")(
+        "alpha", po::value(&alpha)->default_value(0.05), "significance level of the rank test")(
+        "json", po::bool_switch(&json), "print the comparison as JSON");
   } else {
     std::cerr << "migprobe-control campaign: unknown action '" << what << "'\n" << usage_text;
     return 2;
   }
-  d.add_options()("input", po::value(&o.spec_path), "the spec (validate, run) or DIR (report)");
+  d.add_options()("input", po::value(&o.spec_path),
+                  "the spec (validate, run) or the campaign directory (resume, report, compare)");
   po::positional_options_description pos;
   pos.add("input", 1);
+  if (what == "compare") pos.add("other", 1);
   try {
     po::variables_map vm;
     po::store(po::command_line_parser(argc - 1, argv + 1).options(d).positional(pos).run(), vm);
@@ -419,16 +471,36 @@ int campaign_main(int argc, char** argv) {
       }
       return 0;
     }
-    if (o.spec_path.empty())
-      throw po::error(what == "report" ? "DIR is required" : "SPEC is required");
-    if (what == "run") {
-      if (o.out_dir.empty()) throw po::error("--out-dir is required");
+    if (o.spec_path.empty() || (what == "compare" && other.empty())) {
+      throw po::error(what == "report" || what == "resume" ? "DIR is required"
+                      : what == "compare"                  ? "two campaign directories are required"
+                                                           : "SPEC is required");
+    }
+    if (what == "compare" && !(alpha > 0 && alpha < 1)) {
+      throw po::error("--alpha must be between 0 and 1");
+    }
+    if (what == "run" || what == "resume") {
+      if (what == "run" && o.out_dir.empty()) throw po::error("--out-dir is required");
       o.poll_interval = to_ms("poll-interval", poll);
       o.dataplane_grace = to_ms("dataplane-grace", grace);
     }
   } catch (const po::error& e) {
     std::cerr << "migprobe-control campaign " << what << ": " << e.what() << " (see --help)\n";
     return 2;
+  }
+  if (what == "compare") return compare_main(o.spec_path, other, fail_if, alpha, json);
+  if (what == "resume") {
+    // The run's own dataplane and figures unless the command line says otherwise.
+    const mo::CampaignOptions ran = mo::campaign_options_of(o.spec_path);
+    o.out_dir = o.spec_path;
+    if (o.dataplane_socket.empty()) o.dataplane_socket = ran.dataplane_socket;
+    if (o.hypervisor_figures.empty()) o.hypervisor_figures = ran.hypervisor_figures;
+    o.spec_path = ran.spec_path;
+    CampaignClouds clouds(cloud);
+    mo::RunProgress progress(o.quiet);
+    install_stop_handlers();
+    return mo::resume_campaign(
+        o, [&clouds](const std::string& name) { return clouds.nova(name); }, progress, g_stop);
   }
   if (what == "report") {
     const std::string dir = o.spec_path;
@@ -461,11 +533,7 @@ int campaign_main(int argc, char** argv) {
       return mo::kRunCouldNotStart;
     }
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGXFSZ, SIG_IGN);
+  install_stop_handlers();
   return mo::run_campaign(spec, cells, o, nova_for, progress, g_stop);
 }
 
@@ -475,7 +543,8 @@ void usage(std::FILE* out) {
       "  evacuate   live-migrate every VM of a host to another and back, N times, while\n"
       "             migprobe-dp measures each one's downtime; journal and reports\n"
       "  campaign   a matrix of evacuations from a YAML spec: campaign validate SPEC,\n"
-      "             campaign run SPEC --out-dir DIR, campaign report DIR\n"
+      "             campaign run SPEC --out-dir DIR, campaign resume DIR, campaign report DIR,\n"
+      "             campaign compare DIR_A DIR_B [--fail-if 'p95 > +10%']\n"
       "  report     the report of a run again, from its journal\n"
       "  servers    the servers Nova lists on a host (checks credentials)\n"
       "Credentials: --os-cloud / OS_CLOUD with clouds.yaml, or the OS_* variables.\n",

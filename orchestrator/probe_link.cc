@@ -53,6 +53,15 @@ control::Status ProbeLink::start(const std::vector<v1::Target>& targets) {
   for (const auto& t : configured->targets()) {
     v1::JournalRecord r;
     *r.mutable_target() = t;
+    // The dataplane does not keep Nova's id; the journal does (a resume asks Nova by it).
+    if (t.instance_id().empty()) {
+      for (const auto& asked : targets) {
+        if (asked.ip() == t.ip() && asked.name() == t.name()) {
+          r.mutable_target()->set_instance_id(asked.instance_id());
+          break;
+        }
+      }
+    }
     journal_.append(r);
   }
   journal_probe_settings(*stats);

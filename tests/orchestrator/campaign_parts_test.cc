@@ -58,14 +58,19 @@ v1::Report report_of(const std::vector<Mig>& migs) {
 }
 
 TEST(CampaignReport, ACellsFiguresFromItsRunsReport) {
-  const v1::CellResult c = cell_result(report_of({
+  v1::Report report = report_of({
       {100, 90, 300, v1::MIGRATION_OUTCOME_COMPLETED, v1::TCP_VERDICT_RECOVERED},
       {200, 150, 0, v1::MIGRATION_OUTCOME_COMPLETED, v1::TCP_VERDICT_INTACT},
       {0, 0, 0, v1::MIGRATION_OUTCOME_FAILED, v1::TCP_VERDICT_NOT_MEASURED},
       {400, 380, 900, v1::MIGRATION_OUTCOME_COMPLETED, v1::TCP_VERDICT_RECOVERED},
-  }));
-  EXPECT_EQ(c.migrations(), 4U);
-  EXPECT_EQ(c.completed(), 3U);
+      {0, 0, 0, v1::MIGRATION_OUTCOME_COMPLETED, v1::TCP_VERDICT_NOT_MEASURED},
+  });
+  // The last one happened while the probe was not measuring (a resume's coverage gap).
+  report.mutable_targets(0)->mutable_migrations(4)->set_coverage_lost(true);
+  const v1::CellResult c = cell_result(report);
+  EXPECT_EQ(c.migrations(), 5U);
+  EXPECT_EQ(c.completed(), 4U);
+  EXPECT_EQ(c.not_measured(), 1U);
   EXPECT_EQ(c.failed(), 1U);
   // Completed migrations only.
   EXPECT_EQ(c.downtime().count(), 3U);

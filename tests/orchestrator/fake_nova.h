@@ -72,11 +72,22 @@ class FakeNova : public control::MigrationApi {
     server_.task_state.clear();
     server_.host = host;
     in_progress_.clear();
+    listed(status, dest_.empty() ? host : dest_);
+  }
+  // Nova's migration list (os-migrations) shows the migration of srv-1 from hostA to dest
+  // in status; the server stays where it is.
+  void listed(const std::string& status, const std::string& dest,
+              const std::string& updated_at = "2026-12-01T10:00:05.000000") {
     control::Migration m;
     m.id = kMigrationId;
     m.uuid = "mig-uuid";
+    m.instance_uuid = server_.id;
     m.status = status;
     m.migration_type = "live-migration";
+    m.source_compute = "hostA";
+    m.dest_compute = dest;
+    m.created_at = "2026-12-01T10:00:00.000000";
+    m.updated_at = updated_at;
     history_ = {m};
   }
   // The migration gone from Nova: no record of it, the server back where it was.

@@ -82,6 +82,46 @@ TEST_F(JournalTest, RecordCutShortKeepsWhatCameBefore) {
   EXPECT_NE(c.warning.find("record 3"), std::string::npos) << c.warning;
 }
 
+TEST_F(JournalTest, ATornTailIsCutBeforeAppending) {
+  {
+    JournalWriter w;
+    ASSERT_TRUE(w.open(path_, v1::JournalHeader()).ok());
+    ASSERT_TRUE(w.append(migration("vm-1", 100)));
+    ASSERT_TRUE(w.append(migration("vm-2", 200)));
+  }
+  const auto whole = std::filesystem::file_size(path_);
+  std::string message;
+  JournalContents c;
+  // A whole journal is left alone.
+  ASSERT_TRUE(cut_torn_tail(path_, &c, &message).ok());
+  EXPECT_EQ(message, "");
+  EXPECT_EQ(c.whole_bytes, whole);
+  EXPECT_EQ(std::filesystem::file_size(path_), whole);
+  // A crash in the middle of the third record: its bytes go, the two before stay.
+  {
+    std::ofstream out(path_, std::ios::binary | std::ios::app);
+    out << "\x20\x22\x05vm-3";
+  }
+  JournalContents torn;
+  ASSERT_TRUE(cut_torn_tail(path_, &torn, &message).ok());
+  EXPECT_NE(message.find("stopped at record 4"), std::string::npos) << message;
+  EXPECT_NE(message.find("the last 7 bytes (a record cut short) were removed"), std::string::npos)
+      << message;
+  EXPECT_EQ(torn.records.size(), 2U);
+  EXPECT_EQ(std::filesystem::file_size(path_), whole);
+  // What is appended next reads back after the two.
+  {
+    JournalWriter w;
+    ASSERT_TRUE(w.open(path_, v1::JournalHeader()).ok());
+    ASSERT_TRUE(w.append(migration("vm-3", 300)));
+  }
+  JournalContents after;
+  ASSERT_TRUE(read_journal(path_, &after).ok());
+  EXPECT_EQ(after.warning, "");
+  ASSERT_EQ(after.records.size(), 3U);
+  EXPECT_EQ(after.records[2].migration().instance_name(), "vm-3");
+}
+
 TEST_F(JournalTest, WrongFormatVersionIsRefusedByName) {
   {
     std::ofstream out(path_, std::ios::binary);
