@@ -702,6 +702,12 @@ void RxCore::loop() {
       empty_polls = 0;
       const uint64_t burst_tsc = rte_rdtsc();
       const uint64_t burst_ns = s_.clock.to_ns(burst_tsc);
+      // The scan may call silence only up to a time whose frames are all processed: the
+      // previous poll's, once its burst is, when that poll emptied the queue. A reply still
+      // held (or still queued behind a full burst) is not an outage: after the core was not
+      // scheduled for a while, the queue holds the replies of flows that are fine.
+      const bool drained_before = held != 0 && held < kBurst;
+      const uint64_t processed_until = held_ns;
       counters_.packets += n;
       if (held != 0) {
         process_burst<kCapture, kReplay>(bursts[cur], held, held_ns, next, n);
@@ -711,8 +717,11 @@ void RxCore::loop() {
       held = n;
       held_ns = burst_ns;
       cur ^= 1;
-      now = s_.port_timestamps ? replay_now_ns_ : burst_ns;
-      scan(now);
+      if (s_.port_timestamps) {
+        scan(replay_now_ns_);
+      } else if (drained_before) {
+        scan(processed_until);
+      }
       // One more TSC read per loop: what the core spends on frames and on the scan, without
       // the driver.
       counters_.busy_cycles += rte_rdtsc() - burst_tsc;
