@@ -270,6 +270,25 @@ def guest_faults(state_dir):
     return found
 
 
+def serial_tails(state_dir, lines=15):
+    """The last lines of every guest's serial logs, for a failing test's message: whether a
+    guest that went silent on the network kept beating, and what its kernel said."""
+    out = []
+    guests = os.path.join(state_dir, "guests")
+    if not os.path.isdir(guests):
+        return ""
+    for vm in sorted(os.listdir(guests)):
+        for f in sorted(os.listdir(os.path.join(guests, vm))):
+            if not f.endswith(".serial"):
+                continue
+            path = os.path.join(guests, vm, f)
+            with open(path, errors="replace") as serial:
+                tail = serial.read().splitlines()[-lines:]
+            age = time.time() - os.path.getmtime(path)
+            out.append(f"--- {vm} {f} (written {age:.1f} s ago)\n" + "\n".join(tail))
+    return "\n".join(out)
+
+
 def load_report(out_dir):
     with open(os.path.join(out_dir, "report.json")) as f:
         return json.load(f)

@@ -76,7 +76,8 @@ class EvacuationDemo(unittest.TestCase):
             subprocess.run([e2e.PYTHON, e2e.LAB_CLI, "down", "--purge"], env=self.env,
                            capture_output=True)
             shutil.rmtree(self.out, ignore_errors=True)
-        context = f"\n--- stdout\n{cp.stdout[-6000:]}\n--- stderr\n{cp.stderr[-6000:]}"
+        context = (f"\n--- stdout\n{cp.stdout[-6000:]}\n--- stderr\n{cp.stderr[-6000:]}"
+                   f"\n--- guest consoles\n{e2e.serial_tails(self.state)}")
         self.assertEqual(faults, [], f"a guest kernel failed after a migration in each of "
                          f"{ATTEMPTS} runs (lab faults)" + context)
         self.assertEqual(cp.returncode, 0, "the demo failed" + context)
