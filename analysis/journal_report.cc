@@ -8,9 +8,7 @@
 #include "analysis/tcp_verdict.h"
 
 namespace migprobe::analysis {
-namespace {
 
-// The first and last time the journal mentions (0 for none), for the report's time origin.
 std::pair<uint64_t, uint64_t> journal_span(const JournalContents& journal) {
   uint64_t first = UINT64_MAX;
   uint64_t last = 0;
@@ -69,6 +67,8 @@ std::pair<uint64_t, uint64_t> journal_span(const JournalContents& journal) {
   return first == UINT64_MAX ? std::make_pair(uint64_t{0}, uint64_t{0})
                              : std::make_pair(first, last);
 }
+
+namespace {
 
 // Flows of the journal under their targets, by flow id.
 class JournalFlows {

@@ -6,17 +6,6 @@
 namespace migprobe::analysis {
 namespace {
 
-// Quotes a field when it holds a separator, a quote or a newline (RFC 4180).
-std::string field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // The hypervisor's downtime in ms, shortest exact form; empty when it gave none.
 std::string hypervisor_downtime(const v1::MigrationEvent& m) {
   if (m.hypervisor_downtime_ms() <= 0) return "";
@@ -26,6 +15,16 @@ std::string hypervisor_downtime(const v1::MigrationEvent& m) {
 }
 
 }  // namespace
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
 
 // The columns from migration_number to coverage_lost.
 constexpr size_t kMigrationColumns = 12;
@@ -52,7 +51,7 @@ std::string render_csv(const v1::Report& report) {
         }
         auto b = [](bool v) { return std::string(v ? "1" : "0"); };
         auto n = [](uint64_t v) { return std::to_string(v); };
-        out += field(t.name()) + ',' + t.ip() + ',' + n(f.flow_id()) + ',' +
+        out += csv_field(t.name()) + ',' + t.ip() + ',' + n(f.flow_id()) + ',' +
                flow_kind_label(f.kind()) + ',' + n(g.seq_before()) + ',' + n(g.seq_after()) + ',' +
                n(g.lost()) + ',' + n(g.tx_before_ns()) + ',' + n(g.tx_after_ns()) + ',' +
                n(g.estimate_ns()) + ',' + n(g.lower_bound_ns()) + ',' + n(g.upper_bound_ns()) +
@@ -62,16 +61,16 @@ std::string render_csv(const v1::Report& report) {
                (g.has_announce() ? n(g.before_announce_ns()) : "") + ',' +
                (g.has_announce() ? n(g.after_announce_ns()) : "") + ',';
         if (mig != nullptr) {
-          out += n(g.migration_number()) + ',' +
-                 field(mig->instance_name().empty() ? mig->instance_id() : mig->instance_name()) +
-                 ',' + n(mig->iteration()) + ',' + field(mig->source_host()) + ',' +
-                 field(mig->dest_host()) + ',' +
-                 std::string(v1::MigrationOutcome_Name(mig->outcome())) + ',' +
-                 field(mig->nova_migration_id()) + ',' + field(mig->error()) + ',' +
-                 (figures != nullptr ? n(figures->union_ns()) : "") + ',' +
-                 hypervisor_downtime(*mig) + ',' +
-                 (hypervisor_pause_ns(*mig) > 0 ? n(hypervisor_pause_ns(*mig)) : "") + ',' +
-                 (figures != nullptr ? b(figures->coverage_lost()) : "");
+          out +=
+              n(g.migration_number()) + ',' +
+              csv_field(mig->instance_name().empty() ? mig->instance_id() : mig->instance_name()) +
+              ',' + n(mig->iteration()) + ',' + csv_field(mig->source_host()) + ',' +
+              csv_field(mig->dest_host()) + ',' +
+              std::string(v1::MigrationOutcome_Name(mig->outcome())) + ',' +
+              csv_field(mig->nova_migration_id()) + ',' + csv_field(mig->error()) + ',' +
+              (figures != nullptr ? n(figures->union_ns()) : "") + ',' + hypervisor_downtime(*mig) +
+              ',' + (hypervisor_pause_ns(*mig) > 0 ? n(hypervisor_pause_ns(*mig)) : "") + ',' +
+              (figures != nullptr ? b(figures->coverage_lost()) : "");
         } else {
           // No migration: its kMigrationColumns columns, empty.
           out += std::string(kMigrationColumns - 1, ',');

@@ -37,4 +37,21 @@ base::Status write_report_file(const std::string& path, const std::string& conte
   return base::Done{};
 }
 
+base::Status write_report_set(const std::string& dir,
+                              const std::vector<std::pair<std::string, std::string>>& files,
+                              const std::string& text, std::FILE* text_out) {
+  std::string errors;
+  for (const auto& [name, body] : files) {
+    if (base::Status written = write_report_file(dir + "/" + name, body); !written) {
+      errors += (errors.empty() ? "" : "; ") + written.error().message;
+    }
+  }
+  if (text_out != nullptr) {
+    std::fputs(text.c_str(), text_out);
+    std::fflush(text_out);
+  }
+  if (!errors.empty()) return base::make_error(base::ErrorKind::kIo, errors);
+  return base::Done{};
+}
+
 }  // namespace migprobe::analysis

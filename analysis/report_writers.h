@@ -4,7 +4,10 @@
 // CSV (one row per gap, for spreadsheets; new columns only ever go at the end). Beside each
 // migration's measured downtime they show the hypervisor's own figures when known.
 
+#include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/result.h"
 #include "migprobe/v1/report.pb.h"
@@ -18,6 +21,16 @@ std::string render_csv(const v1::Report& report);
 // Writes a rendering to path ('-' is stdout), whole or not at all (a temporary file renamed
 // over path). A failure is ErrorKind::kIo, "cannot write PATH: reason".
 base::Status write_report_file(const std::string& path, const std::string& content);
+
+// Writes each (name, content) into dir (write_report_file) and prints text to text_out when
+// not null. Every file is tried and the text still printed when one fails: the error is
+// kIo with the messages of every file that failed, "; " between them.
+base::Status write_report_set(const std::string& dir,
+                              const std::vector<std::pair<std::string, std::string>>& files,
+                              const std::string& text, std::FILE* text_out);
+
+// A CSV field, quoted when it holds a separator, a quote or a newline (RFC 4180).
+std::string csv_field(const std::string& text);
 
 // Short name of a flow kind for people and spreadsheets: icmp, udp, tcp, ping.
 std::string flow_kind_label(v1::FlowKind kind);

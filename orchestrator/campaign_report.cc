@@ -68,16 +68,6 @@ const v1::DirectionStats* direction(const v1::CellResult& c, bool back) {
   return nullptr;
 }
 
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char ch : text) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 std::string text_table(const std::vector<std::vector<std::string>>& rows, size_t left) {
@@ -300,7 +290,7 @@ std::string render_campaign_json(const v1::CampaignReport& r) {
 
 std::string render_campaign_csv(const v1::CampaignReport& r) {
   std::string out = "cell";
-  for (const auto& l : r.labels()) out += "," + csv_field(l);
+  for (const auto& l : r.labels()) out += "," + analysis::csv_field(l);
   out +=
       ",state,migrations,completed,failed,downtime_mean_ms,downtime_median_ms,downtime_p95_ms,"
       "downtime_p99_ms,downtime_max_ms,icmp_p95_ms,udp_p95_ms,tcp_p95_ms";
@@ -313,9 +303,10 @@ std::string render_campaign_csv(const v1::CampaignReport& r) {
     out += std::to_string(c.index());
     for (const auto& l : r.labels()) {
       const auto it = c.cell().labels().find(l);
-      out += "," + (it == c.cell().labels().end() ? std::string() : csv_field(it->second));
+      out +=
+          "," + (it == c.cell().labels().end() ? std::string() : analysis::csv_field(it->second));
     }
-    out += "," + csv_field(c.state()) + "," + std::to_string(c.migrations()) + "," +
+    out += "," + analysis::csv_field(c.state()) + "," + std::to_string(c.migrations()) + "," +
            std::to_string(c.completed()) + "," + std::to_string(c.failed());
     const auto& d = c.downtime();
     for (uint64_t v : {d.mean_ns(), d.median_ns(), d.p95_ns(), d.p99_ns(), d.max_ns()})
@@ -337,20 +328,11 @@ base::Status write_campaign_reports(const std::string& dir, std::FILE* text_out)
   auto report = build_campaign_report(dir);
   if (!report.ok()) return report.error();
   const std::string text = render_campaign_text(*report);
-  std::string errors;
-  for (const auto& [name, body] : {std::pair<std::string, std::string>{"campaign-report.txt", text},
-                                   {"campaign-report.json", render_campaign_json(*report)},
-                                   {"campaign-report.csv", render_campaign_csv(*report)}}) {
-    if (base::Status written = analysis::write_report_file(dir + "/" + name, body); !written) {
-      errors += (errors.empty() ? "" : "; ") + written.error().message;
-    }
-  }
-  if (text_out != nullptr) {
-    std::fputs(text.c_str(), text_out);
-    std::fflush(text_out);
-  }
-  if (!errors.empty()) return base::make_error(base::ErrorKind::kIo, errors);
-  return base::Done{};
+  return analysis::write_report_set(dir,
+                                    {{"campaign-report.txt", text},
+                                     {"campaign-report.json", render_campaign_json(*report)},
+                                     {"campaign-report.csv", render_campaign_csv(*report)}},
+                                    text, text_out);
 }
 
 }  // namespace migprobe::orchestrator

@@ -325,24 +325,8 @@ int run_campaign(const v1::CampaignSpec& spec, const std::vector<v1::Cell>& cell
   return run_cells(spec, cells, options, nova_for, progress, stop, journal, nullptr);
 }
 
-CampaignOptions campaign_options_of(const std::string& dir) {
-  CampaignOptions o;
-  o.out_dir = dir;
-  analysis::JournalContents contents;
-  if (!analysis::read_journal(dir + "/" + kCampaignJournal, &contents)) return o;
-  for (const auto& r : contents.records) {
-    if (r.has_campaign() && r.campaign().state() == "started") {
-      o.dataplane_socket = r.campaign().dataplane_socket();
-      o.hypervisor_figures = r.campaign().hypervisor_figures();
-      o.spec_path = r.campaign().spec_path();
-      break;
-    }
-  }
-  return o;
-}
-
-int resume_campaign(const CampaignOptions& options, const NovaForCloud& nova_for,
-                    RunProgress& progress, StopRequest& stop) {
+int resume_campaign(CampaignOptions options, const NovaForCloud& nova_for, RunProgress& progress,
+                    StopRequest& stop) {
   const std::string journal_path = options.out_dir + "/" + kCampaignJournal;
   analysis::JournalContents contents;
   std::string cut;
@@ -365,6 +349,12 @@ int resume_campaign(const CampaignOptions& options, const NovaForCloud& nova_for
     progress.problem("cannot resume: " + journal_path + " holds no campaign record");
     return kRunCouldNotStart;
   }
+  // The run's own dataplane and figures unless the command line says otherwise.
+  if (options.dataplane_socket.empty()) options.dataplane_socket = started->dataplane_socket();
+  if (options.hypervisor_figures.empty()) {
+    options.hypervisor_figures = started->hypervisor_figures();
+  }
+  options.spec_path = started->spec_path();
   const v1::CampaignSpec& spec = started->spec();
   const std::vector<v1::Cell> cells(started->cells().begin(), started->cells().end());
   if (finished) {

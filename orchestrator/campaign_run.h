@@ -62,12 +62,9 @@ int run_campaign(const v1::CampaignSpec& spec, const std::vector<v1::Cell>& cell
 // power loss, Ctrl-C): its spec and cells from the campaign journal (a torn last record cut,
 // with a message), the cells that ended left as they are, the one begun resumed
 // (resume_evacuation: its before command runs again first), the rest run; then the campaign
-// report. options.spec_path is not used. Same exit codes, over every cell.
-int resume_campaign(const CampaignOptions& options, const NovaForCloud& nova_for,
-                    RunProgress& progress, StopRequest& stop);
-
-// The dataplane socket and hypervisor figures a campaign ran with (its journal's first
-// campaign record): a resume's defaults. Empty when the journal cannot be read.
-CampaignOptions campaign_options_of(const std::string& dir);
+// report. The dataplane socket and hypervisor figures default to the run's (options empty);
+// options.spec_path is the run's. Same exit codes, over every cell.
+int resume_campaign(CampaignOptions options, const NovaForCloud& nova_for, RunProgress& progress,
+                    StopRequest& stop);
 
 }  // namespace migprobe::orchestrator

@@ -28,18 +28,15 @@ void keep_tail(std::string* out, const char* data, size_t n) {
   if (out->size() > 2 * kCommandOutputTail) out->erase(0, out->size() - kCommandOutputTail);
 }
 
-// Reads what is there on fd until wait_ms passes or it closes; false once it closed.
-bool drain(int fd, int wait_ms, std::string* out) {
+// One read of what fd has within wait_ms: the bytes read (0: none yet), -1 once it closed.
+ssize_t drain(int fd, int wait_ms, std::string* out) {
   pollfd p{fd, POLLIN, 0};
-  const int ready = poll(&p, 1, wait_ms);
-  if (ready <= 0) return true;
+  if (poll(&p, 1, wait_ms) <= 0) return 0;
   char buf[4096];
   const ssize_t n = read(fd, buf, sizeof buf);
-  if (n > 0) {
-    keep_tail(out, buf, static_cast<size_t>(n));
-    return true;
-  }
-  return n < 0 && (errno == EINTR || errno == EAGAIN);
+  if (n > 0) keep_tail(out, buf, static_cast<size_t>(n));
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+  return n > 0 ? n : -1;
 }
 
 }  // namespace
@@ -104,7 +101,7 @@ v1::CommandResult run_cell_command(const v1::CellCommand& command) {
   std::optional<Clock::time_point> termed;
   while (!exited) {
     if (open_out) {
-      open_out = drain(out[0], 100, &output);
+      open_out = drain(out[0], 100, &output) >= 0;
     } else {
       usleep(50'000);
     }
@@ -120,9 +117,7 @@ v1::CommandResult run_cell_command(const v1::CellCommand& command) {
     }
   }
   // What is still buffered (the command's children may hold the pipe: do not wait for them).
-  while (open_out && drain(out[0], 0, &output)) {
-    pollfd p{out[0], POLLIN, 0};
-    if (poll(&p, 1, 0) <= 0) break;
+  while (open_out && drain(out[0], 0, &output) > 0) {
   }
   close(out[0]);
   if (output.size() > kCommandOutputTail) output.erase(0, output.size() - kCommandOutputTail);

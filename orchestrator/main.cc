@@ -490,12 +490,7 @@ int campaign_main(int argc, char** argv) {
   }
   if (what == "compare") return compare_main(o.spec_path, other, fail_if, alpha, json);
   if (what == "resume") {
-    // The run's own dataplane and figures unless the command line says otherwise.
-    const mo::CampaignOptions ran = mo::campaign_options_of(o.spec_path);
     o.out_dir = o.spec_path;
-    if (o.dataplane_socket.empty()) o.dataplane_socket = ran.dataplane_socket;
-    if (o.hypervisor_figures.empty()) o.hypervisor_figures = ran.hypervisor_figures;
-    o.spec_path = ran.spec_path;
     CampaignClouds clouds(cloud);
     mo::RunProgress progress(o.quiet);
     install_stop_handlers();

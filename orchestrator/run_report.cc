@@ -15,21 +15,11 @@ base::Status write_reports(const std::string& journal_path, const std::string& o
   inputs.source.set_journal_path(journal_path);
   const v1::Report report = analysis::build_report_from_journal(journal, inputs);
   const std::string text = analysis::render_text(report);
-  // Every file is tried and the text still reaches the terminal when one cannot be written.
-  std::string errors;
-  for (const auto& [name, body] : {std::pair<std::string, std::string>{"report.txt", text},
-                                   {"report.json", analysis::render_json(report)},
-                                   {"report.csv", analysis::render_csv(report)}}) {
-    if (base::Status written = analysis::write_report_file(out_dir + "/" + name, body); !written) {
-      errors += (errors.empty() ? "" : "; ") + written.error().message;
-    }
-  }
-  if (text_out != nullptr) {
-    std::fputs(text.c_str(), text_out);
-    std::fflush(text_out);
-  }
-  if (!errors.empty()) return base::make_error(base::ErrorKind::kIo, errors);
-  return base::Done{};
+  return analysis::write_report_set(out_dir,
+                                    {{"report.txt", text},
+                                     {"report.json", analysis::render_json(report)},
+                                     {"report.csv", analysis::render_csv(report)}},
+                                    text, text_out);
 }
 
 }  // namespace migprobe::orchestrator

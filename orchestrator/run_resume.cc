@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "analysis/journal_report.h"
 #include "base/clock.h"
 #include "control/keystone_auth.h"
 
@@ -12,10 +13,6 @@ namespace {
 bool ended(v1::MigrationOutcome o) {
   return o == v1::MIGRATION_OUTCOME_COMPLETED || o == v1::MIGRATION_OUTCOME_FAILED ||
          o == v1::MIGRATION_OUTCOME_ABORTED;
-}
-
-void see(uint64_t ns, uint64_t* last) {
-  *last = std::max(*last, ns);
 }
 
 uint64_t iso_ns(const std::string& text) {
@@ -63,7 +60,7 @@ std::string leg_key(uint32_t iteration, const std::string& from, const std::stri
 
 RunSoFar read_run_so_far(const analysis::JournalContents& journal) {
   RunSoFar s;
-  see(journal.header.created_ns(), &s.last_seen_ns);
+  s.last_seen_ns = analysis::journal_span(journal).second;
   std::set<std::string> vm_ids;
   // The last record of each migration, in the order they first appear.
   std::map<std::string, v1::MigrationEvent> last;
@@ -80,28 +77,13 @@ RunSoFar read_run_so_far(const analysis::JournalContents& journal) {
           attempt_key(m.iteration(), m.source_host(), m.dest_host(), m.instance_id());
       if (last.count(key) == 0) order.push_back(key);
       last[key] = m;
-      see(m.recorded_ns(), &s.last_seen_ns);
-      see(std::max(m.completed_ns(), m.failed_ns()), &s.last_seen_ns);
     } else if (r.has_evacuation()) {
       const v1::EvacuationEvent& e = r.evacuation();
       const std::string key = leg_key(e.iteration(), e.source_host(), e.dest_host());
       s.legs_started.insert(key);
       if (e.finished_ns() != 0 && !e.interrupted()) s.legs_finished.insert(key);
-      see(e.started_ns(), &s.last_seen_ns);
-      see(e.finished_ns(), &s.last_seen_ns);
     } else if (r.has_run()) {
       s.state = r.run().state();
-      see(r.run().seen_ns(), &s.last_seen_ns);
-    } else if (r.has_gap()) {
-      see(r.gap().tx_after_ns(), &s.last_seen_ns);
-    } else if (r.has_announce()) {
-      see(r.announce().seen_ns(), &s.last_seen_ns);
-    } else if (r.has_error()) {
-      see(r.error().seen_ns(), &s.last_seen_ns);
-    } else if (r.has_calibration()) {
-      see(r.calibration().realtime_ns(), &s.last_seen_ns);
-    } else if (r.has_coverage_gap()) {
-      see(r.coverage_gap().to_ns(), &s.last_seen_ns);
     }
   }
   for (const std::string& key : order) {
