@@ -52,11 +52,15 @@ struct alignas(64) RxFlowHot {
   uint64_t reply_timeout_ns = 0;  // this flow's
   uint64_t newest_tx_ns = 0;      // send time of the newest answered probe; 0: none yet
   uint64_t rtt_max_ns = 0;
+  // When an outage-in-progress event went out (0: none since the outage ended). Only a reply
+  // to a probe sent at or after it ends the outage: a late reply to an older probe (queued
+  // in the guest or behind a core that was not scheduled) does not, or one outage would be
+  // announced twice.
+  uint64_t in_progress_ns = 0;
   uint32_t peer_ip = 0;
   an::ProbeKind kind = an::ProbeKind::kIcmpEcho;
   uint8_t generation = 0;
   bool active = false;
-  bool in_progress = false;  // an outage-in-progress event went out since the last reply
   bool pending = false;      // the tracker holds gaps still open to reordered replies
 };
 static_assert(sizeof(RxFlowHot) == 64, "one cache line per flow");
@@ -385,7 +389,7 @@ bool RxCore::on_probe(const an::FrameVerdict& v, uint64_t rx_ns) {
   if (unlikely(rx_ns - t.tx_ns > f.reply_timeout_ns)) ++counters_.late_replies;
   tracker.on_reply(config(f), t.seq, t.tx_ns, rx_ns, t.has_reflector_count, t.reflector_count);
   refresh_hot(f, tracker);
-  f.in_progress = false;
+  if (t.tx_ns >= f.in_progress_ns) f.in_progress_ns = 0;
   ++counters_.replies;
   return true;
 }
@@ -466,7 +470,7 @@ void RxCore::syn_replied(RxFlowHot& f, an::FlowTracker& tracker, uint32_t seq, u
   if (unlikely(rx_ns - tx_ns > f.reply_timeout_ns)) ++counters_.late_replies;
   tracker.on_reply(config(f), seq, tx_ns, rx_ns, false, 0);
   refresh_hot(f, tracker);
-  f.in_progress = false;
+  if (tx_ns >= f.in_progress_ns) f.in_progress_ns = 0;
   ++counters_.replies;
 }
 
@@ -602,13 +606,13 @@ void RxCore::scan(uint64_t now) {
     // An outage is in progress when no reply has come for the threshold past the interval
     // and the worst round trip seen so far. The interval is left out of a first, cheap
     // test: a measured one (replay) is the tracker's to compute.
-    if (f.in_progress || f.newest_tx_ns == 0) continue;
+    if (f.in_progress_ns != 0 || f.newest_tx_ns == 0) continue;
     const uint64_t base = f.newest_tx_ns + s_.tracker.outage_threshold_ns +
                           (f.rtt_max_ns < f.reply_timeout_ns ? f.rtt_max_ns : f.reply_timeout_ns);
     if (now <= base) continue;
     const uint64_t interval = f.interval_ns != 0 ? f.interval_ns : trackers_[id].interval_ns();
     if (now > base + interval) {
-      f.in_progress = true;
+      f.in_progress_ns = now;
       RxEvent e;
       e.kind = RxEvent::kOutageInProgress;
       e.flow_id = id;

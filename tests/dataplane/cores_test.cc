@@ -73,10 +73,16 @@ class Guest {
   std::function<bool(uint32_t flow, uint32_t seq)> reaches = [](uint32_t, uint32_t) {
     return true;
   };
+  // Holds a probe's reply back for this long (0: answered at once), as a guest that was not
+  // scheduled would.
+  std::function<uint64_t(uint32_t flow, uint32_t seq)> delay_ns = [](uint32_t, uint32_t) {
+    return uint64_t{0};
+  };
   // Keep every frame that passes (probes at their TX timestamps, replies when injected).
   bool record = false;
 
   void poll() {
+    release_held();
     for (SentFrame& s : rig_->take_sent()) {
       if (!s.probe) {
         others_.push_back(std::move(s));
@@ -98,6 +104,10 @@ class Guest {
       } else if (udp && reaches(flow, seq)) {
         Frame r = udp_reply_to(s, &reflector_);
         if (answer(flow, seq)) reply = std::move(r);
+      }
+      if (!reply.empty() && delay_ns(flow, seq) > 0) {
+        held_.push_back(Held{flow, seq, probe_now_ns() + delay_ns(flow, seq), std::move(reply)});
+        reply.clear();
       }
       if (!reply.empty()) {
         const uint64_t now = probe_now_ns();
@@ -144,7 +154,31 @@ class Guest {
   std::vector<Captured> capture;
 
  private:
+  struct Held {
+    uint32_t flow;
+    uint32_t seq;
+    uint64_t due_ns;
+    Frame reply;
+  };
+
+  // Injects the held replies that are due.
+  void release_held() {
+    const uint64_t now = probe_now_ns();
+    for (auto it = held_.begin(); it != held_.end();) {
+      if (it->due_ns > now) {
+        ++it;
+        continue;
+      }
+      if (!rig_->inject(it->reply)) ++inject_failures_;
+      replied_at_[{it->flow, it->seq}] = now;
+      ++replies_[it->flow];
+      if (record) capture.push_back(Captured{std::move(it->reply), now});
+      it = held_.erase(it);
+    }
+  }
+
   CoreRig* rig_;
+  std::vector<Held> held_;
   reflector::Reflection reflector_;
   std::map<uint32_t, std::vector<Probe>> probes_;
   std::map<std::pair<uint32_t, uint32_t>, uint64_t> replied_at_;
@@ -575,6 +609,39 @@ TEST_F(CoresTest, OutageInProgressIsRaisedOncePerOutage) {
   ASSERT_TRUE(rig.wait_rx_ring_empty());
   const RxView rx = rig.rx_snapshot();
   EXPECT_EQ(rx.totals.outages_in_progress, progress.size());
+  EXPECT_EQ(rig.stop(), 0u) << "mbufs not back in the pool";
+}
+
+TEST_F(CoresTest, ALateReplyToAnOlderProbeDoesNotAnnounceTheOutageTwice) {
+  RigOptions o;
+  o.outage_threshold_ns = 10 * kMs;
+  CoreRig rig(o);
+  ASSERT_EQ(rig.error(), "");
+  Guest vm(&rig);
+  constexpr uint64_t kInterval = 1 * kMs;
+  rig.add_flow(FlowSpec{0, ProbeKind::kIcmpEcho, kInterval, kVm, 1});
+  // A 70 ms outage (30..99 unanswered); the reply to 29, the last probe before it, comes
+  // 20 ms late: after the outage was announced, long before it ends (and long enough before
+  // it that the silence after it, 20 ms of round trip now included, passes the threshold).
+  vm.answer = [](uint32_t, uint32_t seq) { return seq < 30 || seq > 99; };
+  vm.delay_ns = [](uint32_t, uint32_t seq) { return seq == 29 ? 20 * kMs : uint64_t{0}; };
+  vm.run_for(150 * kMs);
+  ASSERT_TRUE(vm.run_until([&] { return !events_of(rig, RxEvent::kGap).empty(); }, 2'000 * kMs));
+  rig.stop_sending(0);
+  rig.tx_snapshot();
+  vm.poll();
+  expect_consecutive_from_zero(vm.probes(0));
+  const std::vector<RxEvent> progress = events_of(rig, RxEvent::kOutageInProgress, 0);
+  // Raised from probe 28, as the late reply to 29 had not come yet (unless the cores were
+  // not scheduled for the 10 ms in between: then no event is fine, two are not).
+  ASSERT_LE(progress.size(), 1u);
+  if (vm.replied_at(0, 29) > vm.tx(0, 28) + o.outage_threshold_ns + 2 * kInterval) {
+    ASSERT_EQ(progress.size(), 1u);
+    EXPECT_EQ(progress[0].since_tx_ns, vm.tx(0, 28));
+  }
+  const std::vector<RxEvent> gaps = events_of(rig, RxEvent::kGap, 0);
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].gap.lost, 70u);
   EXPECT_EQ(rig.stop(), 0u) << "mbufs not back in the pool";
 }
 

@@ -238,7 +238,7 @@ def guest_faults(state_dir):
     now = time.time()
     for vm in sorted(os.listdir(guests)):
         d = os.path.join(guests, vm)
-        last_write, beats, qemu_running, faulted = 0.0, 0, False, False
+        last_write, qemu_running, faulted = 0.0, False, False
         for f in sorted(os.listdir(d)):
             if not f.endswith(".serial"):
                 continue
@@ -256,7 +256,6 @@ def guest_faults(state_dir):
                     beat = GUEST_ALIVE.search(line)
                     if not beat:
                         continue
-                    beats += 1
                     uptime = float(beat.group(1))
                     if previous is not None and uptime - previous > GUEST_SILENCE_S:
                         found.append(f"{vm} on {host}: no heartbeat for {uptime - previous:.1f} s "
@@ -264,7 +263,9 @@ def guest_faults(state_dir):
                         faulted = True
                         break
                     previous = uptime
-        if not faulted and beats and qemu_running and now - last_write > GUEST_SILENCE_S:
+        # No beat at all counts too: an incoming QEMU truncates its serial log, so a guest
+        # that froze on its way there and back leaves only empty logs.
+        if not faulted and qemu_running and now - last_write > GUEST_SILENCE_S:
             found.append(f"{vm}: no heartbeat for {now - last_write:.1f} s on any serial log "
                          f"while its QEMU runs (stuck)")
     return found
