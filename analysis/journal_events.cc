@@ -34,7 +34,7 @@ std::vector<Event> newest_per_key(const JournalContents* journal, Pick event, Ke
 }  // namespace
 
 std::vector<v1::MigrationEvent> merge_migrations(const JournalContents* journal) {
-  return newest_per_key<v1::MigrationEvent>(
+  std::vector<v1::MigrationEvent> out = newest_per_key<v1::MigrationEvent>(
       journal,
       [](const v1::JournalRecord& r) { return r.has_migration() ? &r.migration() : nullptr; },
       [](const v1::MigrationEvent& m) {
@@ -42,6 +42,11 @@ std::vector<v1::MigrationEvent> merge_migrations(const JournalContents* journal)
                                m.instance_id().empty() ? m.instance_name() : m.instance_id(),
                                m.requested_ns());
       });
+  // A request Nova never took is no migration (it was made again after a resume).
+  std::erase_if(out, [](const v1::MigrationEvent& m) {
+    return m.outcome() == v1::MIGRATION_OUTCOME_NOT_MADE;
+  });
+  return out;
 }
 
 std::vector<v1::EvacuationEvent> merge_evacuations(const JournalContents* journal) {

@@ -13,7 +13,8 @@
 namespace migprobe::analysis {
 
 // Each migration in its newest record, keyed by (campaign, iteration, instance, requested),
-// in the order migrations first appear. journal may be null (none).
+// in the order migrations first appear; a request Nova never took (outcome NOT_MADE) is left
+// out. journal may be null (none).
 std::vector<v1::MigrationEvent> merge_migrations(const JournalContents* journal);
 
 // Each evacuation direction in its newest record, keyed by (campaign, iteration, source,

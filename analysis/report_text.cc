@@ -32,6 +32,8 @@ std::string outcome_label(v1::MigrationOutcome o) {
       return "ABORTED";
     case v1::MIGRATION_OUTCOME_IN_PROGRESS:
       return "in progress";
+    case v1::MIGRATION_OUTCOME_NOT_MADE:
+      return "not made";
     default:
       return "unknown";
   }
@@ -106,6 +108,10 @@ void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t o
     hv +=
         m.gaps() > 0 ? "; the probe measured " + format_ms(m.union_ns()) : "; the probe saw no gap";
     line(out, "    %s", hv.c_str());
+  }
+  if (const uint64_t queued = time_queued_ns(mig); queued > 0) {
+    line(out, "    queued by Nova for %s before it started (the source host's "
+         "max_concurrent_live_migrations)", format_s(queued).c_str());
   }
   if (m.coverage_lost()) {
     line(out,
@@ -224,6 +230,17 @@ void render_run(std::string* out, const v1::Report& r, uint64_t origin) {
       line(out, "  downtime per completed migration and VM: mean %s  median %s  p95 %s  max %s",
            format_ms(d.mean_ns()).c_str(), format_ms(d.median_ns()).c_str(),
            format_ms(d.p95_ns()).c_str(), format_ms(d.max_ns()).c_str());
+    }
+    std::vector<uint64_t> queued;
+    for (const auto& m : r.migrations()) {
+      if (const uint64_t q = time_queued_ns(m); q > 0) queued.push_back(q);
+    }
+    if (!queued.empty()) {
+      const v1::DowntimeStats q = downtime_stats(std::move(queued));
+      line(out,
+           "  queued by Nova before starting: %u migrations, mean %s  max %s (timeouts count "
+           "from the start)",
+           q.count(), format_s(q.mean_ns()).c_str(), format_s(q.max_ns()).c_str());
     }
     render_migration_table(out, r);
   }

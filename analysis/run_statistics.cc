@@ -7,6 +7,13 @@
 
 namespace migprobe::analysis {
 
+uint64_t time_queued_ns(const v1::MigrationEvent& m) {
+  if (m.queued_ns() == 0 || m.accepted_ns() == 0) return 0;
+  uint64_t end = m.running_ns();
+  if (end == 0) end = m.completed_ns() != 0 ? m.completed_ns() : m.failed_ns();
+  return end > m.accepted_ns() ? end - m.accepted_ns() : 0;
+}
+
 v1::DowntimeStats downtime_stats(std::vector<uint64_t> values) {
   v1::DowntimeStats s;
   if (values.empty()) return s;

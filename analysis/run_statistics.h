@@ -11,6 +11,11 @@
 
 namespace migprobe::analysis {
 
+// How long Nova held a migration queued before starting it: from its acceptance to the
+// first poll that showed it running (or to its end, when it never ran), at the driver's
+// polling resolution. 0 for a migration never seen queued.
+uint64_t time_queued_ns(const v1::MigrationEvent& m);
+
 // Count, mean, median, p95 and p99 (nearest rank), min and max of values (ns).
 v1::DowntimeStats downtime_stats(std::vector<uint64_t> values);
 

@@ -121,6 +121,24 @@ Result<Traced<std::vector<Server>>> NovaClient::servers_on_host(const std::strin
   }
 }
 
+Result<Traced<std::vector<Flavor>>> NovaClient::flavors() {
+  Traced<std::vector<Flavor>> out;
+  std::string marker;
+  std::set<std::string> seen;
+  for (;;) {
+    std::string path = "/flavors/detail?is_public=None";
+    if (!marker.empty()) path += "&marker=" + marker;
+    Result<HttpResponse> r = send("GET", path);
+    if (!r.ok()) return r.error();
+    auto page = traced(parse_flavors(r->body), *r);
+    if (!page.ok()) return page.error();
+    out.request_id = page->request_id;
+    for (Flavor& f : page->value.items) out.value.push_back(std::move(f));
+    marker = query_value(page->value.next_query, "marker");
+    if (marker.empty() || !seen.insert(marker).second) return out;
+  }
+}
+
 Result<Traced<std::vector<Hypervisor>>> NovaClient::hypervisor_servers(const std::string& hostname,
                                                                        bool strict) {
   Result<Microversion> v = negotiate();

@@ -50,6 +50,9 @@ class NovaClient : public MigrationApi {
                                                              bool strict = false);
   // One server.
   Result<Traced<Server>> server(const std::string& server_id) override;
+  // Every flavor the caller may use, public and private for an admin (GET
+  // /flavors/detail?is_public=None), every page.
+  Result<Traced<std::vector<Flavor>>> flavors();
 
   // POST os-migrateLive; Nova answers 202 with no body. Never retried.
   Result<Traced<Done>> live_migrate(const std::string& server_id,

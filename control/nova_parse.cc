@@ -83,6 +83,10 @@ Server read_server(const json& s) {
       }
     }
   }
+  if (auto f = s.find("flavor"); f != s.end() && f->is_object()) {
+    out.flavor_id = id_text(*f, "id");
+    out.flavor_name = text(*f, "original_name");
+  }
   return out;
 }
 
@@ -171,6 +175,19 @@ Result<Page<Server>> parse_servers(const std::string& body) {
 Result<Server> parse_server(const std::string& body) {
   return with_member<Server>(body, "server",
                              [](const json&, const json& s) { return read_server(s); });
+}
+
+Result<Page<Flavor>> parse_flavors(const std::string& body) {
+  return with_member<Page<Flavor>>(body, "flavors", [](const json& doc, const json& list) {
+    return Page<Flavor>{read_array<Flavor>(list,
+                                           [](const json& f) {
+                                             return Flavor{id_text(f, "id"), text(f, "name"),
+                                                           number<int>(f, "vcpus"),
+                                                           number<int64_t>(f, "ram"),
+                                                           number<int64_t>(f, "disk")};
+                                           }),
+                        next_query(doc, "flavors_links")};
+  });
 }
 
 Result<std::vector<Hypervisor>> parse_hypervisors(const std::string& body) {

@@ -13,6 +13,8 @@ namespace migprobe::control {
 Result<Page<Server>> parse_servers(const std::string& body);
 // {"server": {...}}.
 Result<Server> parse_server(const std::string& body);
+// GET /flavors/detail.
+Result<Page<Flavor>> parse_flavors(const std::string& body);
 // {"hypervisors": [...]} with or without "servers" in each.
 Result<std::vector<Hypervisor>> parse_hypervisors(const std::string& body);
 // {"migrations": [...]} of GET /servers/{id}/migrations.

@@ -36,6 +36,19 @@ struct Server {
   // OS-EXT-STS:vm_state.
   std::string vm_state;
   std::vector<ServerAddress> addresses;
+  // The server's flavor: its id before 2.47; from 2.47 Nova embeds the flavor instead, with
+  // its name (original_name) and no id.
+  std::string flavor_id;
+  std::string flavor_name;
+};
+
+// A flavor (GET /flavors/detail).
+struct Flavor {
+  std::string id;
+  std::string name;
+  int vcpus = 0;
+  int64_t ram_mb = 0;
+  int64_t disk_gb = 0;
 };
 
 // A server as a hypervisor lists it (name and uuid only).

@@ -121,7 +121,9 @@ v1::CellResult cell_result(const v1::Report& report) {
     }
   }
   std::vector<uint64_t> durations;
+  std::vector<uint64_t> queued;
   for (const v1::MigrationEvent& m : report.migrations()) {
+    if (const uint64_t q = analysis::time_queued_ns(m); q > 0) queued.push_back(q);
     if (m.outcome() != v1::MIGRATION_OUTCOME_COMPLETED || m.completed_ns() < m.requested_ns() ||
         m.requested_ns() == 0) {
       continue;
@@ -130,6 +132,9 @@ v1::CellResult cell_result(const v1::Report& report) {
     c.add_durations_ns(durations.back());
   }
   *c.mutable_duration() = analysis::downtime_stats(std::move(durations));
+  c.set_queued(static_cast<uint32_t>(queued.size()));
+  *c.mutable_queued_time() = analysis::downtime_stats(std::move(queued));
+  c.set_authentications(report.authentications());
   *c.mutable_downtime() =
       analysis::downtime_stats({c.downtimes_ns().begin(), c.downtimes_ns().end()});
   *c.mutable_icmp() = analysis::downtime_stats(std::move(icmp));
@@ -189,7 +194,12 @@ base::Result<v1::CampaignReport> build_campaign_report(const std::string& dir) {
       if (base::Status read = analysis::read_journal(cell_journal, &contents); read) {
         analysis::ReportInputs inputs;
         inputs.source.set_journal_path(cell_journal);
-        row = cell_result(analysis::build_report_from_journal(contents, inputs));
+        const v1::Report report = analysis::build_report_from_journal(contents, inputs);
+        row = cell_result(report);
+        // The cell's run: from its journal's first record to its last.
+        if (const auto [first_ns, last_ns] = analysis::journal_span(contents); last_ns > first_ns) {
+          out.set_run_span_ns(out.run_span_ns() + (last_ns - first_ns));
+        }
         if (!contents.warning.empty()) {
           out.add_problems("cell " + std::to_string(index) + ": " + contents.warning);
         }
@@ -210,6 +220,13 @@ base::Result<v1::CampaignReport> build_campaign_report(const std::string& dir) {
     }
     *out.add_cells() = std::move(row);
   }
+  // One session per cloud lives through the campaign: its count only grows.
+  std::map<std::string, uint32_t> per_cloud;
+  for (const auto& c : out.cells()) {
+    uint32_t& n = per_cloud[c.cell().settings().cloud()];
+    n = std::max(n, c.authentications());
+  }
+  for (const auto& [cloud, n] : per_cloud) out.set_authentications(out.authentications() + n);
   return out;
 }
 
@@ -219,7 +236,8 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
   std::vector<std::string> head = {"#"};
   for (const auto& l : r.labels()) head.push_back(l);
   for (const char* h : {"state", "migr", "ok", "mean", "p50", "p95", "p99", "max", "icmp95",
-                        "udp95", "tcp95", "tcp i/r/R/s", "evac->", "evac<-", "unattr"}) {
+                        "udp95", "tcp95", "tcp i/r/R/s", "evac->", "evac<-", "queued",
+                        "unattr"}) {
     head.emplace_back(h);
   }
   rows.push_back(head);
@@ -254,6 +272,9 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
       row.push_back(dir == nullptr || dir->duration().count() == 0 ? std::string("-")
                                                                    : s1(dir->duration().mean_ns()));
     }
+    row.push_back(c.queued() == 0 ? std::string("0")
+                                  : std::to_string(c.queued()) + " (" +
+                                        s1(c.queued_time().max_ns()) + ")");
     row.push_back(std::to_string(c.unattributed_gaps()));
     rows.push_back(std::move(row));
   }
@@ -262,8 +283,18 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
       "  migr: migrations, ok: completed; mean..max: downtime of the completed migrations, ms\n"
       "  (the union of the flows); icmp95/udp95/tcp95: p95 of each kind's longest gap, ms\n"
       "  tcp i/r/R/s: TCP verdicts intact/recovered/reset/stalled\n"
-      "  evac->/evac<-: mean evacuation time there and back, s; unattr: gaps outside every\n"
+      "  evac->/evac<-: mean evacuation time there and back, s; queued: migrations Nova held\n"
+      "  queued before starting them (the longest wait, s); unattr: gaps outside every\n"
       "  migration's window\n";
+  if (r.authentications() > 0) {
+    const double minutes = static_cast<double>(r.run_span_ns()) / 60e9;
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  "  keystone: %u authentications (token renewals included) over %.1f minutes of "
+                  "cell runs\n",
+                  r.authentications(), minutes);
+    out += buf;
+  }
   for (const auto& c : r.cells()) {
     if (!c.reason().empty())
       out += "  cell " + std::to_string(c.index()) + " " + c.state() + ": " + c.reason() + "\n";
@@ -295,7 +326,9 @@ std::string render_campaign_csv(const v1::CampaignReport& r) {
       ",state,migrations,completed,failed,downtime_mean_ms,downtime_median_ms,downtime_p95_ms,"
       "downtime_p99_ms,downtime_max_ms,icmp_p95_ms,udp_p95_ms,tcp_p95_ms";
   for (v1::TcpVerdictKind v : kVerdictColumns) out += std::string(",tcp_") + verdict_column(v);
-  out += ",evacuation_there_mean_s,evacuation_back_mean_s,unattributed_gaps\n";
+  out +=
+      ",evacuation_there_mean_s,evacuation_back_mean_s,queued,queued_mean_s,queued_max_s,"
+      "unattributed_gaps,authentications\n";
   auto opt_ms = [](const v1::DowntimeStats& s, uint64_t v) {
     return s.count() == 0 ? std::string() : ms1(v);
   };
@@ -319,7 +352,14 @@ std::string render_campaign_csv(const v1::CampaignReport& r) {
       out += ",";
       if (dir != nullptr && dir->duration().count() > 0) out += s1(dir->duration().mean_ns());
     }
-    out += "," + std::to_string(c.unattributed_gaps()) + "\n";
+    out += "," + std::to_string(c.queued()) + ",";
+    if (c.queued() > 0) {
+      out += s1(c.queued_time().mean_ns()) + "," + s1(c.queued_time().max_ns());
+    } else {
+      out += ",";
+    }
+    out += "," + std::to_string(c.unattributed_gaps()) + "," +
+           std::to_string(c.authentications()) + "\n";
   }
   return out;
 }

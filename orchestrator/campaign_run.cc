@@ -104,6 +104,7 @@ EvacuationOptions cell_options(const v1::CampaignSpec& spec, const v1::Cell& cel
   parse_policy(s.policy(), &o.policy);
   o.converge_timeout = ms(s.converge_timeout_ns());
   o.migration_timeout = ms(s.migration_timeout_ns());
+  o.queue_timeout = ms(s.queue_timeout_ns());
   o.settle = ms(s.settle_ns());
   o.block_migration = s.block_migration();
   o.flows.assign(s.flows().begin(), s.flows().end());
@@ -120,12 +121,44 @@ EvacuationOptions cell_options(const v1::CampaignSpec& spec, const v1::Cell& cel
   return o;
 }
 
+std::vector<std::string> flavor_problems(const v1::CellSettings& s,
+                                         const std::vector<control::Flavor>& flavors,
+                                         const std::vector<control::Server>& on_source) {
+  if (!s.has_flavor()) return {};
+  const auto flavor = std::find_if(flavors.begin(), flavors.end(), [&](const control::Flavor& f) {
+    return f.name == s.flavor() || f.id == s.flavor();
+  });
+  if (flavor == flavors.end()) {
+    std::string known;
+    for (const auto& f : flavors) known += (known.empty() ? "" : ", ") + f.name;
+    return {"no flavor '" + s.flavor() + "' in Nova (it has: " +
+            (known.empty() ? std::string("none") : known) + ")"};
+  }
+  std::vector<std::string> problems;
+  for (const control::Server& server : on_source) {
+    const bool moved = s.servers().empty() ||
+                       std::any_of(s.servers().begin(), s.servers().end(),
+                                   [&](const std::string& w) { return w == server.name || w == server.id; });
+    if (!moved) continue;
+    if (server.flavor_name.empty() && server.flavor_id.empty()) {
+      problems.push_back("Nova does not say the flavor of server " + server.name);
+    } else if (server.flavor_name != flavor->name && server.flavor_id != flavor->id) {
+      problems.push_back("server " + server.name + " is of flavor " +
+                         (server.flavor_name.empty() ? server.flavor_id : server.flavor_name) +
+                         ", not " + flavor->name);
+    }
+  }
+  return problems;
+}
+
 std::vector<std::string> check_cells_against_cloud(const std::vector<v1::Cell>& cells,
                                                    const NovaForCloud& nova_for,
                                                    RunProgress& progress) {
   std::vector<std::string> problems;
   // (cloud, host) -> what is wrong with it, empty when fine: each asked once.
   std::map<std::pair<std::string, std::string>, std::string> hosts;
+  // cloud -> its flavors, read once.
+  std::map<std::string, std::vector<control::Flavor>> flavors_of;
   for (size_t i = 0; i < cells.size(); ++i) {
     const v1::CellSettings& s = cells[i].settings();
     const std::string cell = "cell " + std::to_string(i + 1) + " (" + cell_name(cells[i]) + ")";
@@ -166,16 +199,30 @@ std::vector<std::string> check_cells_against_cloud(const std::vector<v1::Cell>& 
                          on_source.error().to_string());
       continue;
     }
+    const auto& listed = on_source->value;
     for (const std::string& want : s.servers()) {
-      const auto& listed = on_source->value;
       if (std::none_of(listed.begin(), listed.end(), [&](const control::Server& server) {
             return server.name == want || server.id == want;
           })) {
         problems.push_back(cell + ": server '" + want + "' is not on host " + s.source_host());
       }
     }
-    if (s.servers().empty() && on_source->value.empty()) {
+    if (s.servers().empty() && listed.empty()) {
       problems.push_back(cell + ": no servers on host " + s.source_host() + " to evacuate");
+    }
+    if (s.has_flavor()) {
+      auto flavors = flavors_of.try_emplace(s.cloud());
+      if (flavors.second) {
+        auto got = (*nova)->flavors();
+        if (got.ok()) {
+          flavors.first->second = std::move(got->value);
+        } else {
+          problems.push_back(cell + ": flavors of " + cloud + ": " + got.error().to_string());
+          continue;
+        }
+      }
+      for (const std::string& problem : flavor_problems(s, flavors.first->second, listed))
+        problems.push_back(cell + ": " + problem);
     }
   }
   return problems;

@@ -43,9 +43,17 @@ EvacuationOptions cell_options(const v1::CampaignSpec& spec, const v1::Cell& cel
 // The directory of cell index (1-based) under the campaign's: "cells/02-flavor=large".
 std::string cell_dir(const v1::Cell& cell, size_t index);
 
+// What is wrong with a cell's flavor setting (s.flavor(), a name or id): the flavor is not
+// among flavors, or a server the cell moves (those it names, else every server on the
+// source host) has another flavor. Empty when all is well or the cell sets no flavor.
+std::vector<std::string> flavor_problems(const v1::CellSettings& s,
+                                         const std::vector<control::Flavor>& flavors,
+                                         const std::vector<control::Server>& on_source);
+
 // Checks the cells against their clouds without migrating anything: each host pair exists
 // and is up and enabled, the servers named are on the source host (or some server is, when
-// none is named). One line per problem, naming the cell; empty when all is well.
+// none is named), the cell's flavor exists and is its servers'. One line per problem,
+// naming the cell; empty when all is well.
 std::vector<std::string> check_cells_against_cloud(const std::vector<v1::Cell>& cells,
                                                    const NovaForCloud& nova_for,
                                                    RunProgress& progress);

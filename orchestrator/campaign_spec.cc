@@ -156,6 +156,7 @@ std::map<std::string, std::function<base::Status(const YAML::Node&)>> settings_h
       {"source_host",
        text("source_host", [out](const std::string& s) { out->set_source_host(s); })},
       {"dest_host", text("dest_host", [out](const std::string& s) { out->set_dest_host(s); })},
+      {"flavor", text("flavor", [out](const std::string& s) { out->set_flavor(s); })},
       {"servers",
        [&err, out](const YAML::Node& v) -> base::Status {
          auto list = strings(err, v, "servers");
@@ -181,6 +182,8 @@ std::map<std::string, std::function<base::Status(const YAML::Node&)>> settings_h
        time("converge_timeout", [out](uint64_t ns) { out->set_converge_timeout_ns(ns); })},
       {"migration_timeout",
        time("migration_timeout", [out](uint64_t ns) { out->set_migration_timeout_ns(ns); })},
+      {"queue_timeout",
+       time("queue_timeout", [out](uint64_t ns) { out->set_queue_timeout_ns(ns); })},
       {"settle", time("settle", [out](uint64_t ns) { out->set_settle_ns(ns); })},
       {"block_migration",
        [&err, out](const YAML::Node& v) -> base::Status {
@@ -387,6 +390,7 @@ base::Result<std::vector<v1::Cell>> expand_cells(const v1::CampaignSpec& spec) {
     if (!s.has_policy()) s.set_policy("wait");
     if (!s.has_converge_timeout_ns()) s.set_converge_timeout_ns(120'000'000'000ULL);
     if (!s.has_migration_timeout_ns()) s.set_migration_timeout_ns(600'000'000'000ULL);
+    if (!s.has_queue_timeout_ns()) s.set_queue_timeout_ns(3'600'000'000'000ULL);
     if (!s.has_settle_ns()) s.set_settle_ns(2'000'000'000ULL);
     if (!s.has_block_migration()) s.set_block_migration("auto");
     if (s.flows().empty()) {

@@ -75,6 +75,7 @@ base::Status validate(const EvacuationOptions& o) {
   if (o.parallel == 0) return invalid("--parallel must be at least 1");
   if (o.out_dir.empty()) return invalid("--out-dir is required");
   if (o.poll_interval.count() <= 0) return invalid("--poll-interval must be positive");
+  if (o.queue_timeout.count() <= 0) return invalid("--queue-timeout must be positive");
   if (o.migration_timeout < o.converge_timeout) {
     return invalid("--migration-timeout (" + ms_text(o.migration_timeout) +
                    ") is shorter than --converge-timeout (" + ms_text(o.converge_timeout) + ")");
@@ -94,7 +95,8 @@ std::string summary(const EvacuationOptions& o) {
     << (o.iterations == 1 ? " iteration" : " iterations") << ", "
     << (o.parallel == 1 ? std::string("serial") : std::to_string(o.parallel) + " at a time")
     << ", policy " << policy_name(o.policy) << " (converge " << ms_text(o.converge_timeout)
-    << ", timeout " << ms_text(o.migration_timeout) << "), settle " << ms_text(o.settle);
+    << ", timeout " << ms_text(o.migration_timeout) << ", queued at most "
+    << ms_text(o.queue_timeout) << "), settle " << ms_text(o.settle);
   if (!o.servers.empty()) {
     s << ", servers";
     for (const auto& n : o.servers) s << ' ' << n;

@@ -31,9 +31,14 @@ struct EvacuationOptions {
   // Migrations in flight at once (1: serial).
   uint32_t parallel = 1;
   ConvergePolicy policy = ConvergePolicy::kWait;
+  // The converge and migration timeouts count from when Nova starts the migration: its
+  // acceptance, or for one a poll showed "queued", the first poll that showed it past that.
   std::chrono::milliseconds converge_timeout{std::chrono::seconds(120)};
   // A migration still running after this is aborted and recorded as failed.
   std::chrono::milliseconds migration_timeout{std::chrono::seconds(600)};
+  // A migration Nova has not started after this (queued behind the source host's
+  // max_concurrent_live_migrations) is cancelled and recorded as aborted.
+  std::chrono::milliseconds queue_timeout{std::chrono::seconds(3600)};
   // Nova polling period while a migration runs.
   std::chrono::milliseconds poll_interval{250};
   // Quiet time after each migration (and before the first), so that each gap falls in the

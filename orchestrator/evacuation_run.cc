@@ -147,8 +147,9 @@ int execute(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& 
     // Nova's word on what was in flight, before anything moves again.
     for (const v1::MigrationEvent& m : so_far.in_flight) {
       v1::MigrationEvent outcome;
-      const InFlightFate fate =
-          settle_in_flight(nova, m, o.poll_interval, o.migration_timeout, stop, progress, &outcome);
+      // It may still be queued in Nova: its queue time, then its run time.
+      const InFlightFate fate = settle_in_flight(
+          nova, m, o.poll_interval, o.migration_timeout + o.queue_timeout, stop, progress, &outcome);
       if (fate == InFlightFate::kUnresolved) {
         journal_run(journal, o, nova, "interrupted",
                     "the migration of " + m.instance_name() +
@@ -158,6 +159,12 @@ int execute(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& 
         progress.problem("resume stopped while " + m.instance_name() +
                          "'s migration was still in flight; resume again");
         return kRunInterrupted;
+      }
+      if (fate == InFlightFate::kNotInNova) {
+        // The request that never reached Nova: closed, so no report shows it in progress.
+        v1::JournalRecord r;
+        *r.mutable_migration() = outcome;
+        journal.append(r);
       }
       if (fate == InFlightFate::kEnded) {
         v1::JournalRecord r;

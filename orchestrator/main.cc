@@ -128,7 +128,7 @@ std::string default_campaign() {
 int evacuate_main(int argc, char** argv) {
   mo::EvacuationOptions o;
   CloudOptions cloud;
-  std::string servers, flows, policy, converge, timeout, poll, settle, reply_timeout, grace;
+  std::string servers, flows, policy, converge, timeout, queue, poll, settle, reply_timeout, grace;
   po::options_description d(
       "migprobe-control evacuate: live-migrate every VM of --from to --to and back, "
       "--iterations times, while migprobe-dp probes them; journal and reports go to "
@@ -145,7 +145,12 @@ int evacuate_main(int argc, char** argv) {
       "abort")("converge-timeout", po::value(&converge)->default_value("120s"),
                "time before the policy acts")(
       "migration-timeout", po::value(&timeout)->default_value("600s"),
-      "a migration still running after this is aborted and counted failed")(
+      "a migration still running after this is aborted and counted failed (both timeouts "
+      "count from when Nova starts the migration, not from the request)")(
+      "queue-timeout", po::value(&queue)->default_value("3600s"),
+      "a migration Nova keeps queued longer than this (the source host runs its "
+      "max_concurrent_live_migrations already) is cancelled (microversion 2.65+) and counted "
+      "aborted")(
       "poll-interval", po::value(&poll)->default_value("250ms"), "Nova polling period")(
       "settle", po::value(&settle)->default_value("2s"),
       "quiet time before the first migration and after each one (gaps are tagged with the "
@@ -188,6 +193,7 @@ int evacuate_main(int argc, char** argv) {
     }
     o.converge_timeout = to_ms("converge-timeout", converge);
     o.migration_timeout = to_ms("migration-timeout", timeout);
+    o.queue_timeout = to_ms("queue-timeout", queue);
     o.poll_interval = to_ms("poll-interval", poll);
     o.settle = to_ms("settle", settle);
     o.dataplane_grace = to_ms("dataplane-grace", grace);
@@ -463,8 +469,9 @@ int campaign_main(int argc, char** argv) {
       if (what == "run") {
         std::cout << "\nThe spec (YAML): name, defaults, axes (each value sets some of a "
                      "cell's settings) and/or cells listed one by one; settings: cloud, "
-                     "source_host, dest_host, servers, iterations, parallel, policy, "
-                     "converge_timeout, migration_timeout, settle, block_migration, flows, "
+                     "source_host, dest_host, servers, flavor, iterations, parallel, policy, "
+                     "converge_timeout, migration_timeout, queue_timeout, settle, block_migration, "
+                     "flows, "
                      "before, after.\nExit status: 0 every cell ran and every migration "
                      "completed, 1 a migration failed or a cell was skipped, 2 could not "
                      "start, 3 interrupted, 4 the dataplane was lost, 5 output lost.\n";

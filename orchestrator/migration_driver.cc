@@ -25,6 +25,11 @@ bool in_progress_status(const std::string& s) {
          s == "accepted";
 }
 
+// Nova has not started the migration yet: its conductor is checking it ("accepted") or the
+// source host holds it until one of its max_concurrent_live_migrations slots is free
+// ("queued").
+bool waiting_status(const std::string& s) { return s == "accepted" || s == "queued"; }
+
 // The first line of Nova's failure text for the action started by request_id.
 std::string action_error(control::MigrationApi& nova, const std::string& server_id,
                          const std::string& request_id) {
@@ -52,9 +57,15 @@ struct MigrationDriver::Active {
 // What the poll loop of one migration carries from one poll to the next.
 struct MigrationDriver::Watch {
   Clock::time_point accepted_at;
+  // When Nova started the migration: the timeouts count from there. The acceptance unless
+  // a poll showed it waiting (queued); then the first poll that showed it past that; none
+  // while it waits.
+  std::optional<Clock::time_point> started_at;
   bool policy_applied = false;
   bool abort_sent = false;
   std::optional<Clock::time_point> timed_out_at;
+  // When the queue timeout asked Nova to cancel the migration still queued.
+  std::optional<Clock::time_point> queue_timed_out_at;
   // Since when every poll of Nova failed, and the last distinct error.
   std::optional<Clock::time_point> failing_since;
   std::string last_error;
@@ -235,6 +246,7 @@ bool MigrationDriver::request(Active& active) {
 void MigrationDriver::watch(Active& active, int64_t baseline_id, const StopRequest& stop) {
   Watch w;
   w.accepted_at = clock_.now();
+  w.started_at = w.accepted_at;
   w.last_progress = w.accepted_at - std::chrono::hours(1);
   do {
     clock_.sleep_for(options_.poll_interval);
@@ -253,6 +265,7 @@ void MigrationDriver::poll_failed(Active& active, Watch& w, const control::Error
 
 void MigrationDriver::follow(Active& active, Watch& w, const control::ServerMigration& mine) {
   v1::MigrationEvent& ev = active.event;
+  bool newly_queued = false;
   bool newly_running = false;
   bool progressed = false;
   {
@@ -263,17 +276,31 @@ void MigrationDriver::follow(Active& active, Watch& w, const control::ServerMigr
     ev.set_memory_total_bytes(mine.memory_total_bytes);
     ev.set_memory_processed_bytes(mine.memory_processed_bytes);
     ev.set_memory_remaining_bytes(mine.memory_remaining_bytes);
-    if (ev.running_ns() == 0 && (mine.status == "running" || mine.status == "preparing" ||
-                                 mine.status == "post-migrating")) {
+    if (ev.running_ns() == 0 && waiting_status(mine.status)) {
+      w.started_at.reset();
+      if (ev.queued_ns() == 0 && mine.status == "queued") {
+        ev.set_queued_ns(clock_.realtime_ns());
+        newly_queued = true;
+      }
+    }
+    if (ev.running_ns() == 0 && !waiting_status(mine.status)) {
       ev.set_running_ns(clock_.realtime_ns());
+      if (!w.started_at) w.started_at = clock_.now();
       newly_running = true;
     }
     progressed = mine.memory_processed_bytes != w.last_processed &&
                  clock_.now() - w.last_progress >= std::chrono::seconds(1);
   }
-  if (newly_running) {
+  if (newly_queued) {
+    record(active, v1::MIGRATION_PHASE_QUEUED);
+    say(active, "queued by Nova (the source host runs its max_concurrent_live_migrations)");
+  } else if (newly_running) {
     record(active, v1::MIGRATION_PHASE_RUNNING);
-    say(active, "running (Nova: " + mine.status + ")");
+    std::string text = "running (Nova: " + mine.status + ")";
+    if (ev.queued_ns() != 0) {
+      text += " after " + seconds_text(ev.running_ns() - ev.accepted_ns()) + " queued";
+    }
+    say(active, text);
   } else if (progressed) {
     w.last_processed = mine.memory_processed_bytes;
     w.last_progress = clock_.now();
@@ -289,7 +316,6 @@ void MigrationDriver::follow(Active& active, Watch& w, const control::ServerMigr
 
 bool MigrationDriver::poll(Active& active, Watch& w, int64_t baseline_id, const StopRequest& stop) {
   const MigrationJob& job = active.job;
-  const auto elapsed = clock_.now() - w.accepted_at;
   auto listed = nova_.server_migrations(job.server_id);
   bool in_flight = true;  // unknown while Nova does not answer: keep watching
   if (listed.ok()) {
@@ -319,7 +345,7 @@ bool MigrationDriver::poll(Active& active, Watch& w, int64_t baseline_id, const 
       }
     }
   }
-  return apply_policy(active, w, elapsed, stop);
+  return apply_policy(active, w, stop);
 }
 
 void MigrationDriver::send_abort(Active& active, Watch& w, const std::string& why) {
@@ -336,14 +362,35 @@ void MigrationDriver::send_abort(Active& active, Watch& w, const std::string& wh
       "abort requested (" + why + ")" + (r.ok() ? std::string() : ": " + r.error().to_string()));
 }
 
-bool MigrationDriver::apply_policy(Active& active, Watch& w, Clock::duration elapsed,
-                                   const StopRequest& stop) {
+bool MigrationDriver::apply_policy(Active& active, Watch& w, const StopRequest& stop) {
   int64_t nova_id = 0;
   {
     std::lock_guard<std::mutex> lock(active.mutex);
     nova_id = active.nova_id;
   }
   if (stop.abort_running()) send_abort(active, w, "interrupted");
+  const Clock::time_point now = clock_.now();
+  if (!w.started_at) {
+    // Waiting in Nova's queue: only the queue timeout runs.
+    if (now - w.accepted_at >= options_.queue_timeout) {
+      if (!w.queue_timed_out_at) {
+        w.queue_timed_out_at = now;
+        send_abort(active, w, "queued longer than the queue timeout");
+      } else if (now - *w.queue_timed_out_at > kAbortGrace) {
+        fail(active, "Nova did not start the migration within the queue timeout, nor cancel "
+                     "it after it was asked to");
+        return true;
+      }
+    }
+    return false;
+  }
+  if (w.queue_timed_out_at && w.abort_sent && !stop.abort_running()) {
+    // Nova started it after all (the cancel came too late or was refused): from here on it
+    // is a running migration, under the run's policy and timeouts.
+    w.abort_sent = false;
+    w.queue_timed_out_at.reset();
+  }
+  const Clock::duration elapsed = now - *w.started_at;
   if (!w.policy_applied && nova_id != 0 && elapsed >= options_.converge_timeout) {
     w.policy_applied = true;
     if (options_.policy == ConvergePolicy::kForceComplete) {
@@ -357,9 +404,9 @@ bool MigrationDriver::apply_policy(Active& active, Watch& w, Clock::duration ela
   }
   if (elapsed >= options_.migration_timeout) {
     if (!w.timed_out_at) {
-      w.timed_out_at = clock_.now();
+      w.timed_out_at = now;
       send_abort(active, w, "migration timeout");
-    } else if (clock_.now() - *w.timed_out_at > kAbortGrace) {
+    } else if (now - *w.timed_out_at > kAbortGrace) {
       fail(active, "did not finish within the migration timeout, nor after an abort");
       return true;
     }

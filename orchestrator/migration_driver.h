@@ -72,9 +72,9 @@ class MigrationDriver {
   void follow(Active& active, Watch& w, const control::ServerMigration& mine);
   // A failed poll, journaled once per distinct error.
   void poll_failed(Active& active, Watch& w, const control::Error& e);
-  // Ctrl-C, the converge policy and the migration timeout. True when the run gives up.
-  bool apply_policy(Active& active, Watch& w, std::chrono::steady_clock::duration elapsed,
-                    const StopRequest& stop);
+  // Ctrl-C, then the queue timeout until Nova starts the migration, the converge policy and
+  // the migration timeout after. True when the run gives up.
+  bool apply_policy(Active& active, Watch& w, const StopRequest& stop);
   void send_abort(Active& active, Watch& w, const std::string& why);
   // Fills the outcome once Nova no longer shows the migration in progress.
   void settle_outcome(Active& active, int64_t baseline_id);

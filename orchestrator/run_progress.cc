@@ -34,4 +34,10 @@ std::string mib_text(uint64_t bytes) {
   return text;
 }
 
+std::string seconds_text(uint64_t ns) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ns) / 1e9);
+  return text;
+}
+
 }  // namespace migprobe::orchestrator

@@ -26,5 +26,7 @@ class RunProgress {
 
 // "12.3 MiB" for a byte count.
 std::string mib_text(uint64_t bytes);
+// "12.3 s" for a duration in nanoseconds.
+std::string seconds_text(uint64_t ns);
 
 }  // namespace migprobe::orchestrator

@@ -119,6 +119,12 @@ InFlightFate settle_in_flight(control::MigrationApi& nova, const v1::MigrationEv
       progress.line(who +
                     ": in flight when the run stopped, but Nova lists no such migration: "
                     "it is still to do");
+      *out = m;
+      out->set_outcome(v1::MIGRATION_OUTCOME_NOT_MADE);
+      out->set_recorded_ns(clock.realtime_ns());
+      out->set_error(
+          "requested when the run stopped, but Nova never took the request: made again after "
+          "the resume");
       return InFlightFate::kNotInNova;
     } else {
       const control::Migration& n = **found;

@@ -51,7 +51,8 @@ RunSoFar read_run_so_far(const analysis::JournalContents& journal);
 // What Nova says of a migration that was in flight.
 enum class InFlightFate {
   kEnded,       // it reached an outcome (completed, failed or cancelled): record it
-  kNotInNova,   // Nova never started it: it is still to do
+  kNotInNova,   // Nova never took the request: it is still to do (*out: the record that says
+                // so, outcome NOT_MADE, for the journal)
   kUnresolved,  // a stop was requested, or Nova could not be asked, before it ended
 };
 

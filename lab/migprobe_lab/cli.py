@@ -119,6 +119,10 @@ def build_parser():
                    help="QEMU max-bandwidth for the migrations it carries out")
     c.add_argument("--outage-ms", type=float, default=200.0,
                    help="namespace guests: outage length of a migration (default 200)")
+    c.add_argument("--max-concurrent-live-migrations", type=int, default=0, metavar="N",
+                   help="live migrations at a time per source host, as nova.conf's "
+                   "max_concurrent_live_migrations: more are held in status 'queued' until "
+                   "one ends (Nova's default is 1; the lab's is 0, no limit)")
 
     pg = sub.add_parser("ping", help="ICMP echo every 1 ms from the kernel-probe namespace",
                         description="Needs `up --kernel-probe`. Prints JSON: sent, received, "

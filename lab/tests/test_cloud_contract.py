@@ -33,6 +33,7 @@ FIXTURE_CALLS = {
     "servers-detail": [("2.1", "nova/2.1/servers-detail.json"),
                        ("2.96", "nova/2.96/servers-detail.json")],
     "server-get": [("2.96", "nova/2.96/server.json")],
+    "flavors-detail": [("2.1", "nova/2.1/flavors-detail.json")],
     # GET /os-hypervisors/{host}/servers (before 2.53), then ?with_servers=true.
     "hypervisor-servers": [("2.1", "nova/2.1/hypervisors-with-servers.json")],
     "hypervisors-with-servers": [("2.53", "nova/2.53/hypervisors-with-servers.json"),
@@ -79,6 +80,7 @@ PUBLISHED_CALLS = {
     "servers-detail": lambda: published_versions("servers", "servers-details-resp.json"),
     "servers-list": lambda: published_versions("servers", "servers-list-resp.json"),
     "server-get": lambda: published_versions("servers", "server-get-resp.json"),
+    "flavors-detail": lambda: published_versions("flavors", "flavors-detail-resp.json"),
     "hypervisor-servers": lambda: published_versions(
         "os-hypervisors", "hypervisors-with-servers-resp.json", below="2.53"),
     "hypervisors-with-servers": lambda: published_versions(
@@ -189,6 +191,12 @@ class ContractChecks:
         self.assertTrue(r.body["hypervisors"], f"{path} @{v}: no hypervisor with servers")
         ref = dict(ref, hypervisors=[h for h in ref["hypervisors"] if h.get("servers")])
         self.assertHasFields(r.body, ref, f"{path} @{v} vs {rel}")
+
+    def test_flavors(self):
+        refs = self.refs("flavors-detail")
+        self.assertTrue(refs)
+        for v, ref, rel in refs:
+            self.check("/compute/v2.1/flavors/detail?is_public=None", ref, v, rel)
 
     def test_hypervisors(self):
         refs = self.refs("hypervisor-servers") + self.refs("hypervisors-with-servers")

@@ -68,6 +68,7 @@ constexpr Counterpart kCounterparts[] = {
     {"nova/versions/v2.1.json", "nova/versions/v21-version-get-resp.json", Compare::kKeys},
     {"nova/versions/v2.0.json", "nova/versions/v2-version-get-resp.json", Compare::kKeys},
     {"nova/2.1/servers-detail.json", "nova/servers/servers-details-resp.json", Compare::kKeys},
+    {"nova/2.1/flavors-detail.json", "nova/flavors/flavors-detail-resp.json", Compare::kKeys},
     {"nova/2.96/servers-detail.json", "nova/servers/v2.96/servers-details-resp.json",
      Compare::kKeysAdminServer},
     {"nova/2.96/server.json", "nova/servers/v2.96/server-get-resp.json", Compare::kKeysAdminServer},

@@ -81,6 +81,27 @@ TEST(NovaParse, ServersDetailEveryFixture) {
   EXPECT_EQ(page.items[1].status, "MIGRATING");
   EXPECT_EQ(page.items[1].task_state, "migrating");
   EXPECT_EQ(page.next_query, "limit=2&marker=3c9f93a2-608b-4016-85e4-fb9fa9350ce9");
+  // Before 2.47 a server names its flavor by id; from 2.47 Nova embeds it, named.
+  EXPECT_EQ(page.items[0].flavor_id, "m2.small");
+  EXPECT_EQ(page.items[0].flavor_name, "");
+  auto embedded = parse_servers(fixture("nova/2.96/servers-detail.json")).value();
+  EXPECT_EQ(embedded.items.at(0).flavor_id, "");
+  EXPECT_EQ(embedded.items.at(0).flavor_name, "m2.small");
+}
+
+TEST(NovaParse, Flavors) {
+  auto page = parse_flavors(fixture("nova/2.1/flavors-detail.json"));
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0].id, "7f3c2a61-0b1e-4c9d-9e55-3f0d5b7a9c11");
+  EXPECT_EQ(page->items[0].name, "bench.small");
+  EXPECT_EQ(page->items[0].vcpus, 2);
+  EXPECT_EQ(page->items[0].ram_mb, 4096);
+  EXPECT_EQ(page->items[0].disk_gb, 40);
+  EXPECT_EQ(page->items[1].id, "42");
+  EXPECT_EQ(page->items[1].disk_gb, 160);
+  EXPECT_EQ(page->next_query, "");
+  EXPECT_FALSE(parse_flavors(R"({"flavor": {}})").ok());
 }
 
 TEST(NovaParse, ServerGetEveryFixture) {

@@ -4,7 +4,7 @@ hostB and back, the second wrapped in before and after commands; the third's bef
 fails, so it is skipped and says why. The campaign report has every cell with its figures
 and the matrix table, every migration record carries its cell and labels, and `campaign
 report` gives the same report again from the journals. `campaign validate` refuses a spec
-naming a host or a server the cloud does not have. `campaign compare` flags a slower
+naming a host, a server or a flavor the cloud does not have. `campaign compare` flags a slower
 setting (the lab cloud's migrations held to 16 MiB/s) and not a second run alike."""
 
 import json
@@ -58,11 +58,17 @@ class Campaign(e2e.EvacuationTestCase):
 cells:
   - {labels: {c: one}, source_host: hostA, dest_host: hostC}
   - {labels: {c: two}, source_host: hostA, dest_host: hostB, servers: [vm1, vm9]}
+  - {labels: {c: three}, source_host: hostA, dest_host: hostB, flavor: m1.large}
+  - {labels: {c: four}, source_host: hostA, dest_host: hostB, flavor: lab.tiny}
 """)
         cp = self.control(env, "campaign", "validate", bad)
         self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
         self.assertIn("cell 1 (c=one): no hypervisor hostC", cp.stderr)
         self.assertIn("cell 2 (c=two): server 'vm9' is not on host hostA", cp.stderr)
+        self.assertIn("cell 3 (c=three): no flavor 'm1.large' in Nova (it has: lab.tiny)",
+                      cp.stderr)
+        # The lab guests' own flavor is fine.
+        self.assertNotIn("cell 4", cp.stderr)
         # And run refuses it before migrating anything.
         out = os.path.join(self.work, "bad-run")
         cp = self.control(env, "campaign", "run", bad, "--out-dir", out)

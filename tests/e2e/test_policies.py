@@ -1,7 +1,8 @@
 """The run's policy for a migration that does not converge, and parallel evacuation, on QEMU
 guests: with the lab cloud's migrations held to 8 MiB/s (128 MiB guests, ~16 s each),
 force-complete pauses the guest and the migration completes; abort cancels it and the VM
-stays on its source (and is not moved back); --parallel 2 has two migrations in flight.
+stays on its source (and is not moved back); --parallel 2 has two migrations in flight;
+--parallel 3 against a host that runs one at a time queues two, and none times out.
 A test that fails while a guest kernel failed (a lab fault on some hosts, lab/README.md)
 runs again on a rebuilt lab."""
 
@@ -75,6 +76,54 @@ class Policies(e2e.EvacuationTestCase):
                             "the second migration started only after the first ended")
         self.assertEqual(report["unattributed_gaps"], [])
         self.assertReplaysTheSame(out)
+
+
+@unittest.skipUnless(shutil.which("qemu-system-x86_64"), "QEMU is not installed")
+class Queued(e2e.EvacuationTestCase):
+    """Three VMs, --parallel 3, a source host that runs one live migration at a time (the lab
+    cloud's --max-concurrent-live-migrations 1, Nova's default): two of each direction's
+    migrations wait in Nova's queue. Each takes ~4.5 s here (16 MiB/s); the third waits ~9 s, so
+    an 11 s migration timeout counted from the request would abort it. Counted from Nova's start,
+    none times out, and the report says how long each waited."""
+
+    lab_args = ["--guests", "3"]
+    work_prefix = "migprobe-e2e-queued-"
+    reply_timeout_ms = 1000
+
+    @e2e.retry_on_lab_fault
+    def test_parallel_3_queued_one_at_a_time(self):
+        env = self.start_cloud("--bandwidth", "16", "--max-concurrent-live-migrations", "1")
+        out = os.path.join(self.work, "run")
+        cp = self.control(env, *self.evacuate_args(
+            out, "icmp=5ms", "--reply-timeout", "1s", "--settle", "1s", "--parallel", "3",
+            "--converge-timeout", "11s", "--migration-timeout", "11s"))
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertIn("queued by Nova", cp.stderr)
+        self.assertNotIn("abort requested", cp.stderr)
+        report = e2e.load_report(out)
+        migrations = report["migrations"]
+        self.assertEqual([m["outcome"] for m in migrations], ["MIGRATION_OUTCOME_COMPLETED"] * 6)
+        for leg in (migrations[0:3], migrations[3:6]):
+            # One ran at once; two waited in Nova's queue, one about twice as long.
+            waits = sorted(((int(m["running_ns"]) - int(m["accepted_ns"])) / 1e9,
+                            int(m.get("queued_ns", 0)) > 0) for m in leg)
+            self.assertLess(waits[0][0], 3.0, leg)
+            self.assertGreater(waits[1][0], 3.0, leg)
+            self.assertGreater(waits[2][0], waits[1][0] + 2.0, leg)
+            self.assertTrue(waits[1][1] and waits[2][1], leg)
+            # The last one took longer, request to end, than the migration timeout: counted
+            # from the request it would have been aborted.
+            self.assertGreater(max(int(m["completed_ns"]) - int(m["accepted_ns"]) for m in leg),
+                               11e9, leg)
+            # Never two running at once on the source host.
+            spans = sorted((int(m["running_ns"]), int(m["completed_ns"])) for m in leg)
+            for (_, end), (start, _) in zip(spans, spans[1:]):
+                # Polled every 250 ms: a start seen up to 1 s before the end before it.
+                self.assertGreaterEqual(start + 1_000_000_000, end, spans)
+        with open(os.path.join(out, "report.txt")) as f:
+            text = f.read()
+        self.assertIn("queued by Nova before starting:", text)
+        self.assertIn("queued by Nova for", text)
 
 
 if __name__ == "__main__":

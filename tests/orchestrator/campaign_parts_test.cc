@@ -125,16 +125,91 @@ TEST(CampaignReport, TheMatrixTableHasTheLabelsAsColumns) {
             "cell,flavor,storage,state,migrations,completed,failed,downtime_mean_ms,"
             "downtime_median_ms,downtime_p95_ms,downtime_p99_ms,downtime_max_ms,icmp_p95_ms,"
             "udp_p95_ms,tcp_p95_ms,tcp_intact,tcp_recovered,tcp_reset,tcp_stalled,"
-            "tcp_not_established,evacuation_there_mean_s,evacuation_back_mean_s,"
-            "unattributed_gaps");
+            "tcp_not_established,evacuation_there_mean_s,evacuation_back_mean_s,queued,"
+            "queued_mean_s,queued_max_s,unattributed_gaps,authentications");
   EXPECT_NE(csv.find("\n1,small,ceph,finished,1,1,0,100.0,100.0,100.0,100.0,100.0,90.0,,300.0,"
-                     "0,1,0,0,0,12.5,,1\n"),
+                     "0,1,0,0,0,12.5,,0,,,1,0\n"),
             std::string::npos)
       << csv;
   // A label with a comma is quoted; a cell without figures has empty fields.
-  EXPECT_NE(csv.find("\n2,\"large, fast\",,skipped,0,0,0,,,,,,,,,0,0,0,0,0,,,0\n"),
+  EXPECT_NE(csv.find("\n2,\"large, fast\",,skipped,0,0,0,,,,,,,,,0,0,0,0,0,,,0,,,0,0\n"),
             std::string::npos)
       << csv;
+}
+
+TEST(CampaignReport, TimeQueuedCountsFromAcceptanceToNovasStart) {
+  v1::Report report = report_of({{100, 90, 300, v1::MIGRATION_OUTCOME_COMPLETED,
+                                  v1::TCP_VERDICT_INTACT},
+                                 {100, 90, 300, v1::MIGRATION_OUTCOME_COMPLETED,
+                                  v1::TCP_VERDICT_INTACT},
+                                 {0, 0, 0, v1::MIGRATION_OUTCOME_ABORTED,
+                                  v1::TCP_VERDICT_NOT_MEASURED},
+                                 {100, 90, 300, v1::MIGRATION_OUTCOME_COMPLETED,
+                                  v1::TCP_VERDICT_INTACT}});
+  const uint64_t s = 1'000'000'000;
+  // The first ran at once; the second waited 14 s, the third was cancelled after 30 s in
+  // the queue; the fourth started without ever being seen queued.
+  auto* m = report.mutable_migrations();
+  m->Mutable(0)->set_accepted_ns(100 * s);
+  m->Mutable(0)->set_running_ns(101 * s);
+  m->Mutable(1)->set_accepted_ns(100 * s);
+  m->Mutable(1)->set_queued_ns(101 * s);
+  m->Mutable(1)->set_running_ns(114 * s);
+  m->Mutable(2)->set_accepted_ns(100 * s);
+  m->Mutable(2)->set_queued_ns(101 * s);
+  m->Mutable(2)->set_failed_ns(130 * s);
+  m->Mutable(3)->set_accepted_ns(100 * s);
+  m->Mutable(3)->set_running_ns(190 * s);
+  v1::CellResult c = cell_result(report);
+  EXPECT_EQ(c.queued(), 2U);
+  EXPECT_EQ(c.queued_time().max_ns(), 30 * s);
+  EXPECT_EQ(c.queued_time().min_ns(), 14 * s);
+  c.set_index(1);
+  c.set_state("finished");
+  v1::CampaignReport r;
+  *r.add_cells() = c;
+  EXPECT_NE(render_campaign_text(r).find(" 2 (30.0) "), std::string::npos)
+      << render_campaign_text(r);
+  EXPECT_NE(render_campaign_csv(r).find(",2,22.0,30.0,"), std::string::npos)
+      << render_campaign_csv(r);
+}
+
+control::Server server(const std::string& name, const std::string& flavor_id,
+                       const std::string& flavor_name) {
+  control::Server s;
+  s.id = "id-" + name;
+  s.name = name;
+  s.flavor_id = flavor_id;
+  s.flavor_name = flavor_name;
+  return s;
+}
+
+TEST(CampaignCheck, TheCellsFlavorExistsAndIsItsServers) {
+  const std::vector<control::Flavor> flavors = {{"f-1", "small", 2, 4096, 40},
+                                                {"f-3", "large", 8, 16384, 160}};
+  // Servers from before 2.47 (flavor by id) and from 2.47 on (by name).
+  const std::vector<control::Server> on_a = {server("s1", "f-1", ""), server("s2", "", "small"),
+                                             server("l1", "", "large")};
+  v1::CellSettings s;
+  EXPECT_TRUE(flavor_problems(s, flavors, on_a).empty());  // no flavor set
+  s.set_flavor("small");
+  s.add_servers("s1");
+  s.add_servers("id-s2");
+  EXPECT_TRUE(flavor_problems(s, flavors, on_a).empty());
+  s.set_flavor("f-1");  // by id
+  EXPECT_TRUE(flavor_problems(s, flavors, on_a).empty());
+  s.add_servers("l1");
+  EXPECT_EQ(flavor_problems(s, flavors, on_a),
+            std::vector<std::string>{"server l1 is of flavor large, not small"});
+  // No servers named: every server on the source host is moved.
+  s.clear_servers();
+  s.set_flavor("large");
+  EXPECT_EQ(flavor_problems(s, flavors, on_a),
+            (std::vector<std::string>{"server s1 is of flavor f-1, not large",
+                                      "server s2 is of flavor small, not large"}));
+  s.set_flavor("medium");
+  EXPECT_EQ(flavor_problems(s, flavors, on_a),
+            std::vector<std::string>{"no flavor 'medium' in Nova (it has: small, large)"});
 }
 
 std::string temp_dir() {

@@ -16,7 +16,7 @@ defaults:
   flows: "icmp=1ms,udp=1ms,tcp=1M"
 axes:
   - name: flavor
-    values: [small, medium, large]
+    values: [{value: small, flavor: m1.small, queue_timeout: 20m}, medium, large]
   - name: storage
     values:
       - {value: ceph, cloud: ceph}
@@ -52,6 +52,12 @@ TEST(CampaignSpec, TheSeedsMatrixIsTwelveCells) {
   EXPECT_EQ(s.settle_ns(), 2'000'000'000U);
   EXPECT_EQ((*cells)[0].settings().block_migration(), "auto");
   EXPECT_EQ((*cells)[0].settings().before().timeout_ns(), 600'000'000'000U);
+  // An axis value sets the cell's flavor (checked against the cloud before the run) and its
+  // queue timeout; the others keep the default.
+  EXPECT_EQ((*cells)[0].settings().flavor(), "m1.small");
+  EXPECT_FALSE((*cells)[4].settings().has_flavor());
+  EXPECT_EQ((*cells)[0].settings().queue_timeout_ns(), 1'200'000'000'000U);
+  EXPECT_EQ((*cells)[4].settings().queue_timeout_ns(), 3'600'000'000'000U);
 }
 
 TEST(CampaignSpec, ErrorsNameFileLineColumnAndWhatWasExpected) {

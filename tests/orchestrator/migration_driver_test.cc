@@ -2,7 +2,8 @@
 // clock (minutes of polling in microseconds), and each test reads back what the driver
 // journaled and asked of Nova: completion, Nova refusing the request, the converge
 // policies, a migration that vanishes, Nova failing for longer than the driver waits,
-// the migration timeout and Ctrl-C.
+// the migration timeout, a migration Nova holds queued (timeouts from its start, the queue
+// timeout) and Ctrl-C.
 
 #include "orchestrator/migration_driver.h"
 
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "analysis/journal.h"
+#include "analysis/run_statistics.h"
 #include "tests/orchestrator/fake_nova.h"
 
 namespace migprobe::orchestrator {
@@ -256,6 +258,67 @@ TEST_F(MigrationDriverTest, SecondCtrlCAbortsTheMigrationInFlight) {
   };
   const Driven d = drive();
   EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_ABORTED) << d.outcome.error();
+  EXPECT_EQ(count("abort 7"), 1);
+}
+
+TEST_F(MigrationDriverTest, TimeoutsCountFromNovasStartNotWhileQueued) {
+  // Nova holds the migration queued for 15 minutes (another one runs on the source host),
+  // then runs it for 50 s: longer queued than the migration timeout, never long enough
+  // running for the converge policy.
+  options.policy = ConvergePolicy::kAbort;
+  options.converge_timeout = seconds(60);
+  options.migration_timeout = seconds(120);
+  nova.script = [](FakeNova& n, auto t) {
+    if (t < std::chrono::minutes(15)) {
+      n.migrating("queued", 0);
+    } else if (t < std::chrono::minutes(15) + seconds(50)) {
+      n.migrating("running", 700);
+    } else {
+      n.over("completed", "hostB");
+    }
+  };
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_COMPLETED) << d.outcome.error();
+  EXPECT_EQ(count("abort 7"), 0);
+  ASSERT_NE(d.outcome.queued_ns(), 0U);
+  EXPECT_GT(d.outcome.running_ns(), d.outcome.queued_ns());
+  const double queued_s = static_cast<double>(analysis::time_queued_ns(d.outcome)) / 1e9;
+  EXPECT_NEAR(queued_s, 900.0, 1.0);
+  ASSERT_GE(d.phases.size(), 4U);
+  EXPECT_EQ(d.phases[2], v1::MIGRATION_PHASE_QUEUED);
+  EXPECT_EQ(d.phases[3], v1::MIGRATION_PHASE_RUNNING);
+  EXPECT_EQ(std::count(d.phases.begin(), d.phases.end(), v1::MIGRATION_PHASE_QUEUED), 1);
+}
+
+TEST_F(MigrationDriverTest, QueuedTooLongIsCancelledWithNovasAbort) {
+  options.queue_timeout = seconds(30);
+  bool cancelled = false;
+  nova.failing = [&cancelled](const std::string& call) -> std::optional<control::Error> {
+    if (call == "abort 7") cancelled = true;
+    return std::nullopt;
+  };
+  nova.script = [&cancelled](FakeNova& n, auto) {
+    if (cancelled) {
+      n.over("cancelled", "hostA");
+    } else {
+      n.migrating("queued", 0);
+    }
+  };
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_ABORTED) << d.outcome.error();
+  EXPECT_EQ(count("abort 7"), 1);
+  EXPECT_EQ(d.outcome.running_ns(), 0U);
+  EXPECT_NEAR(static_cast<double>(analysis::time_queued_ns(d.outcome)) / 1e9, 30.0, 1.0);
+  EXPECT_EQ(std::count(d.phases.begin(), d.phases.end(), v1::MIGRATION_PHASE_ABORT_REQUESTED), 1);
+}
+
+TEST_F(MigrationDriverTest, QueuedAndNeverCancelledFailsAfterTheGrace) {
+  options.queue_timeout = seconds(30);
+  nova.script = [](FakeNova& n, auto) { n.migrating("queued", 0); };  // cancel or not
+  const Driven d = drive();
+  EXPECT_EQ(d.outcome.outcome(), v1::MIGRATION_OUTCOME_FAILED);
+  EXPECT_NE(d.outcome.error().find("within the queue timeout"), std::string::npos)
+      << d.outcome.error();
   EXPECT_EQ(count("abort 7"), 1);
 }
 

@@ -138,6 +138,10 @@ TEST_F(SettleInFlight, FailedOrCancelled) {
 TEST_F(SettleInFlight, NeverReachedNova) {
   // Nothing listed; nor is an older migration of the server to another host taken for it.
   ASSERT_EQ(settle(), InFlightFate::kNotInNova);
+  // The record that closes the request: not a migration, so no report shows it in progress.
+  EXPECT_EQ(out.outcome(), v1::MIGRATION_OUTCOME_NOT_MADE);
+  EXPECT_EQ(out.requested_ns(), in_flight.requested_ns());
+  EXPECT_NE(out.error().find("never took the request"), std::string::npos);
   nova.listed("completed", "hostC");
   ASSERT_EQ(settle(), InFlightFate::kNotInNova);
 }

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 
+#include "analysis/journal_events.h"
 #include "analysis/report_writers.h"
 
 namespace migprobe::analysis {
@@ -340,6 +341,29 @@ TEST_F(JournalReportTest, GapsAreTaggedAndMigrationsSummed) {
   EXPECT_EQ(r.downtime().count(), 2U);
   EXPECT_EQ(r.downtime().max_ns(), 20 * kMs);
   EXPECT_EQ(r.downtime().median_ns(), 12'500'000U);
+}
+
+TEST_F(JournalReportTest, ARequestNovaNeverTookIsNoMigration) {
+  // The run stopped between vm-4's request and Nova's answer; the resume found nothing in
+  // Nova, closed the request as not made and made the migration again.
+  v1::MigrationEvent lost = mig("vm-4", "10.0.0.4", "", 100);
+  migration(lost, v1::MIGRATION_PHASE_REQUESTED, 100);
+  lost.set_outcome(v1::MIGRATION_OUTCOME_NOT_MADE);
+  migration(lost, v1::MIGRATION_PHASE_REQUESTED, 9'000);
+  v1::MigrationEvent again = mig("vm-4", "10.0.0.4", "nova-4", 9'100);
+  again.set_outcome(v1::MIGRATION_OUTCOME_COMPLETED);
+  again.set_completed_ns(kT0 + 15'000 * kMs);
+  migration(again, v1::MIGRATION_PHASE_COMPLETED, 15'000);
+  ASSERT_TRUE(writer_.close());
+  JournalContents j;
+  ASSERT_TRUE(read_journal(path_, &j).ok());
+  const std::vector<v1::MigrationEvent> merged = merge_migrations(&j);
+  ASSERT_EQ(merged.size(), 1U);
+  EXPECT_EQ(merged[0].nova_migration_id(), "nova-4");
+  const v1::Report r = build_report_from_journal(j, ReportInputs{});
+  ASSERT_EQ(r.migrations_size(), 1);
+  EXPECT_EQ(r.migrations_completed(), 1U);
+  EXPECT_EQ(r.migrations_failed(), 0U);
 }
 
 TEST_F(JournalReportTest, EvacuationsMergeAndTimePerDirection) {

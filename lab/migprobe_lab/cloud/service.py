@@ -27,11 +27,13 @@ def env_lines(url):
             "export OS_COMPUTE_API_VERSION=2.80\n")
 
 
-def build(faults_plan=None, migration_params=None):
-    """The router and its parts (also used by tests in-process)."""
+def build(faults_plan=None, migration_params=None, max_concurrent=0):
+    """The router and its parts (also used by tests in-process). max_concurrent: live
+    migrations at a time per source host (Nova's max_concurrent_live_migrations; 0: no
+    limit)."""
     faults = Faults(faults_plan)
     ident = keystone.Identity(USERNAME, PASSWORD, PROJECT, TOKEN_TTL_S, faults)
-    world = World(ident, faults, migration_params or {})
+    world = World(ident, faults, migration_params or {}, max_concurrent)
     router = Router()
     calls = []
     keystone.register(router, ident)
@@ -73,8 +75,8 @@ def _register_admin(router, faults, calls, world):
             return 200, {"migrations": [{k: v for k, v in m.items()} for m in world.migrations]}
 
 
-def serve(port, faults_plan, migration_params, ready_file=None):
-    router, faults, calls, world = build(faults_plan, migration_params)
+def serve(port, faults_plan, migration_params, ready_file=None, max_concurrent=0):
+    router, faults, calls, world = build(faults_plan, migration_params, max_concurrent)
     httpd = Server(("127.0.0.1", port), make_handler(router, faults, calls))
     url = f"http://127.0.0.1:{httpd.server_address[1]}"
     if ready_file:
@@ -114,8 +116,10 @@ def main(args):
     plan = _load_plan(args.faults)
     params = {"downtime_limit_ms": args.downtime_limit_ms, "postcopy": args.postcopy,
               "outage_ms": args.outage_ms, "bandwidth_mibps": args.bandwidth}
+    if args.max_concurrent_live_migrations < 0:
+        raise LabError("--max-concurrent-live-migrations must be 0 (no limit) or more")
     if args.foreground:
-        return serve(args.port, plan, params, urlfile)
+        return serve(args.port, plan, params, urlfile, args.max_concurrent_live_migrations)
     pid = read_pid(pidfile)
     if alive(pid, "migprobe"):
         with open(urlfile) as f:
@@ -125,7 +129,8 @@ def main(args):
     if os.path.exists(urlfile):
         os.unlink(urlfile)
     argv = [sys.executable, os.path.join(config.lab_dir(), "migprobe-lab"), "cloud",
-            "--foreground", "--port", str(args.port), "--outage-ms", str(args.outage_ms)]
+            "--foreground", "--port", str(args.port), "--outage-ms", str(args.outage_ms),
+            "--max-concurrent-live-migrations", str(args.max_concurrent_live_migrations)]
     if args.downtime_limit_ms is not None:
         argv += ["--downtime-limit-ms", str(args.downtime_limit_ms)]
     if args.postcopy:

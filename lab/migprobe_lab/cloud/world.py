@@ -19,11 +19,16 @@ _NOVA_STATUS = {"queued": "queued", "preparing": "preparing", "running": "runnin
 
 
 class World:
-    def __init__(self, identity, faults, params):
+    def __init__(self, identity, faults, params, max_concurrent=0):
         self.identity = identity
         self.faults = faults
         self.params = params  # dict of migration.Parameters defaults
+        # Live migrations at a time per source host (nova.conf max_concurrent_live_migrations;
+        # 0: no limit): more wait in status "queued", as on a Nova compute host.
+        self.max_concurrent = max_concurrent
         self.lock = threading.RLock()
+        self.slots = threading.Condition(self.lock)
+        self.running_from = {}  # source host -> live migrations started and not ended
         self.migrations = []
         self.actions = {}  # server uuid -> [action]
         self.task_state = {}  # server uuid -> task_state
@@ -134,11 +139,35 @@ class World:
             mig.update(kw)
             mig["updated_at"] = time.time()
 
+    def _take_slot(self, mig):
+        """Waits, in status "queued", for a free slot on the source host, as the source
+        compute's live migration executor does. False when the migration was cancelled while
+        it waited."""
+        src = mig["source_compute"]
+        with self.slots:
+            self._set(mig, status="queued")
+            while (not mig.get("cancel") and self.max_concurrent > 0
+                   and self.running_from.get(src, 0) >= self.max_concurrent):
+                self.slots.wait(0.5)
+            if mig.get("cancel"):
+                self._set(mig, status="cancelled")
+                return False
+            self.running_from[src] = self.running_from.get(src, 0) + 1
+            return True
+
+    def _give_slot(self, mig):
+        with self.slots:
+            src = mig["source_compute"]
+            self.running_from[src] -= 1
+            self.slots.notify_all()
+
     def _run(self, mig, action, precheck_error):
         src, dst = mig["source_compute"], mig["dest_compute"]
+        slot = False
         try:
+            # The conductor checks the migration ("accepted"), then the source compute
+            # queues it.
             ev = self._event_start(action, "conductor_live_migrate_instance", src)
-            self._set(mig, status="queued")
             if precheck_error or mig["fault"] == "error":
                 time.sleep(0.2)
                 msg = precheck_error or "Migration pre-check error: injected fault (lab cloud)"
@@ -148,6 +177,9 @@ class World:
             chk = self._event_start(action, "compute_check_can_live_migrate_destination", dst)
             self._event_end(action, chk, True)
             self._event_end(action, ev, True)
+            slot = self._take_slot(mig)
+            if not slot:
+                return
             params = Parameters(**self.params)
             if mig["fault"] == "dest-crash":
                 params.inject_failure = "dest-crash"
@@ -178,6 +210,8 @@ class World:
         except Exception as e:  # never leave a server stuck in MIGRATING
             self._set(mig, status="error", error=f"lab cloud: {e}")
         finally:
+            if slot:
+                self._give_slot(mig)
             with self.lock:
                 self.task_state.pop(mig["server_uuid"], None)
                 self.runners.pop(mig["id"], None)
@@ -202,8 +236,12 @@ class World:
         return None
 
     def abort(self, mig):
-        with self.lock:
+        with self.slots:
             m = self.runners.get(mig["id"])
+            if m is None:
+                # Not started: a queued migration is cancelled where it waits (2.65+).
+                mig["cancel"] = True
+                self.slots.notify_all()
         if m is not None:
             m.abort()
 
