@@ -110,8 +110,10 @@ void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t o
     line(out, "    %s", hv.c_str());
   }
   if (const uint64_t queued = time_queued_ns(mig); queued > 0) {
-    line(out, "    queued by Nova for %s before it started (the source host's "
-         "max_concurrent_live_migrations)", format_s(queued).c_str());
+    line(out,
+         "    queued by Nova for %s before it started (the source host's "
+         "max_concurrent_live_migrations)",
+         format_s(queued).c_str());
   }
   if (m.coverage_lost()) {
     line(out,

@@ -61,7 +61,7 @@ struct alignas(64) RxFlowHot {
   an::ProbeKind kind = an::ProbeKind::kIcmpEcho;
   uint8_t generation = 0;
   bool active = false;
-  bool pending = false;      // the tracker holds gaps still open to reordered replies
+  bool pending = false;  // the tracker holds gaps still open to reordered replies
 };
 static_assert(sizeof(RxFlowHot) == 64, "one cache line per flow");
 

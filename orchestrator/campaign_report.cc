@@ -236,8 +236,7 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
   std::vector<std::string> head = {"#"};
   for (const auto& l : r.labels()) head.push_back(l);
   for (const char* h : {"state", "migr", "ok", "mean", "p50", "p95", "p99", "max", "icmp95",
-                        "udp95", "tcp95", "tcp i/r/R/s", "evac->", "evac<-", "queued",
-                        "unattr"}) {
+                        "udp95", "tcp95", "tcp i/r/R/s", "evac->", "evac<-", "queued", "unattr"}) {
     head.emplace_back(h);
   }
   rows.push_back(head);
@@ -272,9 +271,9 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
       row.push_back(dir == nullptr || dir->duration().count() == 0 ? std::string("-")
                                                                    : s1(dir->duration().mean_ns()));
     }
-    row.push_back(c.queued() == 0 ? std::string("0")
-                                  : std::to_string(c.queued()) + " (" +
-                                        s1(c.queued_time().max_ns()) + ")");
+    row.push_back(c.queued() == 0
+                      ? std::string("0")
+                      : std::to_string(c.queued()) + " (" + s1(c.queued_time().max_ns()) + ")");
     row.push_back(std::to_string(c.unattributed_gaps()));
     rows.push_back(std::move(row));
   }
@@ -358,8 +357,8 @@ std::string render_campaign_csv(const v1::CampaignReport& r) {
     } else {
       out += ",";
     }
-    out += "," + std::to_string(c.unattributed_gaps()) + "," +
-           std::to_string(c.authentications()) + "\n";
+    out += "," + std::to_string(c.unattributed_gaps()) + "," + std::to_string(c.authentications()) +
+           "\n";
   }
   return out;
 }

@@ -131,14 +131,15 @@ std::vector<std::string> flavor_problems(const v1::CellSettings& s,
   if (flavor == flavors.end()) {
     std::string known;
     for (const auto& f : flavors) known += (known.empty() ? "" : ", ") + f.name;
-    return {"no flavor '" + s.flavor() + "' in Nova (it has: " +
-            (known.empty() ? std::string("none") : known) + ")"};
+    return {"no flavor '" + s.flavor() +
+            "' in Nova (it has: " + (known.empty() ? std::string("none") : known) + ")"};
   }
   std::vector<std::string> problems;
   for (const control::Server& server : on_source) {
-    const bool moved = s.servers().empty() ||
-                       std::any_of(s.servers().begin(), s.servers().end(),
-                                   [&](const std::string& w) { return w == server.name || w == server.id; });
+    const bool moved =
+        s.servers().empty() ||
+        std::any_of(s.servers().begin(), s.servers().end(),
+                    [&](const std::string& w) { return w == server.name || w == server.id; });
     if (!moved) continue;
     if (server.flavor_name.empty() && server.flavor_id.empty()) {
       problems.push_back("Nova does not say the flavor of server " + server.name);

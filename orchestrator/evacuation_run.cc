@@ -148,8 +148,9 @@ int execute(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& 
     for (const v1::MigrationEvent& m : so_far.in_flight) {
       v1::MigrationEvent outcome;
       // It may still be queued in Nova: its queue time, then its run time.
-      const InFlightFate fate = settle_in_flight(
-          nova, m, o.poll_interval, o.migration_timeout + o.queue_timeout, stop, progress, &outcome);
+      const InFlightFate fate =
+          settle_in_flight(nova, m, o.poll_interval, o.migration_timeout + o.queue_timeout, stop,
+                           progress, &outcome);
       if (fate == InFlightFate::kUnresolved) {
         journal_run(journal, o, nova, "interrupted",
                     "the migration of " + m.instance_name() +

@@ -150,8 +150,7 @@ int evacuate_main(int argc, char** argv) {
       "queue-timeout", po::value(&queue)->default_value("3600s"),
       "a migration Nova keeps queued longer than this (the source host runs its "
       "max_concurrent_live_migrations already) is cancelled (microversion 2.65+) and counted "
-      "aborted")(
-      "poll-interval", po::value(&poll)->default_value("250ms"), "Nova polling period")(
+      "aborted")("poll-interval", po::value(&poll)->default_value("250ms"), "Nova polling period")(
       "settle", po::value(&settle)->default_value("2s"),
       "quiet time before the first migration and after each one (gaps are tagged with the "
       "migration whose [requested, completed + settle] window holds them)")(

@@ -28,7 +28,9 @@ bool in_progress_status(const std::string& s) {
 // Nova has not started the migration yet: its conductor is checking it ("accepted") or the
 // source host holds it until one of its max_concurrent_live_migrations slots is free
 // ("queued").
-bool waiting_status(const std::string& s) { return s == "accepted" || s == "queued"; }
+bool waiting_status(const std::string& s) {
+  return s == "accepted" || s == "queued";
+}
 
 // The first line of Nova's failure text for the action started by request_id.
 std::string action_error(control::MigrationApi& nova, const std::string& server_id,
@@ -377,8 +379,9 @@ bool MigrationDriver::apply_policy(Active& active, Watch& w, const StopRequest& 
         w.queue_timed_out_at = now;
         send_abort(active, w, "queued longer than the queue timeout");
       } else if (now - *w.queue_timed_out_at > kAbortGrace) {
-        fail(active, "Nova did not start the migration within the queue timeout, nor cancel "
-                     "it after it was asked to");
+        fail(active,
+             "Nova did not start the migration within the queue timeout, nor cancel "
+             "it after it was asked to");
         return true;
       }
     }

@@ -138,14 +138,11 @@ TEST(CampaignReport, TheMatrixTableHasTheLabelsAsColumns) {
 }
 
 TEST(CampaignReport, TimeQueuedCountsFromAcceptanceToNovasStart) {
-  v1::Report report = report_of({{100, 90, 300, v1::MIGRATION_OUTCOME_COMPLETED,
-                                  v1::TCP_VERDICT_INTACT},
-                                 {100, 90, 300, v1::MIGRATION_OUTCOME_COMPLETED,
-                                  v1::TCP_VERDICT_INTACT},
-                                 {0, 0, 0, v1::MIGRATION_OUTCOME_ABORTED,
-                                  v1::TCP_VERDICT_NOT_MEASURED},
-                                 {100, 90, 300, v1::MIGRATION_OUTCOME_COMPLETED,
-                                  v1::TCP_VERDICT_INTACT}});
+  v1::Report report =
+      report_of({{100, 90, 300, v1::MIGRATION_OUTCOME_COMPLETED, v1::TCP_VERDICT_INTACT},
+                 {100, 90, 300, v1::MIGRATION_OUTCOME_COMPLETED, v1::TCP_VERDICT_INTACT},
+                 {0, 0, 0, v1::MIGRATION_OUTCOME_ABORTED, v1::TCP_VERDICT_NOT_MEASURED},
+                 {100, 90, 300, v1::MIGRATION_OUTCOME_COMPLETED, v1::TCP_VERDICT_INTACT}});
   const uint64_t s = 1'000'000'000;
   // The first ran at once; the second waited 14 s, the third was cancelled after 30 s in
   // the queue; the fourth started without ever being seen queued.
