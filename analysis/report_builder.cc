@@ -6,6 +6,7 @@
 #include "analysis/journal_events.h"
 #include "analysis/report_tagging.h"
 #include "analysis/run_statistics.h"
+#include "analysis/vm_metrics.h"
 
 namespace migprobe::analysis {
 
@@ -35,6 +36,7 @@ void finish_report(std::vector<TargetBuild> targets, const std::vector<Announce>
     if (t.mac_known) t.report.set_mac(mac_to_string(t.mac));
     *report->add_targets() = std::move(t.report);
   }
+  if (journal != nullptr) add_vm_metrics(*journal, settle_ns, report);
   *report->mutable_downtime() = completed_downtime(*report);
   add_evacuations(merge_evacuations(journal), report);
   if (journal != nullptr) add_coverage_gaps_and_errors(*journal, report);

@@ -13,6 +13,7 @@
 #include "analysis/report_text_parts.h"
 #include "analysis/report_writers.h"
 #include "analysis/run_statistics.h"
+#include "analysis/vm_metrics.h"
 
 namespace migprobe::analysis {
 namespace {
@@ -130,6 +131,7 @@ void render_migration(std::string* out, const v1::MigrationReport& m, uint64_t o
   }
   if (!detail.empty()) line(out, "    longest gap per flow:%s", detail.c_str());
   if (m.has_tcp()) line(out, "    tcp: %s", text::tcp_verdict_text(m.tcp(), origin).c_str());
+  if (m.has_vm()) *out += vm_metrics_text(m.vm(), "    ");
   if (m.neighbour_gaps() > 0) {
     line(out, "    neighbours: %u gaps on other VMs in its window, the longest %s",
          m.neighbour_gaps(), format_ms(m.neighbour_longest_ns()).c_str());

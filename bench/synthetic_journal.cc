@@ -53,7 +53,7 @@ uint32_t write_synthetic_run(const std::string& path, uint32_t vms, uint32_t ite
     w.append(r);
   }
   // Migrations one after another, 2 s apart: requested, running, completed; the gap of
-  // each flow and the RARP in the middle.
+  // each flow and the RARP in the middle, the VM's diagnostics every 250 ms.
   uint64_t now = kStart;
   uint32_t migrations = 0;
   for (uint32_t it = 1; it <= iterations; ++it) {
@@ -100,6 +100,23 @@ uint32_t write_synthetic_run(const std::string& path, uint32_t vms, uint32_t ite
           e->set_outage(true);
           w.append(g);
         }
+        // The VM's diagnostics every 250 ms over its 2 s (VM metrics).
+        for (uint64_t k = 0; k < 8; ++k) {
+          v1::JournalRecord s;
+          v1::VmSample* v = s.mutable_vm_sample();
+          v->set_instance_id("id-" + std::to_string(vm));
+          v->set_instance_name("vm" + std::to_string(vm));
+          v->set_sampled_ns(now + k * 250 * kMs);
+          v->set_cpu_time_ns(static_cast<uint64_t>(migrations) * 1'000'000'000ULL + k * 50 * kMs);
+          v->set_nic_rx_bytes(k * 31'250);
+          v->set_nic_tx_bytes(k * 31'250);
+          v->set_uptime_s(1000 + migrations);
+          v->set_campaign(cell.campaign);
+          v->set_cell(cell.name);
+          w.append(s);
+        }
+        m->set_memory_processed_bytes(128ULL << 20);
+        m->set_progress_ns(now + 1400 * kMs);
         m->set_completed_ns(now + 1500 * kMs);
         m->set_outcome(v1::MIGRATION_OUTCOME_COMPLETED);
         m->set_phase(v1::MIGRATION_PHASE_COMPLETED);

@@ -1,6 +1,7 @@
 #pragma once
 // The journal a live run writes, made up for the benchmarks: T VMs, each migrated there and
-// back per iteration, two probe flows per VM, one gap per flow and a RARP per migration.
+// back per iteration, two probe flows per VM, one gap per flow, a RARP and eight VM
+// diagnostics samples per migration.
 
 #include <cstdint>
 #include <map>

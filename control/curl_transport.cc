@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -48,6 +51,23 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+// libcurl read callback: the next piece of the streamed body file.
+size_t on_read(char* data, size_t size, size_t count, void* user) {
+  std::FILE* f = static_cast<std::FILE*>(user);
+  const size_t n = std::fread(data, 1, size * count, f);
+  if (n == 0 && std::ferror(f)) return CURL_READFUNC_ABORT;
+  return n;
+}
+
+// libcurl progress callback for a streamed body.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t total, curl_off_t sent) {
+  const auto* upload = static_cast<const HttpUpload*>(user);
+  if (upload->on_progress) {
+    upload->on_progress(static_cast<uint64_t>(sent), static_cast<uint64_t>(total));
+  }
+  return 0;
+}
+
 // curl_global_init, once per process, before the first handle.
 void global_init() {
   static std::once_flag once;
@@ -73,6 +93,15 @@ CurlTransport::CurlTransport(TransportOptions options) : options_(std::move(opti
 }
 
 Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
+  return perform(request, nullptr);
+}
+
+Result<HttpResponse> CurlTransport::send_file(const HttpRequest& request,
+                                              const HttpUpload& upload) {
+  return perform(request, &upload);
+}
+
+Result<HttpResponse> CurlTransport::perform(const HttpRequest& request, const HttpUpload* upload) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return make_error(ErrorKind::kTransport, "curl_easy_init failed");
   CURL* h = curl.get();
@@ -96,13 +125,39 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(options_.connect_timeout.count()));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+  const auto total_timeout =
+      upload != nullptr ? std::chrono::milliseconds(0) : options_.total_timeout;
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(total_timeout.count()));
+  if (total_timeout.count() == 0) {
+    // No overall limit: a stalled transfer still ends.
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1000L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+  }
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   if (!options_.ca_bundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_bundle.c_str());
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> file(nullptr, std::fclose);
   bool has_body = !request.body.empty() || request.method == "POST" || request.method == "PUT" ||
                   request.method == "PATCH";
-  if (has_body) {
+  if (upload != nullptr) {
+    file.reset(std::fopen(upload->path.c_str(), "rb"));
+    if (!file) {
+      return make_error(ErrorKind::kIo,
+                        "cannot read " + upload->path + ": " + std::strerror(errno));
+    }
+    if (std::fseek(file.get(), 0, SEEK_END) != 0) {
+      return make_error(ErrorKind::kIo, "cannot read " + upload->path + ": not seekable");
+    }
+    const long size = std::ftell(file.get());
+    std::rewind(file.get());
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, file.get());
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, upload);
+  } else if (has_body) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   } else if (request.method == "HEAD") {

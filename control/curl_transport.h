@@ -34,10 +34,14 @@ class CurlTransport : public HttpTransport {
   explicit CurlTransport(TransportOptions options = {});
   // Sends request; transport failures name the curl error, never the request body.
   Result<HttpResponse> send(const HttpRequest& request) override;
+  Result<HttpResponse> send_file(const HttpRequest& request, const HttpUpload& upload) override;
   // The options in force.
   const TransportOptions& options() const { return options_; }
 
  private:
+  // Both sends; upload may be null.
+  Result<HttpResponse> perform(const HttpRequest& request, const HttpUpload* upload);
+
   // Fixed at construction.
   TransportOptions options_;
 };

@@ -4,6 +4,8 @@
 // sessions call. CurlTransport (curl_transport.h) is the real implementation; tests run
 // it against a real HTTP server on 127.0.0.1.
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -21,6 +23,15 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   // Sent when non-empty (or always for POST/PUT/PATCH).
   std::string body;
+};
+
+// A file sent as a request's body (an image upload): streamed as it is read, never held in
+// memory whole, with no overall time limit (a transfer slower than 1 kB/s for a minute
+// fails).
+struct HttpUpload {
+  std::string path;
+  // Called as the file is sent: bytes sent so far and in all.
+  std::function<void(uint64_t sent, uint64_t total)> on_progress;
 };
 
 // One HTTP response, whatever its status.
@@ -43,6 +54,9 @@ class HttpTransport {
   virtual ~HttpTransport() = default;
   // Sends request and waits for the whole response.
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+  // Sends request with upload's file as its body (request.body is ignored); a file that
+  // cannot be read is ErrorKind::kIo, nothing sent.
+  virtual Result<HttpResponse> send_file(const HttpRequest& request, const HttpUpload& upload) = 0;
 };
 
 }  // namespace migprobe::control

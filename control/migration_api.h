@@ -9,16 +9,9 @@
 #include "control/nova_requests.h"
 #include "control/nova_types.h"
 #include "control/result.h"
+#include "control/traced.h"
 
 namespace migprobe::control {
-
-// A value with the request id of the response that carried it (the last page's for a
-// paginated list).
-template <typename T>
-struct Traced {
-  T value;
-  std::string request_id;
-};
 
 class MigrationApi {
  public:
@@ -43,6 +36,8 @@ class MigrationApi {
   // One action with its events; request_id is the one of the call that started it.
   virtual Result<Traced<InstanceAction>> instance_action(const std::string& server_id,
                                                          const std::string& request_id) = 0;
+  // A server's diagnostics in the 2.48 shape (2.48+; ErrorKind::kUnsupported before).
+  virtual Result<Traced<ServerDiagnostics>> diagnostics(const std::string& server_id) = 0;
 };
 
 }  // namespace migprobe::control

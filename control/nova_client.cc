@@ -34,19 +34,6 @@ std::string origin(const std::string& url) {
   return url.substr(0, url.find('/', scheme + 3));
 }
 
-// A parsed body with the request id of its response; a parse error gets the status and
-// request id of the response too.
-template <typename T>
-Result<Traced<T>> traced(Result<T> parsed, const HttpResponse& response) {
-  if (!parsed.ok()) {
-    Error e = parsed.error();
-    e.request_id = response.request_id;
-    e.http_status = response.status;
-    return e;
-  }
-  return Traced<T>{std::move(parsed).value(), response.request_id};
-}
-
 }  // namespace
 
 NovaClient::NovaClient(Session& session, NovaOptions options)
@@ -137,6 +124,43 @@ Result<Traced<std::vector<Flavor>>> NovaClient::flavors() {
     marker = query_value(page->value.next_query, "marker");
     if (marker.empty() || !seen.insert(marker).second) return out;
   }
+}
+
+Result<Traced<Flavor>> NovaClient::create_flavor(const FlavorCreate& flavor) {
+  Result<Microversion> v = negotiate();
+  if (!v.ok()) return v.error();
+  Result<HttpResponse> r = send("POST", "/flavors", flavor_create_body(flavor, *v).dump(), false);
+  if (!r.ok()) return r.error();
+  return traced(parse_flavor(r->body), *r);
+}
+
+Result<Traced<Done>> NovaClient::delete_flavor(const std::string& flavor_id) {
+  Result<HttpResponse> r = send("DELETE", "/flavors/" + url_encode(flavor_id));
+  if (!r.ok()) return r.error();
+  return Traced<Done>{Done{}, r->request_id};
+}
+
+Result<Traced<Keypair>> NovaClient::import_keypair(const std::string& name,
+                                                   const std::string& public_key,
+                                                   const std::string& user_id) {
+  Result<Microversion> v = negotiate();
+  if (!v.ok()) return v.error();
+  Result<HttpResponse> r = send("POST", "/os-keypairs",
+                                keypair_import_body(name, public_key, user_id, *v).dump(), false);
+  if (!r.ok()) return r.error();
+  return traced(parse_keypair(r->body), *r);
+}
+
+Result<Traced<Keypair>> NovaClient::keypair(const std::string& name) {
+  Result<HttpResponse> r = send("GET", "/os-keypairs/" + url_encode(name));
+  if (!r.ok()) return r.error();
+  return traced(parse_keypair(r->body), *r);
+}
+
+Result<Traced<Done>> NovaClient::delete_keypair(const std::string& name) {
+  Result<HttpResponse> r = send("DELETE", "/os-keypairs/" + url_encode(name));
+  if (!r.ok()) return r.error();
+  return Traced<Done>{Done{}, r->request_id};
 }
 
 Result<Traced<std::vector<Hypervisor>>> NovaClient::hypervisor_servers(const std::string& hostname,

@@ -53,6 +53,20 @@ class NovaClient : public MigrationApi {
   // Every flavor the caller may use, public and private for an admin (GET
   // /flavors/detail?is_public=None), every page.
   Result<Traced<std::vector<Flavor>>> flavors();
+  // POST /flavors (an admin call): a public flavor. Never retried (409 when the name or id
+  // is taken).
+  Result<Traced<Flavor>> create_flavor(const FlavorCreate& flavor);
+  // DELETE /flavors/{id}.
+  Result<Traced<Done>> delete_flavor(const std::string& flavor_id);
+
+  // POST /os-keypairs importing an ssh public key for user_id ("" for the caller). Never
+  // retried.
+  Result<Traced<Keypair>> import_keypair(const std::string& name, const std::string& public_key,
+                                         const std::string& user_id = {});
+  // GET /os-keypairs/{name}.
+  Result<Traced<Keypair>> keypair(const std::string& name);
+  // DELETE /os-keypairs/{name}.
+  Result<Traced<Done>> delete_keypair(const std::string& name);
 
   // POST os-migrateLive; Nova answers 202 with no body. Never retried.
   Result<Traced<Done>> live_migrate(const std::string& server_id,
@@ -80,7 +94,7 @@ class NovaClient : public MigrationApi {
   int authentications() const { return session_.auth_count(); }
 
   // A server's diagnostics in the 2.48 shape (2.48+).
-  Result<Traced<ServerDiagnostics>> diagnostics(const std::string& server_id);
+  Result<Traced<ServerDiagnostics>> diagnostics(const std::string& server_id) override;
 
  private:
   // A call at the negotiated microversion.

@@ -177,16 +177,26 @@ Result<Server> parse_server(const std::string& body) {
                              [](const json&, const json& s) { return read_server(s); });
 }
 
+Flavor read_flavor(const json& f) {
+  return Flavor{id_text(f, "id"), text(f, "name"), number<int>(f, "vcpus"),
+                number<int64_t>(f, "ram"), number<int64_t>(f, "disk")};
+}
+
 Result<Page<Flavor>> parse_flavors(const std::string& body) {
   return with_member<Page<Flavor>>(body, "flavors", [](const json& doc, const json& list) {
-    return Page<Flavor>{read_array<Flavor>(list,
-                                           [](const json& f) {
-                                             return Flavor{id_text(f, "id"), text(f, "name"),
-                                                           number<int>(f, "vcpus"),
-                                                           number<int64_t>(f, "ram"),
-                                                           number<int64_t>(f, "disk")};
-                                           }),
-                        next_query(doc, "flavors_links")};
+    return Page<Flavor>{read_array<Flavor>(list, read_flavor), next_query(doc, "flavors_links")};
+  });
+}
+
+Result<Flavor> parse_flavor(const std::string& body) {
+  return with_member<Flavor>(body, "flavor",
+                             [](const json&, const json& f) { return read_flavor(f); });
+}
+
+Result<Keypair> parse_keypair(const std::string& body) {
+  return with_member<Keypair>(body, "keypair", [](const json&, const json& k) {
+    return Keypair{text(k, "name"), text(k, "type"), text(k, "public_key"), text(k, "fingerprint"),
+                   text(k, "user_id")};
   });
 }
 

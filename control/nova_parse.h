@@ -15,6 +15,10 @@ Result<Page<Server>> parse_servers(const std::string& body);
 Result<Server> parse_server(const std::string& body);
 // GET /flavors/detail.
 Result<Page<Flavor>> parse_flavors(const std::string& body);
+// {"flavor": {...}}: the answer of create and show.
+Result<Flavor> parse_flavor(const std::string& body);
+// {"keypair": {...}}: the answer of import and show.
+Result<Keypair> parse_keypair(const std::string& body);
 // {"hypervisors": [...]} with or without "servers" in each.
 Result<std::vector<Hypervisor>> parse_hypervisors(const std::string& body);
 // {"migrations": [...]} of GET /servers/{id}/migrations.

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "control/nova_types.h"
+
 namespace migprobe::control {
 
 Result<nlohmann::json> live_migrate_body(const LiveMigrateOptions& options, Microversion v) {
@@ -32,6 +34,27 @@ Result<nlohmann::json> live_migrate_body(const LiveMigrateOptions& options, Micr
 
 nlohmann::json force_complete_body() {
   return nlohmann::json{{"force_complete", nullptr}};
+}
+
+nlohmann::json flavor_create_body(const FlavorCreate& f, Microversion version) {
+  nlohmann::json flavor = {{"name", f.name},
+                           {"ram", f.ram_mb},
+                           {"vcpus", f.vcpus},
+                           {"disk", f.disk_gb},
+                           {"os-flavor-access:is_public", true}};
+  if (!f.id.empty()) flavor["id"] = f.id;
+  if (version >= Microversion{2, 55} && !f.description.empty()) {
+    flavor["description"] = f.description;
+  }
+  return nlohmann::json{{"flavor", flavor}};
+}
+
+nlohmann::json keypair_import_body(const std::string& name, const std::string& public_key,
+                                   const std::string& user_id, Microversion version) {
+  nlohmann::json keypair = {{"name", name}, {"public_key", public_key}};
+  if (version >= Microversion{2, 2}) keypair["type"] = "ssh";
+  if (version >= Microversion{2, 10} && !user_id.empty()) keypair["user_id"] = user_id;
+  return nlohmann::json{{"keypair", keypair}};
 }
 
 std::string url_encode(const std::string& value) {

@@ -31,6 +31,15 @@ Result<nlohmann::json> live_migrate_body(const LiveMigrateOptions& options, Micr
 // The force-complete action body (2.22+): {"force_complete": null}.
 nlohmann::json force_complete_body();
 
+struct FlavorCreate;
+// POST /flavors: a public flavor; the description from 2.55 on.
+nlohmann::json flavor_create_body(const FlavorCreate& flavor, Microversion version);
+
+// POST /os-keypairs importing public_key for user_id (an ssh key; type from 2.2, user_id
+// from 2.10).
+nlohmann::json keypair_import_body(const std::string& name, const std::string& public_key,
+                                   const std::string& user_id, Microversion version);
+
 // Filters of GET /os-migrations.
 struct MigrationFilter {
   std::string instance_uuid;

@@ -51,6 +51,27 @@ struct Flavor {
   int64_t disk_gb = 0;
 };
 
+// POST /flavors: a flavor to create.
+struct FlavorCreate {
+  std::string name;
+  // "" lets Nova choose one.
+  std::string id;
+  int vcpus = 1;
+  int64_t ram_mb = 512;
+  int64_t disk_gb = 1;
+  // Sent from 2.55 on.
+  std::string description;
+};
+
+// A keypair (os-keypairs).
+struct Keypair {
+  std::string name;
+  std::string type;
+  std::string public_key;
+  std::string fingerprint;
+  std::string user_id;
+};
+
 // A server as a hypervisor lists it (name and uuid only).
 struct HypervisorServer {
   std::string uuid;

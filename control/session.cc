@@ -105,30 +105,37 @@ Result<HttpResponse> Session::send_with_retries(const HttpRequest& request, bool
   }
 }
 
-Result<HttpResponse> Session::call(const ServiceCall& call) {
-  if (is_absolute(call.path)) return call_url(call.path, call);
+Result<HttpResponse> Session::call(const ServiceCall& call, const HttpUpload* upload) {
+  if (is_absolute(call.path)) return call_url(call.path, call, upload);
   Result<std::string> base = endpoint(call.service_type);
   if (!base.ok()) return base.error();
   std::string path = call.path;
   if (!path.empty() && path.front() != '/') path.insert(path.begin(), '/');
-  return call_url(*base + path, call);
+  return call_url(*base + path, call, upload);
 }
 
-Result<HttpResponse> Session::call_url(const std::string& url, const ServiceCall& call) {
+Result<HttpResponse> Session::call_url(const std::string& url, const ServiceCall& call,
+                                       const HttpUpload* upload) {
   HttpRequest request;
   request.method = call.method;
   request.url = url;
   request.body = call.body;
   request.headers = call.headers;
   request.headers.emplace_back("Accept", "application/json");
-  if (!call.body.empty()) request.headers.emplace_back("Content-Type", "application/json");
+  if (upload != nullptr) {
+    request.headers.emplace_back("Content-Type", "application/octet-stream");
+  } else if (!call.body.empty()) {
+    request.headers.emplace_back("Content-Type", "application/json");
+  }
   // One retry after a 401: the token may have been revoked or expired early.
   for (int pass = 0; pass < 2; ++pass) {
     Result<std::string> token = fresh_token();
     if (!token.ok()) return token.error();
     HttpRequest sent = request;
     sent.headers.emplace_back("X-Auth-Token", *token);
-    Result<HttpResponse> response = send_with_retries(sent, call.idempotent);
+    // An upload is sent once: a failed one leaves the image queued for the caller to retry.
+    Result<HttpResponse> response = upload != nullptr ? transport_.send_file(sent, *upload)
+                                                      : send_with_retries(sent, call.idempotent);
     if (!response.ok()) return scrubbed(response.error());
     if (response->status == 401 && pass == 0) {
       invalidate();

@@ -74,9 +74,10 @@ class Session {
   Result<std::string> endpoint(const std::string& service_type);
   // Sends call with the token. A 2xx or 3xx response is returned; anything else is an Error
   // with status, API message and request id.
-  Result<HttpResponse> call(const ServiceCall& call);
+  Result<HttpResponse> call(const ServiceCall& call, const HttpUpload* upload = nullptr);
   // Sends a request to an explicit URL with the token (version documents and the like).
-  Result<HttpResponse> call_url(const std::string& url, const ServiceCall& call);
+  Result<HttpResponse> call_url(const std::string& url, const ServiceCall& call,
+                                const HttpUpload* upload = nullptr);
   // The project id of the current token, empty when unscoped or not yet authenticated.
   std::string project_id();
   // Forgets the token so that the next call authenticates again.

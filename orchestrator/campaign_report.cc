@@ -13,6 +13,8 @@
 #include "analysis/journal_report.h"
 #include "analysis/report_writers.h"
 #include "analysis/run_statistics.h"
+#include "analysis/vm_metrics.h"
+#include "base/text.h"
 #include "orchestrator/campaign_spec.h"
 
 namespace migprobe::orchestrator {
@@ -47,15 +49,11 @@ uint32_t verdict_count(const v1::CellResult& c, v1::TcpVerdictKind v) {
 
 // "12.3": ms with one decimal, for the table.
 std::string ms1(uint64_t ns) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(ns) / 1e6);
-  return buf;
+  return base::fixed_text(static_cast<double>(ns) / 1e6, 1);
 }
 
 std::string s1(uint64_t ns) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(ns) / 1e9);
-  return buf;
+  return base::fixed_text(static_cast<double>(ns) / 1e9, 1);
 }
 
 // The evacuation time of a cell's direction there (source -> dest) or back.
@@ -97,6 +95,7 @@ v1::CellResult cell_result(const v1::Report& report) {
   c.set_failed(report.migrations_failed());
   std::vector<uint64_t> icmp, udp, tcp;
   std::map<v1::TcpVerdictKind, uint32_t> verdicts;
+  std::vector<const v1::VmMetrics*> vm;
   for (const v1::TargetReport& t : report.targets()) {
     bool has[3] = {false, false, false};
     for (const auto& f : t.flows()) {
@@ -110,6 +109,7 @@ v1::CellResult cell_result(const v1::Report& report) {
         ++verdicts[m.tcp().verdict()];
       }
       if (m.migration().outcome() != v1::MIGRATION_OUTCOME_COMPLETED) continue;
+      if (m.has_vm()) vm.push_back(&m.vm());
       if (m.coverage_lost()) {
         c.set_not_measured(c.not_measured() + 1);
         continue;
@@ -147,6 +147,7 @@ v1::CellResult cell_result(const v1::Report& report) {
     n->set_count(verdicts[v]);
   }
   for (const auto& d : report.evacuation_time()) *c.add_evacuation_time() = d;
+  if (!vm.empty()) *c.mutable_vm() = analysis::mean_vm_metrics(vm);
   c.set_unattributed_gaps(static_cast<uint32_t>(report.unattributed_gaps_size()));
   return c;
 }
@@ -235,8 +236,9 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> head = {"#"};
   for (const auto& l : r.labels()) head.push_back(l);
-  for (const char* h : {"state", "migr", "ok", "mean", "p50", "p95", "p99", "max", "icmp95",
-                        "udp95", "tcp95", "tcp i/r/R/s", "evac->", "evac<-", "queued", "unattr"}) {
+  for (const char* h :
+       {"state", "migr", "ok", "mean", "p50", "p95", "p99", "max", "icmp95", "udp95", "tcp95",
+        "tcp i/r/R/s", "evac->", "evac<-", "queued", "cpu% b/d", "mem MB/s", "unattr"}) {
     head.emplace_back(h);
   }
   rows.push_back(head);
@@ -274,6 +276,13 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
     row.push_back(c.queued() == 0
                       ? std::string("0")
                       : std::to_string(c.queued()) + " (" + s1(c.queued_time().max_ns()) + ")");
+    const v1::VmMetrics& vm = c.vm();
+    row.push_back(vm.migrations() == 0 || vm.during().samples() == 0
+                      ? std::string("-")
+                      : base::fixed_text(vm.before().cpu_percent(), 0) + "/" +
+                            base::fixed_text(vm.during().cpu_percent(), 0));
+    row.push_back(vm.memory_transfer_mb_s() > 0 ? base::fixed_text(vm.memory_transfer_mb_s(), 1)
+                                                : std::string("-"));
     row.push_back(std::to_string(c.unattributed_gaps()));
     rows.push_back(std::move(row));
   }
@@ -283,8 +292,9 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
       "  (the union of the flows); icmp95/udp95/tcp95: p95 of each kind's longest gap, ms\n"
       "  tcp i/r/R/s: TCP verdicts intact/recovered/reset/stalled\n"
       "  evac->/evac<-: mean evacuation time there and back, s; queued: migrations Nova held\n"
-      "  queued before starting them (the longest wait, s); unattr: gaps outside every\n"
-      "  migration's window\n";
+      "  queued before starting them (the longest wait, s); cpu% b/d: the VMs' CPU before and\n"
+      "  during their migrations (100: one vCPU busy); mem MB/s: memory Nova transferred per\n"
+      "  second; unattr: gaps outside every migration's window\n";
   if (r.authentications() > 0) {
     const double minutes = static_cast<double>(r.run_span_ns()) / 60e9;
     char buf[160];
@@ -302,6 +312,12 @@ std::string render_campaign_text(const v1::CampaignReport& r) {
              " completed migrations not measured whole (coverage gaps), left out of the "
              "downtime\n";
     }
+  }
+  for (const auto& c : r.cells()) {
+    if (c.vm().migrations() == 0) continue;
+    out += "  cell " + std::to_string(c.index()) + " VM metrics, the mean of " +
+           std::to_string(c.vm().migrations()) + " completed migrations:\n" +
+           analysis::vm_metrics_text(c.vm(), "    ");
   }
   for (const auto& p : r.problems()) out += "  problem: " + p + "\n";
   return out;
@@ -327,7 +343,8 @@ std::string render_campaign_csv(const v1::CampaignReport& r) {
   for (v1::TcpVerdictKind v : kVerdictColumns) out += std::string(",tcp_") + verdict_column(v);
   out +=
       ",evacuation_there_mean_s,evacuation_back_mean_s,queued,queued_mean_s,queued_max_s,"
-      "unattributed_gaps,authentications\n";
+      "vm_cpu_before_pct,vm_cpu_during_pct,vm_cpu_after_pct,vm_nic_during_mbit_s,"
+      "vm_disk_during_mb_s,vm_memory_transfer_mb_s,unattributed_gaps,authentications\n";
   auto opt_ms = [](const v1::DowntimeStats& s, uint64_t v) {
     return s.count() == 0 ? std::string() : ms1(v);
   };
@@ -357,6 +374,17 @@ std::string render_campaign_csv(const v1::CampaignReport& r) {
     } else {
       out += ",";
     }
+    const v1::VmMetrics& vm = c.vm();
+    auto rate = [](const v1::VmRates& phase, double v) {
+      return phase.samples() == 0 ? std::string() : base::fixed_text(v, 2);
+    };
+    out += "," + rate(vm.before(), vm.before().cpu_percent()) + "," +
+           rate(vm.during(), vm.during().cpu_percent()) + "," +
+           rate(vm.after(), vm.after().cpu_percent()) + "," +
+           rate(vm.during(), vm.during().nic_rx_mbit_s() + vm.during().nic_tx_mbit_s()) + "," +
+           rate(vm.during(), vm.during().disk_read_mb_s() + vm.during().disk_write_mb_s()) + "," +
+           (vm.memory_transfer_mb_s() > 0 ? base::fixed_text(vm.memory_transfer_mb_s(), 2)
+                                          : std::string());
     out += "," + std::to_string(c.unattributed_gaps()) + "," + std::to_string(c.authentications()) +
            "\n";
   }

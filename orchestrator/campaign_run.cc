@@ -106,6 +106,7 @@ EvacuationOptions cell_options(const v1::CampaignSpec& spec, const v1::Cell& cel
   o.migration_timeout = ms(s.migration_timeout_ns());
   o.queue_timeout = ms(s.queue_timeout_ns());
   o.settle = ms(s.settle_ns());
+  o.vm_metrics_period = ms(s.vm_metrics_period_ns());
   o.block_migration = s.block_migration();
   o.flows.assign(s.flows().begin(), s.flows().end());
   o.poll_interval = options.poll_interval;

@@ -185,6 +185,16 @@ std::map<std::string, std::function<base::Status(const YAML::Node&)>> settings_h
       {"queue_timeout",
        time("queue_timeout", [out](uint64_t ns) { out->set_queue_timeout_ns(ns); })},
       {"settle", time("settle", [out](uint64_t ns) { out->set_settle_ns(ns); })},
+      {"vm_metrics_period",
+       [&err, out](const YAML::Node& v) -> base::Status {
+         auto d = duration(err, v, "vm_metrics_period");
+         if (!d.ok()) return d.error();
+         if (*d != 0 && *d < 100'000'000) {
+           return err.at(v, "vm_metrics_period must be 0s (off) or at least 100ms");
+         }
+         out->set_vm_metrics_period_ns(*d);
+         return base::Done{};
+       }},
       {"block_migration",
        [&err, out](const YAML::Node& v) -> base::Status {
          auto s = scalar(err, v, "block_migration");
@@ -392,6 +402,7 @@ base::Result<std::vector<v1::Cell>> expand_cells(const v1::CampaignSpec& spec) {
     if (!s.has_migration_timeout_ns()) s.set_migration_timeout_ns(600'000'000'000ULL);
     if (!s.has_queue_timeout_ns()) s.set_queue_timeout_ns(3'600'000'000'000ULL);
     if (!s.has_settle_ns()) s.set_settle_ns(2'000'000'000ULL);
+    if (!s.has_vm_metrics_period_ns()) s.set_vm_metrics_period_ns(1'000'000'000ULL);
     if (!s.has_block_migration()) s.set_block_migration("auto");
     if (s.flows().empty()) {
       auto flows = parse_flows(kDefaultFlows, kDefaultReplyTimeoutNs);

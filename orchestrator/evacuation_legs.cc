@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "orchestrator/probe_link.h"
+#include "orchestrator/vm_sampler.h"
 
 namespace migprobe::orchestrator {
 
@@ -34,8 +35,14 @@ void pause_for(std::chrono::milliseconds d, const StopRequest& stop) {
 }
 
 LegRunner::LegRunner(const EvacuationOptions& options, MigrationDriver& driver,
-                     control::RunJournal& journal, RunProgress& progress, ProbeLink* probe)
-    : options_(options), driver_(driver), journal_(journal), progress_(progress), probe_(probe) {}
+                     control::RunJournal& journal, RunProgress& progress, ProbeLink* probe,
+                     VmSampler* sampler)
+    : options_(options),
+      driver_(driver),
+      journal_(journal),
+      progress_(progress),
+      probe_(probe),
+      sampler_(sampler) {}
 
 LegResult LegRunner::run(const Leg& leg, std::vector<Vm>& vms, const StopRequest& stop,
                          const std::function<bool(const Vm&)>& done, bool resumed) {
@@ -63,6 +70,14 @@ LegResult LegRunner::run(const Leg& leg, std::vector<Vm>& vms, const StopRequest
     journal_.append(r);
   }
   progress_.line(leg.label + ": " + std::to_string(todo.size()) + " VMs");
+  const bool sampling = sampler_ != nullptr && sampler_->enabled() && !todo.empty();
+  if (sampling) {
+    for (size_t i : todo) sampler_->watch(vms[i].id, vms[i].name);
+    // Two samples of each VM one period apart: its rates before the leg's first migration.
+    sampler_->sample_round();
+    pause_for(options_.vm_metrics_period, stop);
+    sampler_->sample_round();
+  }
 
   std::mutex vms_mutex;
   std::atomic<size_t> next{0};
@@ -96,12 +111,17 @@ LegResult LegRunner::run(const Leg& leg, std::vector<Vm>& vms, const StopRequest
         ++failed;
       }
       pause_for(options_.settle, stop);
+      if (sampling) sampler_->unwatch(vm.id);
     }
   };
   std::vector<std::thread> workers;
   const size_t n = std::min<size_t>(options_.parallel, std::max<size_t>(todo.size(), 1));
   for (size_t w = 0; w < n; ++w) workers.emplace_back(worker);
   for (auto& w : workers) w.join();
+  if (sampling) {
+    // VMs a stop left unmoved.
+    for (size_t i : todo) sampler_->unwatch(vms[i].id);
+  }
 
   LegResult result;
   result.completed = completed.load();

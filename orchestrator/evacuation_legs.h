@@ -19,6 +19,7 @@
 namespace migprobe::orchestrator {
 
 class ProbeLink;
+class VmSampler;
 
 // A VM of the run and where it is now.
 struct Vm {
@@ -52,9 +53,11 @@ struct LegResult {
 // Runs legs with one driver; the VMs' hosts follow the migrations that completed.
 class LegRunner {
  public:
-  // probe may be null (a run without a dataplane).
+  // probe may be null (a run without a dataplane), sampler too (no VM metrics). With a
+  // sampler, the leg's VMs are watched from its start (two rounds one period apart before
+  // the first migration: the rates before it) to the end of each one's settle time.
   LegRunner(const EvacuationOptions& options, MigrationDriver& driver, control::RunJournal& journal,
-            RunProgress& progress, ProbeLink* probe);
+            RunProgress& progress, ProbeLink* probe, VmSampler* sampler = nullptr);
 
   // Moves the VMs on leg.from to leg.to. A resumed leg (begun before the run stopped) skips
   // the VMs done says were done before, and its record says it was resumed.
@@ -67,6 +70,7 @@ class LegRunner {
   control::RunJournal& journal_;
   RunProgress& progress_;
   ProbeLink* probe_;
+  VmSampler* sampler_;
 };
 
 // Sleeps d unless a stop is requested first.

@@ -76,6 +76,11 @@ base::Status validate(const EvacuationOptions& o) {
   if (o.out_dir.empty()) return invalid("--out-dir is required");
   if (o.poll_interval.count() <= 0) return invalid("--poll-interval must be positive");
   if (o.queue_timeout.count() <= 0) return invalid("--queue-timeout must be positive");
+  if (o.vm_metrics_period.count() != 0 && o.vm_metrics_period < std::chrono::milliseconds(100)) {
+    return invalid(
+        "--vm-metrics-period must be 0s (off) or at least 100ms (it is one Nova call "
+        "per VM and period)");
+  }
   if (o.migration_timeout < o.converge_timeout) {
     return invalid("--migration-timeout (" + ms_text(o.migration_timeout) +
                    ") is shorter than --converge-timeout (" + ms_text(o.converge_timeout) + ")");
@@ -97,6 +102,11 @@ std::string summary(const EvacuationOptions& o) {
     << ", policy " << policy_name(o.policy) << " (converge " << ms_text(o.converge_timeout)
     << ", timeout " << ms_text(o.migration_timeout) << ", queued at most "
     << ms_text(o.queue_timeout) << "), settle " << ms_text(o.settle);
+  if (o.vm_metrics_period.count() == 0) {
+    s << ", no VM metrics";
+  } else {
+    s << ", VM metrics every " << ms_text(o.vm_metrics_period);
+  }
   if (!o.servers.empty()) {
     s << ", servers";
     for (const auto& n : o.servers) s << ' ' << n;

@@ -44,6 +44,9 @@ struct EvacuationOptions {
   // Quiet time after each migration (and before the first), so that each gap falls in the
   // window of the migration that caused it.
   std::chrono::milliseconds settle{std::chrono::seconds(2)};
+  // VM metrics: each VM of a leg has its server diagnostics (2.48) sampled at this period from
+  // the leg's start to its migration's end plus the settle time; 0 turns them off.
+  std::chrono::milliseconds vm_metrics_period{std::chrono::seconds(1)};
   // Block migration: "auto" (2.25+), "yes" or "no".
   std::string block_migration = "auto";
   // Probe flows per VM (kind, interval, port, reply timeout).

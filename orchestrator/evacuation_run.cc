@@ -14,6 +14,7 @@
 #include "orchestrator/probe_link.h"
 #include "orchestrator/run_report.h"
 #include "orchestrator/run_resume.h"
+#include "orchestrator/vm_sampler.h"
 
 namespace migprobe::orchestrator {
 namespace {
@@ -221,7 +222,9 @@ int execute(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& 
           if (e.has_announce()) driver.on_announce(e.announce());
         },
         [&progress](const std::string& text) { progress.line(text); });
-    if (auto started = probe->start(targets); !started.ok()) {
+    if (auto started =
+            probe->start(targets, o.dataplane_grace, [&stop] { return stop.stop_new(); });
+        !started.ok()) {
       return fail_start("dataplane", started.error().message);
     }
     progress.line("probing " + std::to_string(targets.size()) + " VMs with " +
@@ -247,7 +250,9 @@ int execute(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& 
   pause_for(o.settle, stop);
 
   bool probe_lost = false;
-  LegRunner legs(o, driver, journal, progress, probe.get());
+  VmSampler sampler(nova, journal, o, progress);
+  sampler.start();
+  LegRunner legs(o, driver, journal, progress, probe.get(), &sampler);
   for (const Leg& leg : plan_legs(o)) {
     if (stop.stop_new()) break;
     std::function<bool(const Vm&)> done;
@@ -274,6 +279,7 @@ int execute(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& 
       break;
     }
   }
+  sampler.stop();
   // A stop asked for while the last replies drain does not make a finished run interrupted.
   const bool interrupted = stop.stop_new();
   if (probe) {

@@ -128,7 +128,8 @@ std::string default_campaign() {
 int evacuate_main(int argc, char** argv) {
   mo::EvacuationOptions o;
   CloudOptions cloud;
-  std::string servers, flows, policy, converge, timeout, queue, poll, settle, reply_timeout, grace;
+  std::string servers, flows, policy, converge, timeout, queue, poll, settle, reply_timeout, grace,
+      vm_period;
   po::options_description d(
       "migprobe-control evacuate: live-migrate every VM of --from to --to and back, "
       "--iterations times, while migprobe-dp probes them; journal and reports go to "
@@ -154,6 +155,10 @@ int evacuate_main(int argc, char** argv) {
       "settle", po::value(&settle)->default_value("2s"),
       "quiet time before the first migration and after each one (gaps are tagged with the "
       "migration whose [requested, completed + settle] window holds them)")(
+      "vm-metrics-period", po::value(&vm_period)->default_value("1s"),
+      "VM metrics: each VM's server diagnostics (CPU, NIC, disk; microversion 2.48) sampled "
+      "at this period from the start of its leg to the end of its migration plus --settle, "
+      "reported as rates before, during and after each migration; 0s turns them off")(
       "block-migration", po::value(&o.block_migration)->default_value("auto"), "auto, yes or no")(
       "dataplane-socket", po::value(&o.dataplane_socket),
       "migprobe-dp's --control-socket; without it nothing is measured")(
@@ -195,6 +200,7 @@ int evacuate_main(int argc, char** argv) {
     o.queue_timeout = to_ms("queue-timeout", queue);
     o.poll_interval = to_ms("poll-interval", poll);
     o.settle = to_ms("settle", settle);
+    o.vm_metrics_period = to_ms("vm-metrics-period", vm_period);
     o.dataplane_grace = to_ms("dataplane-grace", grace);
     const auto reply_ns = migprobe::base::parse_duration_ns(reply_timeout);
     if (!reply_ns) throw po::error("--reply-timeout: '" + reply_timeout + "' is not a duration");
@@ -469,8 +475,8 @@ int campaign_main(int argc, char** argv) {
         std::cout << "\nThe spec (YAML): name, defaults, axes (each value sets some of a "
                      "cell's settings) and/or cells listed one by one; settings: cloud, "
                      "source_host, dest_host, servers, flavor, iterations, parallel, policy, "
-                     "converge_timeout, migration_timeout, queue_timeout, settle, block_migration, "
-                     "flows, "
+                     "converge_timeout, migration_timeout, queue_timeout, settle, "
+                     "vm_metrics_period, block_migration, flows, "
                      "before, after.\nExit status: 0 every cell ran and every migration "
                      "completed, 1 a migration failed or a cell was skipped, 2 could not "
                      "start, 3 interrupted, 4 the dataplane was lost, 5 output lost.\n";

@@ -275,9 +275,16 @@ void MigrationDriver::follow(Active& active, Watch& w, const control::ServerMigr
     active.nova_id = mine.id;
     if (!mine.uuid.empty()) ev.set_nova_migration_id(mine.uuid);
     ev.set_nova_status(mine.status);
+    if (mine.memory_processed_bytes > ev.memory_processed_bytes() ||
+        mine.disk_processed_bytes > ev.disk_processed_bytes()) {
+      ev.set_progress_ns(clock_.realtime_ns());
+    }
     ev.set_memory_total_bytes(mine.memory_total_bytes);
     ev.set_memory_processed_bytes(mine.memory_processed_bytes);
     ev.set_memory_remaining_bytes(mine.memory_remaining_bytes);
+    ev.set_disk_total_bytes(mine.disk_total_bytes);
+    ev.set_disk_processed_bytes(mine.disk_processed_bytes);
+    ev.set_disk_remaining_bytes(mine.disk_remaining_bytes);
     if (ev.running_ns() == 0 && waiting_status(mine.status)) {
       w.started_at.reset();
       if (ev.queued_ns() == 0 && mine.status == "queued") {

@@ -1,6 +1,7 @@
 #include "orchestrator/probe_link.h"
 
 #include <algorithm>
+#include <thread>
 #include <tuple>
 
 #include "base/clock.h"
@@ -33,8 +34,23 @@ ProbeLink::~ProbeLink() {
   client_.stop_events();
 }
 
-control::Status ProbeLink::start(const std::vector<v1::Target>& targets) {
+control::Status ProbeLink::start(const std::vector<v1::Target>& targets,
+                                 std::chrono::milliseconds reachable_within,
+                                 const std::function<bool()>& should_stop) {
+  const auto until = std::chrono::steady_clock::now() + reachable_within;
   auto stats = client_.stats(false);
+  bool told = false;
+  while (!stats.ok() && stats.error().kind == control::ErrorKind::kTransport &&
+         std::chrono::steady_clock::now() < until && !(should_stop && should_stop())) {
+    if (!told && notice_) {
+      notice_("dataplane not reachable yet (" + stats.error().message +
+              "); asking again for up to " + std::to_string(reachable_within.count() / 1000) +
+              " s");
+    }
+    told = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    stats = client_.stats(false);
+  }
   if (!stats.ok()) return stats.error();
   auto opened = client_.start_events([this](const v1::Event& e) { on_event(e); },
                                      [this](const control::Error& e) { on_stream_end(e); });

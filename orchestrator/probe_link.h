@@ -36,7 +36,11 @@ class ProbeLink {
 
   // Subscribes to events, configures targets (replacing any others), starts probing and
   // journals the targets with their flow ids. Starts the watchdog.
-  control::Status start(const std::vector<v1::Target>& targets);
+  // A dataplane not reachable yet (starting, or busy with a client killed a moment ago) is
+  // asked again every half second for up to reachable_within, saying so once.
+  control::Status start(const std::vector<v1::Target>& targets,
+                        std::chrono::milliseconds reachable_within = std::chrono::milliseconds(0),
+                        const std::function<bool()>& should_stop = {});
   // True while the dataplane answers and probes.
   bool healthy() const;
   // Waits until healthy or timeout (or stop requested by should_stop); returns healthy().

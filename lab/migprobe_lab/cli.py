@@ -74,6 +74,9 @@ def build_parser():
     u.add_argument("--load", type=_load, metavar="MB,PPS",
                    help="memory-dirtying load in every QEMU guest: MB of memory, pages "
                    "dirtied per second")
+    u.add_argument("--load-on", metavar="VM[,VM...]",
+                   help="only these guests run the --load (e.g. vm1: a dirtying guest next to "
+                   "idle ones)")
     u.add_argument("--mem-mb", type=int, default=128, help="guest memory (default 128)")
 
     m = sub.add_parser("migrate", help="live-migrate one guest to another host",

@@ -26,7 +26,8 @@ def log(msg):
 def settings_of(opts):
     return {"guests": opts.guests, "hosts": list(opts.hosts), "on": opts.on, "mode": opts.mode,
             "kernel_probe": bool(opts.kernel_probe), "reflector": opts.reflector,
-            "load": opts.load, "mem_mb": opts.mem_mb, "accel": opts.accel}
+            "load": opts.load, "load_on": opts.load_on, "mem_mb": opts.mem_mb,
+            "accel": opts.accel}
 
 
 def healthy(lab):
@@ -85,12 +86,15 @@ def _build(opts, want):
     load_mb = load_pps = 0
     if opts.load:
         load_mb, load_pps = opts.load
+    load_on = set(opts.load_on.split(",")) if opts.load_on else None
     for n in range(1, opts.guests + 1):
+        loaded = load_on is None or config.guest_name(n) in load_on
         lab["guests"][config.guest_name(n)] = {
             "name": config.guest_name(n), "index": n, "ip": config.guest_ip(n),
             "mac": config.guest_mac(n), "host": opts.on,
             "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"migprobe-lab/{config.guest_name(n)}")),
-            "load_mb": load_mb, "load_pps": load_pps, "mem_mb": opts.mem_mb}
+            "load_mb": load_mb if loaded else 0, "load_pps": load_pps if loaded else 0,
+            "mem_mb": opts.mem_mb}
     mode = opts.mode
     if mode == "auto":
         mode = "qemu" if _qemu_usable() else "netns"

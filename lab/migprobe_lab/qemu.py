@@ -31,7 +31,7 @@ def cmdline_append(guest):
 
 def argv(lab, guest, host, tap, incoming_port=None):
     f = files(guest["name"], host)
-    a = [config.QEMU_BIN, "-name", f"{guest['name']}@{host}",
+    a = [config.QEMU_BIN, "-name", f"{guest['name']}@{host},debug-threads=on",
          "-accel", lab["accel"], "-machine", "pc", "-cpu", "qemu64",
          "-m", str(guest.get("mem_mb", 128)), "-smp", "1",
          "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",

@@ -22,7 +22,10 @@ TEST(CurlTransport, SendsMethodHeadersBodyAndCapturesRequestId) {
                  {{"X-OpenStack-Request-ID", "req-abc"}, {"X-Other", " spaced "}}};
   });
   CurlTransport transport;
-  auto r = transport.send({"PUT", server.base_url() + "/x?y=1", {{"X-Custom", "v"}}, "[1]"});
+  auto r = transport.send({.method = "PUT",
+                           .url = server.base_url() + "/x?y=1",
+                           .headers = {{"X-Custom", "v"}},
+                           .body = "[1]"});
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->status, 202);
   EXPECT_EQ(r->body, "{\"echo\": [1]}");
@@ -39,7 +42,8 @@ TEST(CurlTransport, SendsMethodHeadersBodyAndCapturesRequestId) {
 TEST(CurlTransport, ErrorStatusesAreResponsesNotErrors) {
   TestHttpServer server([](const ReceivedRequest&) { return Reply{503, "down"}; });
   CurlTransport transport;
-  auto r = transport.send({"GET", server.base_url() + "/", {}, ""});
+  auto r =
+      transport.send({.method = "GET", .url = server.base_url() + "/", .headers = {}, .body = ""});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(r->request_id, "");
@@ -53,7 +57,8 @@ TEST(CurlTransport, TimesOut) {
   TransportOptions options;
   options.total_timeout = std::chrono::milliseconds(100);
   CurlTransport transport(options);
-  auto r = transport.send({"GET", server.base_url() + "/slow", {}, ""});
+  auto r = transport.send(
+      {.method = "GET", .url = server.base_url() + "/slow", .headers = {}, .body = ""});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kTransport);
 }
@@ -65,7 +70,10 @@ TEST(CurlTransport, ConnectionRefusedIsTransportError) {
     url = gone.base_url();
   }
   CurlTransport transport;
-  auto r = transport.send({"POST", url + "/", {}, "{\"password\": \"lab-probe-pw-7c1f\"}"});
+  auto r = transport.send({.method = "POST",
+                           .url = url + "/",
+                           .headers = {},
+                           .body = "{\"password\": \"lab-probe-pw-7c1f\"}"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kTransport);
   EXPECT_EQ(r.error().message.find("lab-probe-pw-7c1f"), std::string::npos);
@@ -90,7 +98,7 @@ TEST(CurlTransport, MissingCaBundleFailsHttps) {
   CurlTransport transport(options);
   // Whatever the server speaks, an https call with an unreadable CA bundle must fail.
   std::string https = "https" + server.base_url().substr(4);
-  auto r = transport.send({"GET", https + "/", {}, ""});
+  auto r = transport.send({.method = "GET", .url = https + "/", .headers = {}, .body = ""});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kTransport);
 }

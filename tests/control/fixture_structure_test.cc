@@ -36,6 +36,9 @@ enum class Compare {
   // A flat object of numbers whose keys are named after the guest's devices (the
   // diagnostics before 2.48): nothing to compare key by key.
   kNumbersByDevice,
+  // The same keys, and the optional fields of Glance's image create that the published
+  // request leaves out (visibility, tags: the API reference documents both).
+  kKeysImageCreate,
 };
 
 // One fixture and the published sample for the same call and microversion.
@@ -115,7 +118,20 @@ constexpr Counterpart kCounterparts[] = {
      "nova/os-server-diagnostics/v2.48/server-diagnostics-get-resp.json", Compare::kKeys},
     {"nova/2.1/server-diagnostics.json",
      "nova/os-server-diagnostics/server-diagnostics-get-resp.json", Compare::kNumbersByDevice},
+    {"nova/2.75/flavor.json", "nova/flavors/v2.75/flavor-get-resp.json", Compare::kKeys},
+    {"nova/2.92/keypair-import-request.json",
+     "nova/os-keypairs/v2.92/keypairs-import-post-req.json", Compare::kKeys},
+    {"nova/2.92/keypair-import.json", "nova/os-keypairs/v2.92/keypairs-import-post-resp.json",
+     Compare::kKeys},
+    {"glance/image-create-request.json", "glance/image-create-request.json",
+     Compare::kKeysImageCreate},
+    {"glance/image-create-response.json", "glance/image-create-response.json", Compare::kKeys},
+    {"glance/image-show-response.json", "glance/image-show-response.json", Compare::kKeys},
+    {"glance/images-list-response.json", "glance/images-list-response.json", Compare::kKeys},
 };
+
+// The optional image create fields beyond the published request.
+const std::set<std::string> kImageCreateKeys = {"visibility", "tags"};
 
 // The server attributes an admin sees beyond the published 2.90+ (non-admin) samples.
 const std::set<std::string> kAdminServerKeys = {
@@ -198,7 +214,10 @@ std::vector<std::string> differences(const json& ours, const json& published, Co
   }
   const std::set<std::string> none;
   compare_structure(ours, published, "$", "",
-                    compare == Compare::kKeysAdminServer ? kAdminServerKeys : none, out);
+                    compare == Compare::kKeysAdminServer   ? kAdminServerKeys
+                    : compare == Compare::kKeysImageCreate ? kImageCreateKeys
+                                                           : none,
+                    out);
   return out;
 }
 

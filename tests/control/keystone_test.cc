@@ -103,7 +103,10 @@ TEST(KeystoneToken, ParsesFixtureResponsesOverHttp) {
                              {"x-openstack-request-id", "req-5b2e8c14"}}};
     });
     CurlTransport transport;
-    auto response = transport.send({"POST", server.base_url() + "/v3/auth/tokens", {}, "{}"});
+    auto response = transport.send({.method = "POST",
+                                    .url = server.base_url() + "/v3/auth/tokens",
+                                    .headers = {},
+                                    .body = "{}"});
     ASSERT_TRUE(response.ok()) << response.error().to_string();
     auto token = parse_token_response(*response);
     ASSERT_TRUE(token.ok()) << c.path << ": " << token.error().to_string();

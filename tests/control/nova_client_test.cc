@@ -90,6 +90,19 @@ class FakeNova : public ::testing::Test {
     if (api == "/servers/" + kServer + "/diagnostics") {
       return Reply{200, fixture("nova/2.48/server-diagnostics.json"), ids};
     }
+    if (api == "/flavors" && r.method == "POST") {
+      return Reply{200, fixture("nova/2.75/flavor.json"), ids};
+    }
+    if (api == "/flavors/b8f0e6b2-4a51-4c3e-9f1d-2c7e5a9d3b64" && r.method == "DELETE") {
+      return Reply{202, "", ids};
+    }
+    if (api == "/os-keypairs" && r.method == "POST") {
+      return Reply{201, fixture("nova/2.92/keypair-import.json"), ids};
+    }
+    if (api == "/os-keypairs/migprobe-c1") {
+      if (r.method == "DELETE") return Reply{204, "", ids};
+      return Reply{200, fixture("nova/2.92/keypair-import.json"), ids};
+    }
     return Reply{404,
                  R"({"itemNotFound": {"code": 404, "message": "Instance could not be found."}})",
                  {{"x-openstack-request-id", "req-notfound"}}};
@@ -125,6 +138,55 @@ TEST_F(FakeNova, NegotiatesAndSendsBothMicroversionHeaders) {
   EXPECT_EQ(requests.back().headers["openstack-api-version"], "compute 2.96");
   EXPECT_EQ(requests.back().headers["x-openstack-nova-api-version"], "2.96");
   EXPECT_EQ(requests.back().headers["x-auth-token"], "token-nova");
+}
+
+TEST_F(FakeNova, FlavorCreateAndDelete) {
+  NovaClient nova = client();
+  FlavorCreate f;
+  f.name = "migprobe-c1-small";
+  f.id = "b8f0e6b2-4a51-4c3e-9f1d-2c7e5a9d3b64";
+  f.vcpus = 2;
+  f.ram_mb = 4096;
+  f.disk_gb = 40;
+  f.description = "migprobe campaign c1";
+  auto created = nova.create_flavor(f);
+  ASSERT_TRUE(created.ok()) << created.error().to_string();
+  EXPECT_EQ(created->value.id, f.id);
+  EXPECT_EQ(created->value.vcpus, 2);
+  EXPECT_EQ(created->value.ram_mb, 4096);
+  EXPECT_EQ(created->value.disk_gb, 40);
+  auto requests = compute_requests();
+  ASSERT_EQ(requests.size(), 1U);
+  const json sent = json::parse(requests[0].body);
+  EXPECT_EQ(sent, json::parse(R"({"flavor": {"name": "migprobe-c1-small", "ram": 4096,
+      "vcpus": 2, "disk": 40, "os-flavor-access:is_public": true,
+      "id": "b8f0e6b2-4a51-4c3e-9f1d-2c7e5a9d3b64", "description": "migprobe campaign c1"}})"));
+  // Before 2.55 there is no description to send.
+  EXPECT_FALSE(flavor_create_body(f, {2, 54})["flavor"].contains("description"));
+  EXPECT_TRUE(nova.delete_flavor(f.id).ok());
+  EXPECT_EQ(compute_requests().back().method, "DELETE");
+}
+
+TEST_F(FakeNova, KeypairImportShowDelete) {
+  NovaClient nova = client();
+  const json want = fixture_json("nova/2.92/keypair-import-request.json");
+  auto imported = nova.import_keypair(want["keypair"]["name"], want["keypair"]["public_key"],
+                                      want["keypair"]["user_id"]);
+  ASSERT_TRUE(imported.ok()) << imported.error().to_string();
+  EXPECT_EQ(imported->value.fingerprint, "7e:43:23:43:a5:7d:0d:4f:c9:2a:6d:72:5d:14:7c:ee");
+  auto requests = compute_requests();
+  ASSERT_EQ(requests.size(), 1U);
+  EXPECT_EQ(json::parse(requests[0].body), want);
+  auto shown = nova.keypair("migprobe-c1");
+  ASSERT_TRUE(shown.ok()) << shown.error().to_string();
+  EXPECT_EQ(shown->value.public_key, want["keypair"]["public_key"]);
+  EXPECT_TRUE(nova.delete_keypair("migprobe-c1").ok());
+  // No type before 2.2, no user_id before 2.10.
+  const json old = keypair_import_body("k", "ssh-ed25519 AAAA", "u", {2, 1});
+  EXPECT_FALSE(old["keypair"].contains("type"));
+  EXPECT_FALSE(old["keypair"].contains("user_id"));
+  EXPECT_TRUE(
+      keypair_import_body("k", "ssh-ed25519 AAAA", "u", {2, 10})["keypair"].contains("user_id"));
 }
 
 TEST_F(FakeNova, ServersOnHostAsHostEvacuateLiveFindsThem) {

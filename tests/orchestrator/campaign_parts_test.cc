@@ -93,6 +93,46 @@ TEST(CampaignReport, ACellsFiguresFromItsRunsReport) {
   EXPECT_EQ(c.evacuation_time_size(), 1);
 }
 
+TEST(CampaignReport, ACellsVmMetricsAreTheMeanOfItsCompletedMigrations) {
+  v1::Report report = report_of({
+      {100, 90, 0, v1::MIGRATION_OUTCOME_COMPLETED, v1::TCP_VERDICT_NOT_MEASURED},
+      {200, 150, 0, v1::MIGRATION_OUTCOME_COMPLETED, v1::TCP_VERDICT_NOT_MEASURED},
+      {0, 0, 0, v1::MIGRATION_OUTCOME_FAILED, v1::TCP_VERDICT_NOT_MEASURED},
+  });
+  const double during[] = {40, 80, 5};
+  for (int i = 0; i < 3; ++i) {
+    v1::VmMetrics* vm = report.mutable_targets(0)->mutable_migrations(i)->mutable_vm();
+    vm->mutable_before()->set_samples(2);
+    vm->mutable_before()->set_cpu_percent(10);
+    vm->mutable_during()->set_samples(4);
+    vm->mutable_during()->set_cpu_percent(during[i]);
+    vm->mutable_during()->set_nic_rx_mbit_s(1.5);
+    vm->set_memory_transfer_mb_s(100.0 * (i + 1));
+  }
+  v1::CellResult c = cell_result(report);
+  // The failed migration is left out.
+  EXPECT_EQ(c.vm().migrations(), 2U);
+  EXPECT_DOUBLE_EQ(c.vm().during().cpu_percent(), 60.0);
+  EXPECT_DOUBLE_EQ(c.vm().memory_transfer_mb_s(), 150.0);
+  c.set_index(1);
+  c.set_state("finished");
+  v1::CampaignReport r;
+  r.set_name("vm");
+  *r.add_cells() = c;
+  const std::string text = render_campaign_text(r);
+  EXPECT_NE(text.find(" 10/60 "), std::string::npos) << text;
+  EXPECT_NE(text.find(" 150.0 "), std::string::npos) << text;
+  EXPECT_NE(text.find("cell 1 VM metrics, the mean of 2 completed migrations:\n"
+                      "    vm before CPU 10% · NIC 0.00 Mb/s in, 0.00 Mb/s out\n"
+                      "    vm during CPU 60% · NIC 1.50 Mb/s in, 0.00 Mb/s out · memory "
+                      "transferred at 150.0 MB/s\n"
+                      "    vm after  not sampled\n"),
+            std::string::npos)
+      << text;
+  const std::string csv = render_campaign_csv(r);
+  EXPECT_NE(csv.find(",10.00,60.00,,1.50,0.00,150.00,"), std::string::npos) << csv;
+}
+
 TEST(CampaignReport, TheMatrixTableHasTheLabelsAsColumns) {
   v1::CampaignReport r;
   r.set_name("seed");
@@ -126,13 +166,15 @@ TEST(CampaignReport, TheMatrixTableHasTheLabelsAsColumns) {
             "downtime_median_ms,downtime_p95_ms,downtime_p99_ms,downtime_max_ms,icmp_p95_ms,"
             "udp_p95_ms,tcp_p95_ms,tcp_intact,tcp_recovered,tcp_reset,tcp_stalled,"
             "tcp_not_established,evacuation_there_mean_s,evacuation_back_mean_s,queued,"
-            "queued_mean_s,queued_max_s,unattributed_gaps,authentications");
+            "queued_mean_s,queued_max_s,vm_cpu_before_pct,vm_cpu_during_pct,vm_cpu_after_pct,"
+            "vm_nic_during_mbit_s,vm_disk_during_mb_s,vm_memory_transfer_mb_s,unattributed_gaps,"
+            "authentications");
   EXPECT_NE(csv.find("\n1,small,ceph,finished,1,1,0,100.0,100.0,100.0,100.0,100.0,90.0,,300.0,"
-                     "0,1,0,0,0,12.5,,0,,,1,0\n"),
+                     "0,1,0,0,0,12.5,,0,,,,,,,,,1,0\n"),
             std::string::npos)
       << csv;
   // A label with a comma is quoted; a cell without figures has empty fields.
-  EXPECT_NE(csv.find("\n2,\"large, fast\",,skipped,0,0,0,,,,,,,,,0,0,0,0,0,,,0,,,0,0\n"),
+  EXPECT_NE(csv.find("\n2,\"large, fast\",,skipped,0,0,0,,,,,,,,,0,0,0,0,0,,,0,,,,,,,,,0,0\n"),
             std::string::npos)
       << csv;
 }

@@ -20,7 +20,7 @@ axes:
   - name: storage
     values:
       - {value: ceph, cloud: ceph}
-      - {value: local, cloud: local, block_migration: "yes"}
+      - {value: local, cloud: local, block_migration: "yes", vm_metrics_period: 5s}
   - name: tunnelling
     values:
       - value: "on"
@@ -50,6 +50,8 @@ TEST(CampaignSpec, TheSeedsMatrixIsTwelveCells) {
   EXPECT_EQ(s.policy(), "wait");
   EXPECT_EQ(s.parallel(), 1U);
   EXPECT_EQ(s.settle_ns(), 2'000'000'000U);
+  EXPECT_EQ(s.vm_metrics_period_ns(), 5'000'000'000U);
+  EXPECT_EQ((*cells)[0].settings().vm_metrics_period_ns(), 1'000'000'000U);
   EXPECT_EQ((*cells)[0].settings().block_migration(), "auto");
   EXPECT_EQ((*cells)[0].settings().before().timeout_ns(), 600'000'000'000U);
   // An axis value sets the cell's flavor (checked against the cloud before the run) and its
@@ -82,6 +84,8 @@ TEST(CampaignSpec, ErrorsNameFileLineColumnAndWhatWasExpected) {
       {"name: x\ndefaults:\n  parallel: 0\n",
        "spec.yaml:3:13: parallel must be a whole number from 1, not '0'"},
       {"name: x\nrepeat: 3\n", "spec.yaml:2:1: unknown key 'repeat' in the campaign"},
+      {"name: x\ndefaults:\n  vm_metrics_period: 10ms\n",
+       "spec.yaml:3:22: vm_metrics_period must be 0s (off) or at least 100ms"},
   };
   for (const Case& c : cases) {
     auto spec = parse_campaign_spec(c.yaml, "spec.yaml");

@@ -144,6 +144,24 @@ class FakeNova : public control::MigrationApi {
     a.events.push_back(ev);
     return control::Traced<control::InstanceAction>{a, "req-action"};
   }
+  // Diagnostics: cpu_ns_per_call of CPU time and nic_bytes_per_call received per call.
+  uint64_t cpu_ns_per_call = 0;
+  uint64_t nic_bytes_per_call = 0;
+  control::Result<control::Traced<control::ServerDiagnostics>> diagnostics(
+      const std::string& server_id) override {
+    if (auto e = enter("diagnostics " + server_id)) return *e;
+    ++diagnostics_calls_;
+    control::ServerDiagnostics d;
+    d.state = "running";
+    d.num_cpus = 1;
+    d.uptime = 100 + diagnostics_calls_;
+    d.memory_maximum = 512;
+    d.cpu_details.push_back({0, cpu_ns_per_call * diagnostics_calls_, 0});
+    control::NicDiagnostics nic;
+    nic.rx_octets = nic_bytes_per_call * diagnostics_calls_;
+    d.nic_details.push_back(nic);
+    return control::Traced<control::ServerDiagnostics>{d, "req-diagnostics"};
+  }
 
  private:
   // Each call: the scripted state as of now, then the injected failure if any.
@@ -155,6 +173,7 @@ class FakeNova : public control::MigrationApi {
 
   FakeClock& clock_;
   std::optional<std::chrono::steady_clock::time_point> requested_;
+  uint64_t diagnostics_calls_ = 0;
   std::string dest_;
   control::Server server_;
   std::vector<control::ServerMigration> in_progress_;

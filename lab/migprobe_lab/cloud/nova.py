@@ -1,10 +1,11 @@
 """Nova (compute API v2.1) subset: version discovery and microversions, servers,
 os-migrateLive, server migrations (progress, force complete, abort), os-migrations,
-instance actions with events, hypervisors with servers, server diagnostics."""
+instance actions with events, hypervisors with servers, server diagnostics, flavors and
+keypairs (nova_resources.py)."""
 
 import re
 
-from . import nova_hosts, nova_migrations
+from . import nova_hosts, nova_migrations, nova_resources
 from . import nova_views as views
 from .rest import ApiError
 from .nova_common import page
@@ -155,3 +156,4 @@ def register(router, world, ident):
 
     nova_migrations.register(router, world)
     nova_hosts.register(router, world)
+    nova_resources.register(router, world.flavors, world.keypairs)

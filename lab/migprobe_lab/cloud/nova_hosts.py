@@ -1,5 +1,5 @@
-"""Nova routes about hosts and guests' insides: hypervisors (with their servers), the
-lab's one flavor, server diagnostics."""
+"""Nova routes about hosts and guests' insides: hypervisors (with their servers), server
+diagnostics."""
 
 import os
 
@@ -72,31 +72,21 @@ def register(router, world):
                 return 200, {"hypervisor": hv}
         raise ApiError(404, f"Hypervisor with ID {hid} could not be found.")
 
-    # --- flavors (the one flavor of lab guests, for clients that show flavor names) ---------
-    @router.add("GET", r"/compute/v2\.1/flavors(?P<detail>/detail)?", "nova")
-    def flavors(req, detail):
-        f = {"id": views.FLAVOR_ID, "name": "lab.tiny",
-             "links": views.links(req.base_url, f"flavors/{views.FLAVOR_ID}")}
-        if detail:
-            f.update({"OS-FLV-DISABLED:disabled": False, "disk": 1, "OS-FLV-EXT-DATA:ephemeral": 0,
-                      "os-flavor-access:is_public": True, "ram": 128, "swap": 0, "vcpus": 1,
-                      "rxtx_factor": 1.0})
-            if req.microversion >= (2, 55):
-                f["description"] = None
-            if req.microversion >= (2, 61):
-                f["extra_specs"] = {}
-        return 200, {"flavors": [f]}
-
     # --- diagnostics --------------------------------------------------------------------------
     @router.add("GET", r"/compute/v2\.1/servers/(?P<sid>[^/]+)/diagnostics", "nova")
     def diagnostics(req, sid):
+        # As Nova's: answered while the server migrates (its source host has it), refused
+        # while its guest does not run (Nova's compute manager checks the power state).
         s = world.server(sid)
-        if s.get("task_state"):
-            raise ApiError(409, f"Cannot 'get_diagnostics' instance {s['uuid']} while it is in "
-                                f"task_state {s['task_state']}")
         port = config.port_name(s["hosts"], s["host"], s["index"])
         nic = _nic_stats(port)
-        cpu_ns, uptime = _qemu_times(s) if s["mode"] == "qemu" else (0, 0)
+        cpu_ns, uptime = 0, 0
+        if s["mode"] == "qemu":
+            times = _qemu_times(s)
+            if times is None:
+                raise ApiError(409, f"Cannot 'get_diagnostics' instance {s['uuid']} while it is "
+                                    "in power_state 4")
+            cpu_ns, uptime = times
         if req.microversion < (2, 48):
             return 200, {"cpu0_time": cpu_ns, "memory": s.get("mem_mb", 128) * 1024,
                          f"{port}_rx": nic["rx_octets"], f"{port}_rx_packets": nic["rx_packets"],
@@ -126,15 +116,34 @@ def _nic_stats(port):
             "rx_rate": None, "tx_rate": None}
 
 
+def _stat(path):
+    with open(path) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def _qemu_times(s):
+    """The guest's vCPU time (ns) and uptime (s) from its QEMU process on its host, as
+    libvirt's diagnostics give them: the time of QEMU's vCPU threads ("CPU 0/TCG", "CPU
+    0/KVM"), not of its other threads (the migration thread's work is not the guest's).
+    None when the QEMU is not running."""
     pid = read_pid(qemu.files(s["name"], s["host"])["pid"])
+    if not pid:
+        return None
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
         hz = os.sysconf("SC_CLK_TCK")
-        cpu_ns = (int(fields[11]) + int(fields[12])) * 1_000_000_000 // hz
+        fields = _stat(f"/proc/{pid}/stat")
+        ticks = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    if not f.read().startswith("CPU "):
+                        continue
+                t = _stat(f"/proc/{pid}/task/{tid}/stat")
+                ticks += int(t[11]) + int(t[12])
+            except (OSError, ValueError, IndexError):
+                continue
         with open("/proc/uptime") as f:
             up = float(f.read().split()[0])
-        return cpu_ns, int(up - int(fields[19]) / hz)
+        return ticks * 1_000_000_000 // hz, int(up - int(fields[19]) / hz)
     except (OSError, ValueError, IndexError, TypeError):
-        return 0, 0
+        return None

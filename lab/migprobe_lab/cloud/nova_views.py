@@ -91,7 +91,10 @@ def _memory(mig):
     mem = mig.get("memory") or {}
     total = mem.get("total", 0)
     remaining = mem.get("remaining", 0)
-    return {"memory_total_bytes": total, "memory_processed_bytes": max(total - remaining, 0),
+    # libvirt's memProcessed is QEMU's ram "transferred": pages sent again after the guest
+    # dirtied them count again (it can exceed the total), zero pages count little.
+    processed = mem.get("transferred", max(total - remaining, 0))
+    return {"memory_total_bytes": total, "memory_processed_bytes": processed,
             "memory_remaining_bytes": remaining, "disk_total_bytes": 0,
             "disk_processed_bytes": 0, "disk_remaining_bytes": 0}
 

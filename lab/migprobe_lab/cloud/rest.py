@@ -52,16 +52,59 @@ class Request:
         self.request_id = "req-" + str(uuid.uuid4())
         host = handler.headers.get("Host") or "%s:%d" % handler.server.server_address[:2]
         self.base_url = f"http://{host}"
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
+        self._rfile = handler.rfile
+        self._length = int(handler.headers.get("Content-Length") or 0)
+        self._chunked = "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower()
+        # True once the body was read whole: a connection with a body left unread is closed.
+        self.consumed = self._length == 0 and not self._chunked
         self.body = None
+        self.microversion = None  # set by Nova
+        self.token = None
+
+    def load_json(self):
+        """Reads the body as JSON (None when there is none)."""
+        try:
+            raw = b"".join(self.stream_body(1 << 20))
+        except ValueError as e:
+            raise ApiError(400, f"Malformed request body: {e}")
         if raw:
             try:
                 self.body = json.loads(raw)
             except ValueError:
                 raise ApiError(400, "Malformed request body")
-        self.microversion = None  # set by Nova
-        self.token = None
+
+    def stream_body(self, chunk):
+        """The body in pieces of at most chunk bytes (Content-Length or chunked); ValueError
+        when the client sent less than it said."""
+        if self.consumed:
+            return
+        if self._chunked:
+            while True:
+                size_line = self._rfile.readline(1024)
+                if not size_line:
+                    raise ValueError("the body ended inside a chunk header")
+                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                left = size
+                while left:
+                    data = self._rfile.read(min(chunk, left))
+                    if not data:
+                        raise ValueError(f"the body ended {left} bytes short of its chunk")
+                    left -= len(data)
+                    yield data
+                self._rfile.readline(16)
+        else:
+            left = self._length
+            while left:
+                data = self._rfile.read(min(chunk, left))
+                if not data:
+                    raise ValueError(f"the body ended {left} bytes short of its length")
+                left -= len(data)
+                yield data
+        self.consumed = True
 
     def q(self, name, default=None):
         v = self.query.get(name)
@@ -69,12 +112,16 @@ class Request:
 
 
 class Route:
-    def __init__(self, method, pattern, func, service, auth=True):
+    """raw: the handler reads the body itself (req.stream_body); else it arrives as JSON in
+    req.body."""
+
+    def __init__(self, method, pattern, func, service, auth=True, raw=False):
         self.method = method
         self.regex = re.compile(pattern + "$")
         self.func = func
         self.service = service
         self.auth = auth
+        self.raw = raw
 
 
 class Router:
@@ -83,9 +130,9 @@ class Router:
         self.before = {}  # service -> callable(req) run before the handler (auth, versions)
         self.after = {}   # service -> callable(req, headers) adding response headers
 
-    def add(self, method, pattern, service, auth=True):
+    def add(self, method, pattern, service, auth=True, raw=False):
         def deco(func):
-            self.routes.append(Route(method, pattern, func, service, auth))
+            self.routes.append(Route(method, pattern, func, service, auth, raw))
             return func
         return deco
 
@@ -145,6 +192,8 @@ def make_handler(router, faults, calls):
                 if service != "lab":
                     rule = faults.match_call(method, path)
                     if rule is not None:
+                        for _ in req.stream_body(1 << 20):  # as read before an answer
+                            pass
                         self._inject(rule, service, request_id)
                         return
                 route, found = router.find(method, path)
@@ -152,6 +201,8 @@ def make_handler(router, faults, calls):
                     if found:
                         raise ApiError(405, "The method is not allowed for the requested URL.")
                     raise ApiError(404, "The resource could not be found.")
+                if not route.raw:
+                    req.load_json()
                 before = router.before.get(route.service)
                 if before:
                     before(req, route)
@@ -163,6 +214,10 @@ def make_handler(router, faults, calls):
                 headers.update(e.headers)
             except (BrokenPipeError, ConnectionResetError):
                 return
+            if req is not None and not req.consumed:
+                # The body was not read (an error came first): the connection cannot be reused.
+                self.close_connection = True
+                headers["Connection"] = "close"
             after = router.after.get(service)
             if after and req is not None:
                 after(req, headers)

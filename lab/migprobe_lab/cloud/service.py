@@ -38,7 +38,7 @@ def build(faults_plan=None, migration_params=None, max_concurrent=0):
     calls = []
     keystone.register(router, ident)
     nova.register(router, world, ident)
-    glance.register(router, ident)
+    glance.register(router, ident, glance.Images())
     _register_admin(router, faults, calls, world)
     return router, faults, calls, world
 

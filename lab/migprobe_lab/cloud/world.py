@@ -11,6 +11,7 @@ from ..migration import Migration, Parameters
 from ..proc import LabError
 from .rest import ApiError
 from .keystone import PROJECT_ID
+from .nova_resources import Flavors, Keypairs
 
 IN_PROGRESS = ("accepted", "queued", "preparing", "running", "post-migrating")
 # migration.Migration.status -> Nova migration status
@@ -33,6 +34,8 @@ class World:
         self.actions = {}  # server uuid -> [action]
         self.task_state = {}  # server uuid -> task_state
         self.runners = {}  # migration id -> Migration
+        self.flavors = Flavors()
+        self.keypairs = Keypairs(identity.user_id)
         lab = self.lab()
         self.created = lab.get("created_ns", time.time_ns()) / 1e9
         for g in lab["guests"].values():
