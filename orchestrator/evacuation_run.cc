@@ -279,9 +279,10 @@ int execute(const EvacuationOptions& o, control::NovaClient& nova, RunProgress& 
       break;
     }
   }
-  sampler.stop();
-  // A stop asked for while the last replies drain does not make a finished run interrupted.
+  // A stop asked for after the last leg (while the sampler stops, while the last replies
+  // drain) does not make a finished run interrupted.
   const bool interrupted = stop.stop_new();
+  sampler.stop();
   if (probe) {
     uint64_t reply_timeout_ns = 0;
     for (const auto& f : o.flows)

@@ -72,6 +72,8 @@ def catalog(base_url):
          "type": "compute", "name": "nova"},
         {"endpoints": endpoints(f"{base_url}/image", "glance"), "id": _id("glance"),
          "type": "image", "name": "glance"},
+        {"endpoints": endpoints(f"{base_url}/networking", "neutron"), "id": _id("neutron"),
+         "type": "network", "name": "neutron"},
     ]
 
 

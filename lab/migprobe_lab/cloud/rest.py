@@ -14,6 +14,9 @@ NOVA_FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden",
                     404: "itemNotFound", 405: "badMethod", 409: "conflictingRequest",
                     413: "overLimit", 415: "badMediaType", 429: "overLimit",
                     501: "notImplemented", 503: "serviceUnavailable"}
+# Neutron's exception class names by status (its error body's "type").
+NEUTRON_TYPES = {400: "BadRequest", 403: "PolicyNotAuthorized", 404: "NotFound", 409: "Conflict",
+                 503: "ServiceUnavailable"}
 KEYSTONE_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                    405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error",
                    503: "Service Unavailable"}
@@ -37,6 +40,9 @@ def error_body(service, status, message):
                           "message": message}}
     if service == "nova":
         return {NOVA_FAULT_NAMES.get(status, "computeFault"): {"code": status, "message": message}}
+    if service == "neutron":
+        return {"NeutronError": {"type": NEUTRON_TYPES.get(status, "NeutronException"),
+                                 "message": message, "detail": ""}}
     return {"error": {"code": status, "message": message}}
 
 
@@ -154,6 +160,8 @@ def service_of(path):
         return "nova"
     if path.startswith("/image"):
         return "glance"
+    if path.startswith("/networking"):
+        return "neutron"
     return "lab"
 
 

@@ -8,7 +8,7 @@ import time
 
 from .. import config, state, truth
 from ..proc import LabError, alive, read_pid, spawn, stop_pidfile
-from . import glance, keystone, nova
+from . import glance, keystone, neutron, nova
 from .faults import FaultPlanError, Faults
 from .rest import ApiError, Router, Server, make_handler
 from .world import World
@@ -39,6 +39,7 @@ def build(faults_plan=None, migration_params=None, max_concurrent=0):
     keystone.register(router, ident)
     nova.register(router, world, ident)
     glance.register(router, ident, glance.Images())
+    neutron.register(router, ident, neutron.SecurityGroups())
     _register_admin(router, faults, calls, world)
     return router, faults, calls, world
 
