@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "control/json_fields.h"
 #include "control/nova_requests.h"
 
 namespace migprobe::control {
@@ -12,9 +13,7 @@ namespace {
 using nlohmann::json;
 
 std::string text(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return {};
-  return it->get<std::string>();
+  return json_text(j, key);
 }
 
 std::optional<int> port(const json& j, const char* key) {

@@ -3,16 +3,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/json_fields.h"
+
 namespace migprobe::control {
 namespace {
 
 using nlohmann::json;
 
-// A string field; "" when absent, null or not a string.
 std::string text(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return {};
-  return it->get<std::string>();
+  return json_text(j, key);
 }
 
 // An id that is an integer in some microversions and a string in others.
