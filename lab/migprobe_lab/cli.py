@@ -55,7 +55,9 @@ def build_parser():
     u = sub.add_parser("up", help="bring the lab up (idempotent; cleans up on failure and Ctrl-C)",
                        description="Create the bridge, the probe veth and the guests, all on one "
                        "host. Running it again with the same options leaves a healthy lab as is.")
-    u.add_argument("--guests", type=int, default=3, help="number of guests (default 3)")
+    u.add_argument("--guests", type=int, default=3,
+                   help="number of guests (default 3; 0: none, the lab cloud boots servers "
+                   "on demand: POST /servers)")
     u.add_argument("--hosts", type=_hosts, default=list(config.DEFAULT_HOSTS),
                    help="compute host names, comma separated (default hostA,hostB)")
     u.add_argument("--on", default=None, help="host the guests start on (default: the first)")
@@ -96,6 +98,14 @@ def build_parser():
     m.add_argument("--inject-failure", choices=("dest-crash", "dest-start"),
                    help="dest-crash: kill the destination QEMU mid-way (a real failure); "
                    "dest-start: fail as if the destination QEMU did not start")
+
+    im = sub.add_parser("image", help="build the guest image and print the file to upload to "
+                        "Glance", description="Builds (or finds cached) the lab's guest image "
+                        "and prints the path of its initramfs: the image a bootstrap uploads "
+                        "to the lab cloud's Glance, which a QEMU server boots with the lab's "
+                        "kernel.")
+    im.add_argument("--reflector", help="the reflector binary baked into the image (as up "
+                    "--reflector)")
 
     s = sub.add_parser("status", help="show the lab")
     s.add_argument("--json", action="store_true", help="machine-readable output")
@@ -167,6 +177,11 @@ def _dispatch(args):
         print(f"lab up: mode {l['mode']}, {len(l['guests'])} guests on {args.on}, "
               f"state {config.state_dir()}")
         return 0
+    if args.command == "image":
+        from . import image
+        reflector = os.path.abspath(args.reflector) if args.reflector else None
+        print(image.ensure_image(reflector)["initrd"])
+        return 0
     if args.command == "down":
         lab.down(purge=args.purge)
         print("lab down")
@@ -182,8 +197,10 @@ def _dispatch(args):
         print(f"mode {st['mode']} accel {st.get('accel')} hosts {','.join(st['hosts'])} "
               f"healthy {st['healthy']} state {config.state_dir()}")
         for g in sorted(st["guests"].values(), key=lambda g: g["index"]):
+            shown = g.get("display_name", "")
             print(f"  {g['name']:6} {g['ip']:12} {g['mac']}  {g['host']:8} "
-                  f"{'running' if g['running'] else 'DOWN'}")
+                  f"{'running' if g['running'] else 'DOWN'}"
+                  f"{'  server ' + shown if shown else ''}")
         c = st["cloud"]
         print(f"cloud: {c.get('url', '-') if c['running'] else 'not running'}")
         print(f"ground truth: {truth.journal_path()} ({len(truth.read_all())} records)")

@@ -34,6 +34,8 @@ def healthy(lab):
     if not rack.link_exists(config.BRIDGE):
         return False
     for g in lab["guests"].values():
+        if g.get("status", "active") != "active":
+            continue  # a server the lab cloud is booting
         if lab["mode"] == "qemu" and not qemu.running(g["name"], g["host"]):
             return False
         if lab["mode"] == "netns" and config.guest_netns(g["index"]) not in rack.netns_list():
@@ -49,8 +51,9 @@ def up(opts):
     """Brings the lab up as described by opts (see cli.py); returns the lab description."""
     if opts.on not in opts.hosts:
         raise LabError(f"--on {opts.on}: not one of the hosts ({', '.join(opts.hosts)})")
-    if not 1 <= opts.guests <= config.MAX_GUESTS:
-        raise LabError(f"--guests must be 1..{config.MAX_GUESTS}")
+    if not 0 <= opts.guests <= config.MAX_GUESTS:
+        raise LabError(f"--guests must be 0..{config.MAX_GUESTS} (0: the lab cloud boots "
+                       "servers on demand)")
     if len(opts.hosts) > 26 or len(set(opts.hosts)) != len(opts.hosts):
         raise LabError("--hosts: 1 to 26 distinct names")
     want = settings_of(opts)
@@ -126,37 +129,83 @@ def _boot_qemu_guests(lab, opts):
     if accel == "auto":
         accel = qemu.probe_accel(lab["image"])
     lab["accel"] = accel
+    if not lab["guests"]:
+        log(f"no guests yet (QEMU, {accel}): the lab cloud boots servers on demand")
+        return
     log(f"booting {len(lab['guests'])} QEMU guests ({accel}) on {opts.on}")
     for g in lab["guests"].values():
-        tap = config.port_name(lab["hosts"], g["host"], g["index"])
-        rack.add_tap(tap)
-        qemu.start(lab, g, g["host"], tap)
+        start_qemu_guest(lab, g)
     # Guests boot in parallel; wait for each one's READY marker on its serial log.
     deadline = time.monotonic() + BOOT_TIMEOUT_S
     for g in lab["guests"].values():
-        left = max(deadline - time.monotonic(), 1)
-        if not qemu.wait_serial(g["name"], g["host"], qemu.READY, left):
-            serial = qemu.files(g["name"], g["host"])["serial"]
-            raise LabError(f"guest {g['name']} did not boot within {BOOT_TIMEOUT_S}s "
-                           f"(serial log {serial})")
+        wait_guest_ready(g, max(deadline - time.monotonic(), 1))
     log("all guests ready")
 
 
+def start_qemu_guest(lab, g):
+    """Starts guest g's QEMU on its host (its tap on the bridge); does not wait for it."""
+    tap = config.port_name(lab["hosts"], g["host"], g["index"])
+    rack.add_tap(tap)
+    qemu.start(lab, g, g["host"], tap)
+
+
+def wait_guest_ready(g, timeout):
+    if not qemu.wait_serial(g["name"], g["host"], qemu.READY, timeout):
+        serial = qemu.files(g["name"], g["host"])["serial"]
+        try:
+            with open(serial, errors="replace") as f:
+                last = [line.strip() for line in f.read().splitlines() if line.strip()][-2:]
+        except OSError:
+            last = []
+        said = f"; its console's last words: {' | '.join(last)}" if last else ""
+        how = ("stopped while it booted" if not qemu.running(g["name"], g["host"])
+               else f"did not boot within {timeout:.0f}s")
+        raise LabError(f"guest {g['name']} {how} (serial log {serial}){said}")
+
+
 def _start_netns_guests(lab, opts):
-    discard = os.path.join(config.lab_dir(), "guest", "discard")
     for g in lab["guests"].values():
-        port = config.port_name(lab["hosts"], g["host"], g["index"])
-        ns = rack.add_guest_netns(g["index"], port, g["mac"], g["ip"])
-        d = state.path("guests", g["name"])
-        os.makedirs(d, exist_ok=True)
-        services = {"echo": ["busybox", "nc", "-ll", "-p", "7", "-e", "cat"],
-                    "discard": ["busybox", "nc", "-ll", "-p", "9", "-e", discard]}
-        if opts.reflector:
-            services["reflector"] = [opts.reflector]
-        for svc, argv in services.items():
-            spawn(["ip", "netns", "exec", ns, *argv], os.path.join(d, f"netns-{svc}.pid"),
-                  os.path.join(d, f"netns-{svc}.log"))
+        start_netns_guest(lab, g, opts.reflector)
     log(f"{len(lab['guests'])} namespace guests up on {opts.on}")
+
+
+def start_netns_guest(lab, g, reflector=None):
+    """Guest g as a namespace on its host's bridge port, with its echo, discard and (when
+    given) reflector services."""
+    discard = os.path.join(config.lab_dir(), "guest", "discard")
+    port = config.port_name(lab["hosts"], g["host"], g["index"])
+    ns = rack.add_guest_netns(g["index"], port, g["mac"], g["ip"])
+    d = state.path("guests", g["name"])
+    os.makedirs(d, exist_ok=True)
+    services = {"echo": ["busybox", "nc", "-ll", "-p", "7", "-e", "cat"],
+                "discard": ["busybox", "nc", "-ll", "-p", "9", "-e", discard]}
+    if reflector:
+        services["reflector"] = [reflector]
+    for svc, argv in services.items():
+        spawn(["ip", "netns", "exec", ns, *argv], os.path.join(d, f"netns-{svc}.pid"),
+              os.path.join(d, f"netns-{svc}.log"))
+
+
+def stop_guest(lab, g):
+    """Stops guest g wherever it runs and removes its bridge ports and namespace (a server
+    deleted through the lab cloud)."""
+    d = state.path("guests", g["name"])
+    if lab["mode"] == "qemu":
+        for host in lab["hosts"]:
+            qemu.stop(g["name"], host, grace=2.0)
+    elif os.path.isdir(d):
+        for f in os.listdir(d):
+            if f.startswith("netns-") and f.endswith(".pid"):
+                stop_pidfile(os.path.join(d, f), grace=1.0)
+        ns = config.guest_netns(g["index"])
+        if ns in rack.netns_list():
+            cp = run(["ip", "netns", "pids", ns], check=False)
+            for p in cp.stdout.split():
+                stop_pid(int(p), grace=1.0)
+            run(["ip", "netns", "delete", ns], check=False)
+    for host in lab["hosts"]:
+        rack.del_link(config.port_name(lab["hosts"], host, g["index"]))
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def _stop_guest_processes():

@@ -36,7 +36,8 @@ def argv(lab, guest, host, tap, incoming_port=None):
          "-m", str(guest.get("mem_mb", 128)), "-smp", "1",
          "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
          "-serial", f"file:{f['serial']}",
-         "-kernel", lab["image"]["kernel"], "-initrd", lab["image"]["initrd"],
+         "-kernel", lab["image"]["kernel"],
+         "-initrd", guest.get("initrd") or lab["image"]["initrd"],
          "-append", cmdline_append(guest),
          "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no,vhost=off",
          # csum=off: the guest fills in its own L4 checksums, as frames on a real wire have

@@ -1,11 +1,13 @@
 """A lab (namespace guests: fast) with the lab cloud served in-process, and a small
 HTTP client for it."""
 
+import http.client
 import json
 import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from labtest import LabTestCase
@@ -94,6 +96,21 @@ class CloudTestCase(LabTestCase):
             "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
         assert r.status == 201, (r.status, r.body)
         return r.headers["X-Subject-Token"]
+
+    def upload(self, iid, data, content_type="application/octet-stream", chunked=False):
+        u = urllib.parse.urlsplit(self.url)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        headers = {"X-Auth-Token": self.token, "Content-Type": content_type}
+        if chunked:
+            conn.request("PUT", f"/image/v2/images/{iid}/file",
+                         body=(data[i:i + 65536] for i in range(0, len(data), 65536)),
+                         headers=headers, encode_chunked=True)
+        else:
+            conn.request("PUT", f"/image/v2/images/{iid}/file", body=data, headers=headers)
+        r = conn.getresponse()
+        body = r.read()
+        conn.close()
+        return r.status, body
 
     def server_id(self, name):
         r = self.call("GET", "/compute/v2.1/servers?name=^" + name + "$")

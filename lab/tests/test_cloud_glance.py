@@ -5,30 +5,13 @@ the refusals a bootstrap can meet (read-only attribute, bad format, a second upl
 content type, an unknown image)."""
 
 import hashlib
-import http.client
 import unittest
-import urllib.parse
 
 from cloudtest import CloudTestCase, fixture
 
 
 class GlanceTest(CloudTestCase):
     guests = 1
-
-    def upload(self, iid, data, content_type="application/octet-stream", chunked=False):
-        u = urllib.parse.urlsplit(self.url)
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-        headers = {"X-Auth-Token": self.token, "Content-Type": content_type}
-        if chunked:
-            conn.request("PUT", f"/image/v2/images/{iid}/file",
-                         body=(data[i:i + 65536] for i in range(0, len(data), 65536)),
-                         headers=headers, encode_chunked=True)
-        else:
-            conn.request("PUT", f"/image/v2/images/{iid}/file", body=data, headers=headers)
-        r = conn.getresponse()
-        body = r.read()
-        conn.close()
-        return r.status, body
 
     def test_create_upload_show_list_delete(self):
         req = fixture("glance/image-create-request.json")

@@ -1,11 +1,15 @@
 """The lab cloud driving real QEMU migrations: memory progress while running, force
 complete (the guest is paused so the copy converges, then resumed on the destination),
-abort (the guest stays on its source). The guest answers pings after each."""
+abort (the guest stays on its source). The guest answers pings after each. A server booted
+from an image uploaded to Glance (the lab's guest image: `migprobe-lab image`) on a chosen
+host answers pings and has diagnostics, and is gone after its delete; a server whose image
+is not a guest image goes to ERROR with the guest's own words."""
 
+import os
 import time
 import unittest
 
-from cloudtest import CloudTestCase
+from cloudtest import CloudTestCase, fixture
 from labtest import qemu_available
 
 
@@ -71,3 +75,66 @@ class CloudQemuTest(CloudTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(qemu_available(), "qemu-system-x86_64 not installed")
+class CloudQemuBootTest(CloudTestCase):
+    guests = 0
+    up_args = ("--mode", "qemu", "--kernel-probe")
+
+    def image(self, name, data):
+        r = self.call("POST", "/image/v2/images", {"name": name, "disk_format": "raw",
+                                                   "container_format": "bare"})
+        self.assertEqual(r.status, 201, r.body)
+        iid = r.body["id"]
+        self.addCleanup(self.call, "DELETE", f"/image/v2/images/{iid}")
+        status, body = self.upload(iid, data)
+        self.assertEqual(status, 204, body)
+        return iid
+
+    def boot(self, iid, name):
+        b = fixture("nova/2.74/server-create-request.json")
+        b["server"].pop("key_name")
+        b["server"].update(name=name, imageRef=iid)
+        r = self.call("POST", "/compute/v2.1/servers", b, version="2.74")
+        self.assertEqual(r.status, 202, r.body)
+        sid = r.body["server"]["id"]
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            s = self.call("GET", f"/compute/v2.1/servers/{sid}", version="2.96").body["server"]
+            if s["status"] != "BUILD":
+                return s
+            time.sleep(0.2)
+        self.fail(f"{name} still building after 150 s")
+
+    def delete(self, sid):
+        self.assertEqual(self.call("DELETE", f"/compute/v2.1/servers/{sid}").status, 204)
+        deadline = time.monotonic() + 30
+        while self.call("GET", f"/compute/v2.1/servers/{sid}").status != 404:
+            self.assertLess(time.monotonic(), deadline, "server still there after its delete")
+            time.sleep(0.1)
+
+    def test_boot_from_an_uploaded_image_and_delete(self):
+        with open(self.status()["image"]["initrd"], "rb") as f:
+            iid = self.image("mp-test-guest", f.read())
+        s = self.boot(iid, "mp-test-1")
+        self.assertEqual(s["status"], "ACTIVE", s.get("fault"))
+        self.assertEqual(s["OS-EXT-SRV-ATTR:host"], "hostB")
+        ip = s["addresses"]["lab-net"][0]["addr"]
+        self.assertGreater(self.ping(ip, 0.3)["received"], 250)
+        d = self.call("GET", f"/compute/v2.1/servers/{s['id']}/diagnostics", version="2.48")
+        self.assertEqual(d.status, 200, d.body)
+        self.assertGreater(d.body["cpu_details"][0]["time"], 0)
+        pidfile = os.path.join(self.state_dir, "guests", "vm1", "hostB.pid")
+        self.assertTrue(os.path.exists(pidfile))
+        self.delete(s["id"])
+        self.assertFalse(os.path.exists(pidfile), "the server's QEMU was left running")
+        self.assertEqual(self.status()["guests"], {})
+
+    def test_an_image_that_is_not_a_guest_goes_to_error(self):
+        iid = self.image("mp-test-junk", b"not an initramfs" * 4096)
+        s = self.boot(iid, "mp-test-junk")
+        self.assertEqual(s["status"], "ERROR")
+        self.assertIn("stopped while it booted", s["fault"]["message"])
+        self.assertEqual(self.status()["guests"], {})
+        self.delete(s["id"])

@@ -71,8 +71,12 @@ class QueueTest(CloudTestCase):
         seen_running = set()
         deadline = time.monotonic() + 30
         while len(seen_running) < 3 and time.monotonic() < deadline:
-            running = [sid for sid in ids
-                       if (self.in_progress(sid) or {}).get("status") in ("preparing", "running")]
+            # One list call: the statuses of all three at one moment (three calls in a row
+            # could see the first still running and, an instant later, the next started).
+            migs = self.call("GET", "/compute/v2.1/os-migrations",
+                             version="2.80").body["migrations"]
+            running = [m["instance_uuid"] for m in migs
+                       if m["instance_uuid"] in ids and m["status"] in ("preparing", "running")]
             self.assertLessEqual(len(running), 1, running)
             seen_running.update(running)
             time.sleep(0.05)

@@ -1,9 +1,10 @@
-"""VM metrics on QEMU guests: vm1 dirties memory (the lab's load: 8 MB rewritten 100000 pages a
-second, about a fifth of a vCPU under TCG), vm2 is idle; both are evacuated there and back
-with their diagnostics sampled every 500 ms. The report shows, per migration, vm1's CPU
-above vm2's during its migration (under TCG a migration costs an idle guest's
-vCPU thread about a tenth of a core too: QEMU's dirty tracking), and each one's memory
-transferred and transfer rate, as measured (not compared: see below). A test that fails while
+"""VM metrics on QEMU guests: vm1 dirties memory (the lab's load: 8 MB rewritten 300000 pages a
+second, about half a vCPU under TCG here), vm2 is idle; both are evacuated there and back
+with their diagnostics sampled every 500 ms. The report shows vm1's CPU during its
+migrations well above vm2's (the mean over the legs, as a cell's row shows it; one leg alone
+is a few samples, and once, at a lighter load, an idle guest's leg read 33% against the busy
+one's 26%), and each one's memory transferred and transfer rate, as measured (not compared:
+see below). A test that fails while
 a guest kernel failed (a lab fault on some hosts, lab/README.md) runs again on a rebuilt lab."""
 
 import os
@@ -17,7 +18,7 @@ import e2e
 @unittest.skipUnless(shutil.which("qemu-system-x86_64"), "QEMU is not installed")
 class VmMetrics(e2e.EvacuationTestCase):
 
-    lab_args = ["--guests", "2", "--load", "8,100000", "--load-on", "vm1"]
+    lab_args = ["--guests", "2", "--load", "8,300000", "--load-on", "vm1"]
     work_prefix = "migprobe-e2e-vm-metrics-"
     reply_timeout_ms = 1000
 
@@ -59,8 +60,6 @@ class VmMetrics(e2e.EvacuationTestCase):
             # The dirtying loop keeps vm1's vCPU busy; vm2's idles. (Before the request the two
             # are not compared: vm2's 10 s before are vm1's migration, and the guests share
             # the core migprobe-dp's RX leaves them with everything else.)
-            self.assertGreater(busy["vm"]["during"]["cpu_percent"],
-                               idle["vm"]["during"]["cpu_percent"], lines[-1])
             diffs.append(busy["vm"]["during"]["cpu_percent"] - idle["vm"]["during"]["cpu_percent"])
             # Nova's progress of each: what it had transferred at the last poll that showed the
             # migration in progress, and the rate. Not compared: under TCG on two cores the
@@ -71,8 +70,8 @@ class VmMetrics(e2e.EvacuationTestCase):
                 self.assertGreater(int(m["migration"]["memory_processed_bytes"]), 0, lines[-1])
                 self.assertGreater(m["vm"]["memory_transfer_mb_s"], 0, lines[-1])
         print("\n" + "\n".join(lines), file=sys.stderr)
-        # By a fair margin over both legs (measured here: 6 to 13 points a leg).
-        self.assertGreater(sum(diffs) / len(diffs), 5, "\n".join(lines))
+        # By a wide margin over both legs (measured here: 33 to 47 points a leg).
+        self.assertGreater(sum(diffs) / len(diffs), 15, "\n".join(lines))
         with open(os.path.join(out, "report.txt")) as f:
             text = f.read()
         self.assertIn("vm during CPU", text)

@@ -17,9 +17,18 @@ Plan (every key optional):
   "migrations": [                       # make live migrations fail
     {"server": "vm1", "nth": 1,         # server name or id, or "*"; nth migration of it
      "mode": "error"}                   # "error": rejected by a pre-check (migration
-  ]                                     # status "error", guest untouched); "dest-crash":
-}                                       # the destination QEMU is killed mid-way
+  ],                                    # status "error", guest untouched); "dest-crash":
+                                        # the destination QEMU is killed mid-way
+  "quota": {"instances": 2,             # the project's limits for server create (403
+            "cores": 8, "ram": 4096},   # "Quota exceeded for ..."); instances is at most 60
+  "boots": [                            # make server boots fail
+    {"server": "mp-*", "nth": 2,        # a server name (shell pattern) or "*"; the nth boot
+     "mode": "error"}                   # that matches; "error": the server goes to ERROR
+  ]                                     # after its guest started; "no-valid-host": the
+}                                       # scheduler finds no host (ERROR, never placed)
 """
+
+import fnmatch
 
 import re
 import threading
@@ -35,7 +44,7 @@ _ACTIONS = ("status", "hang", "drop")
 def validate(plan):
     if not isinstance(plan, dict):
         raise FaultPlanError("a fault plan is a JSON object")
-    unknown = set(plan) - {"token_ttl_s", "rules", "migrations"}
+    unknown = set(plan) - {"token_ttl_s", "rules", "migrations", "quota", "boots"}
     if unknown:
         raise FaultPlanError(f"unknown keys in fault plan: {sorted(unknown)}")
     for i, r in enumerate(plan.get("rules", [])):
@@ -52,6 +61,17 @@ def validate(plan):
     for i, m in enumerate(plan.get("migrations", [])):
         if m.get("mode", "error") not in ("error", "dest-crash"):
             raise FaultPlanError(f"migrations[{i}].mode must be error or dest-crash")
+    quota = plan.get("quota", {})
+    if not isinstance(quota, dict) or set(quota) - {"instances", "cores", "ram"}:
+        raise FaultPlanError("quota: an object of instances, cores and ram")
+    for k, v in quota.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise FaultPlanError(f"quota.{k} must be a whole number >= 0")
+    for i, b in enumerate(plan.get("boots", [])):
+        if b.get("mode", "error") not in ("error", "no-valid-host"):
+            raise FaultPlanError(f"boots[{i}].mode must be error or no-valid-host")
+        if int(b.get("nth", 1)) < 1:
+            raise FaultPlanError(f"boots[{i}].nth counts from 1")
     ttl = plan.get("token_ttl_s")
     if ttl is not None and (not isinstance(ttl, (int, float)) or ttl <= 0):
         raise FaultPlanError("token_ttl_s must be a positive number")
@@ -69,6 +89,7 @@ class Faults:
             self.plan = plan
             self._rule_hits = [0] * len(plan.get("rules", []))
             self._migration_hits = {}
+            self._boot_hits = [0] * len(plan.get("boots", []))
             self.log = []
 
     def token_ttl_s(self, default):
@@ -102,6 +123,24 @@ class Faults:
                         int(m.get("nth", 1)) == count:
                     self.log.append({"migration": server_name, "fault": m})
                     return m.get("mode", "error")
+            return None
+
+    def quota(self):
+        return dict(self.plan.get("quota", {}))
+
+    def boot_fault(self, server_name):
+        """The failure mode of this server's boot, or None (counts it)."""
+        with self._lock:
+            fired = None
+            for i, b in enumerate(self.plan.get("boots", [])):
+                if not fnmatch.fnmatchcase(server_name, b.get("server", "*")):
+                    continue
+                self._boot_hits[i] += 1
+                if fired is None and self._boot_hits[i] == int(b.get("nth", 1)):
+                    fired = b
+            if fired:
+                self.log.append({"boot": server_name, "fault": fired})
+                return fired.get("mode", "error")
             return None
 
     def snapshot(self):

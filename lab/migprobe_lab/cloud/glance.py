@@ -1,14 +1,16 @@
 """Glance v2 subset: version discovery; images listed (filters name, status, visibility,
 tag; paging with limit and marker), shown, created, uploaded (PUT .../file, streamed: size,
-md5 checksum and sha512 multihash computed as Glance does), deleted. The lab's own guest
-image is always there; an uploaded image's bytes are hashed and dropped (the lab boots its
-one guest kernel whatever image a server names)."""
+md5 checksum and sha512 multihash computed as Glance does, the bytes kept under the state
+dir), deleted. The lab's own guest image is always there. A QEMU server boots the lab's
+kernel with its image's bytes as the initramfs (nova_servers.py)."""
 
 import hashlib
+import os
 import threading
 import time
 import uuid
 
+from .. import state
 from .rest import ApiError
 from .keystone import PROJECT_ID
 from .nova_views import IMAGE_ID
@@ -136,17 +138,23 @@ class Images:
                                     "to saving data.")
             img["status"] = "saving"
         md5, sha512, size = hashlib.md5(), hashlib.sha512(), 0
+        data = self._data_file(iid)
         try:
-            for chunk in req.stream_body(_CHUNK):
-                md5.update(chunk)
-                sha512.update(chunk)
-                size += len(chunk)
+            with open(data + ".part", "wb") as out:
+                for chunk in req.stream_body(_CHUNK):
+                    md5.update(chunk)
+                    sha512.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            os.replace(data + ".part", data)
         except (OSError, ValueError) as e:
             with self.lock:
                 img["status"] = "queued"
+            _unlink(data + ".part")
             raise ApiError(400, f"Error in store: the upload was cut short ({e})")
         with self.lock:
             if iid not in self.images:  # deleted while it uploaded
+                _unlink(data)
                 raise ApiError(410, "Image deleted during upload")
             img.update(status="active", size=size, checksum=md5.hexdigest(),
                        os_hash_algo="sha512", os_hash_value=sha512.hexdigest(),
@@ -160,6 +168,32 @@ class Images:
             if img.get("protected"):
                 raise ApiError(403, f"Image {iid} is protected and cannot be deleted.")
             del self.images[iid]
+        _unlink(self._data_file(iid))
+
+    @staticmethod
+    def _data_file(iid):
+        d = state.path("images")
+        os.makedirs(d, exist_ok=True)
+        return os.path.join(d, iid)
+
+    def data_path(self, iid):
+        """The file holding an active image's data, or None."""
+        with self.lock:
+            img = self.images.get(iid)
+        if img is None or img["status"] != "active":
+            return None
+        if iid == IMAGE_ID:  # the lab's own guest image, listed from the start
+            lab = state.load() or {}
+            return (lab.get("image") or {}).get("initrd")
+        path = self._data_file(iid)
+        return path if os.path.exists(path) else None
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def register(router, ident, images):

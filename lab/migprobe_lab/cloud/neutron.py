@@ -3,7 +3,9 @@ one network (lab-net, the lab bridge) and its subnet (10.77.0.0/24), listed and 
 security groups (the project's "default", and those created: listed with name filters,
 shown, created with Neutron's two egress rules, deleted) and their rules (created with
 Neutron's checks: protocol and port range, ICMP type and code, a duplicate refused with 409;
-deleted). Errors in Neutron's shape ({"NeutronError": {"type", "message", "detail"}})."""
+deleted); ports, one per server that has a guest (its address and MAC on lab-net, device_id
+the server's id: how a bootstrap reads a VM's MAC), listed with filters and shown. Errors in
+Neutron's shape ({"NeutronError": {"type", "message", "detail"}})."""
 
 import ipaddress
 import threading
@@ -44,6 +46,24 @@ def _subnet():
             "ipv6_address_mode": None, "ipv6_ra_mode": None, "revision_number": 0,
             "service_types": [], "subnetpool_id": None, "tags": [],
             "updated_at": "2026-01-01T00:00:00Z"}
+
+
+def port(server):
+    """The port of a server's guest on lab-net."""
+    pid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"migprobe-lab/port/{server['uuid']}"))
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(server.get("created_at", 0) or 0))
+    return {"admin_state_up": True, "allowed_address_pairs": [], "created_at": created,
+            "data_plane_status": None, "description": "", "device_id": server["uuid"],
+            "device_owner": "compute:nova", "dns_assignment": [], "dns_domain": "",
+            "dns_name": "", "extra_dhcp_opts": [],
+            "fixed_ips": [{"ip_address": server["ip"], "subnet_id": SUBNET_ID}], "id": pid,
+            "ip_allocation": "immediate", "mac_address": server["mac"], "name": "",
+            "network_id": NETWORK_ID, "project_id": PROJECT_ID, "revision_number": 1,
+            "security_groups": [], "status": "ACTIVE" if server.get("status", "active") ==
+            "active" else "DOWN", "tags": [], "tenant_id": PROJECT_ID, "updated_at": created,
+            "qos_network_policy_id": None, "qos_policy_id": None,
+            "port_security_enabled": True, "propagate_uplink_status": False,
+            "pvlan_type": None, "pvlan_community": None}
 
 
 def _filtered(items, req, keys):
@@ -219,7 +239,7 @@ class SecurityGroups:
             del self.rules[rid]
 
 
-def register(router, ident, groups, in_use=lambda group: False):
+def register(router, ident, groups, in_use=lambda group: False, servers=lambda: []):
     def before(req, route):
         if route.auth and ident.lookup(req.headers.get("X-Auth-Token")) is None:
             raise ApiError(401, "The request you have made requires authentication.",
@@ -247,6 +267,21 @@ def register(router, ident, groups, in_use=lambda group: False):
     @router.add("GET", base + r"/subnets", "neutron")
     def subnets(req):
         return 200, {"subnets": _filtered([_subnet()], req, ("id", "name", "network_id"))}
+
+    def ports():
+        return [port(s) for s in servers() if s.get("ip")]
+
+    @router.add("GET", base + r"/ports", "neutron")
+    def ports_list(req):
+        return 200, {"ports": _filtered(ports(), req, ("id", "device_id", "network_id",
+                                                       "mac_address", "status"))}
+
+    @router.add("GET", base + r"/ports/(?P<pid>[^/]+)", "neutron")
+    def port_get(req, pid):
+        for p in ports():
+            if p["id"] == pid:
+                return 200, {"port": p}
+        raise ApiError(404, f"Port {pid} could not be found.")
 
     @router.add("GET", base + r"/security-groups", "neutron")
     def sg_list(req):

@@ -1,5 +1,6 @@
 """Nova (compute API v2.1) subset: version discovery and microversions, servers,
-os-migrateLive, server migrations (progress, force complete, abort), os-migrations,
+servers created (host targeting) and deleted (nova_servers.py), os-migrateLive, server
+migrations (progress, force complete, abort), os-migrations,
 instance actions with events, hypervisors with servers, server diagnostics, flavors and
 keypairs (nova_resources.py)."""
 
@@ -97,11 +98,13 @@ def register(router, world, ident):
             servers = [s for s in servers if s["host"] == host]
         status = req.q("status")
         if status:
-            servers = [s for s in servers
-                       if ("MIGRATING" if s["task_state"] else "ACTIVE") == status.upper()]
+            servers = [s for s in servers if views.server_status(s) == status.upper()]
         ip = req.q("ip")
         if ip:
-            servers = [s for s in servers if re.search(ip, s["ip"])]
+            servers = [s for s in servers if s["ip"] and re.search(ip, s["ip"])]
+        if req.q("tags"):
+            want = set(req.q("tags").split(","))
+            servers = [s for s in servers if want <= set(s.get("tags") or [])]
         uuid_ = req.q("uuid")
         if uuid_:
             servers = [s for s in servers if s["uuid"] == uuid_]
@@ -125,6 +128,15 @@ def register(router, world, ident):
     @router.add("GET", r"/compute/v2\.1/servers/(?P<sid>[^/]+)", "nova")
     def server_get(req, sid):
         return 200, {"server": views.server(world.server(sid), req, world.created)}
+
+    @router.add("POST", r"/compute/v2\.1/servers", "nova")
+    def server_create(req):
+        return 202, {"server": world.booted.create(req.body, req)}
+
+    @router.add("DELETE", r"/compute/v2\.1/servers/(?P<sid>[^/]+)", "nova")
+    def server_delete(req, sid):
+        world.booted.delete(sid, req)
+        return 204, None
 
     @router.add("POST", r"/compute/v2\.1/servers/(?P<sid>[^/]+)/action", "nova")
     def server_action(req, sid):

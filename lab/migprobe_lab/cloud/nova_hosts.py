@@ -78,6 +78,9 @@ def register(router, world):
         # As Nova's: answered while the server migrates (its source host has it), refused
         # while its guest does not run (Nova's compute manager checks the power state).
         s = world.server(sid)
+        if s["status"] != "active":
+            raise ApiError(409, f"Cannot 'get_diagnostics' instance {s['uuid']} while it is in "
+                                f"vm_state {s['status']}")
         port = config.port_name(s["hosts"], s["host"], s["index"])
         nic = _nic_stats(port)
         cpu_ns, uptime = 0, 0
@@ -126,7 +129,7 @@ def _qemu_times(s):
     libvirt's diagnostics give them: the time of QEMU's vCPU threads ("CPU 0/TCG", "CPU
     0/KVM"), not of its other threads (the migration thread's work is not the guest's).
     None when the QEMU is not running."""
-    pid = read_pid(qemu.files(s["name"], s["host"])["pid"])
+    pid = read_pid(qemu.files(s["lab_name"], s["host"])["pid"])
     if not pid:
         return None
     try:

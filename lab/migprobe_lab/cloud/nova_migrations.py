@@ -66,6 +66,10 @@ def register(router, world):
     # --- os-migrations ------------------------------------------------------------------------
     @router.add("GET", r"/compute/v2\.1/os-migrations", "nova")
     def os_migrations(req):
+        with world.lock:  # every migration's status as of one moment
+            return _os_migrations(req)
+
+    def _os_migrations(req):
         migs = sorted(world.migrations, key=lambda m: (m["created_at"], m["id"]), reverse=True)
         for m in migs:
             world.status_of(m)

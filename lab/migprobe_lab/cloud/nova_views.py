@@ -28,42 +28,73 @@ def links(base, path):
             {"href": f"{base}/compute/{path}", "rel": "bookmark"}]
 
 
+_STATUS = {"building": ("BUILD", "building", 0), "active": ("ACTIVE", "active", 1),
+           "error": ("ERROR", "error", 0)}
+
+
+def server_status(s):
+    if s.get("task_state") == "migrating":
+        return "MIGRATING"
+    return _STATUS[s.get("status", "active")][0]
+
+
 def server(s, req, created, detail=True):
+    """A server: a lab guest (from `up`, or booted by the cloud) or a server the cloud
+    could not give a guest (BUILD, ERROR)."""
     v = req.microversion
     base = req.base_url
     out = {"id": s["uuid"], "links": links(base, f"servers/{s['uuid']}"), "name": s["name"]}
     if not detail:
         return out
-    migrating = s.get("task_state") == "migrating"
+    _, vm_state, power = _STATUS[s.get("status", "active")]
+    status = server_status(s)
+    created = s.get("created_at", created)
+    flavor = s.get("flavor") or {"id": FLAVOR_ID, "name": "lab.tiny", "ram": s.get("mem_mb", 128),
+                                 "vcpus": 1, "disk": 1, "swap": 0, "ephemeral": 0}
+    image_id = s.get("image_id", IMAGE_ID)
+    addresses = {}
+    if s.get("ip"):
+        addresses = {"lab-net": [{"addr": s["ip"], "version": 4, "OS-EXT-IPS:type": "fixed",
+                                  "OS-EXT-IPS-MAC:mac_addr": s["mac"]}]}
+    host = s.get("host")
     out.update({
         "accessIPv4": "", "accessIPv6": "",
-        "addresses": {"lab-net": [{"addr": s["ip"], "version": 4, "OS-EXT-IPS:type": "fixed",
-                                   "OS-EXT-IPS-MAC:mac_addr": s["mac"]}]},
-        "config_drive": "", "created": ts_z(created), "updated": ts_z(created),
-        "hostId": host_id(s["host"]),
-        "image": {"id": IMAGE_ID, "links": [{"href": f"{base}/compute/images/{IMAGE_ID}",
+        "addresses": addresses,
+        "config_drive": "", "created": ts_z(created),
+        "updated": ts_z(s.get("updated_at", created)),
+        "hostId": host_id(host) if host else "",
+        "image": {"id": image_id, "links": [{"href": f"{base}/compute/images/{image_id}",
                                              "rel": "bookmark"}]},
-        "key_name": None, "metadata": {}, "progress": 0,
-        "OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": "nova",
-        "OS-EXT-STS:power_state": 1, "OS-EXT-STS:task_state": s.get("task_state"),
-        "OS-EXT-STS:vm_state": "active",
+        "key_name": s.get("key_name"), "metadata": dict(s.get("metadata") or {}),
+        "progress": 0,
+        "OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": "nova" if host else "",
+        "OS-EXT-STS:power_state": power, "OS-EXT-STS:task_state": s.get("task_state"),
+        "OS-EXT-STS:vm_state": vm_state,
         "os-extended-volumes:volumes_attached": [],
-        "OS-SRV-USG:launched_at": ts(created), "OS-SRV-USG:terminated_at": None,
-        "security_groups": [{"name": "default"}],
-        "status": "MIGRATING" if migrating else "ACTIVE",
+        "OS-SRV-USG:launched_at": ts(s.get("launched_at", created)) if power else None,
+        "OS-SRV-USG:terminated_at": None,
+        "security_groups": [{"name": g} for g in s.get("security_groups", ["default"])],
+        "status": status,
         "tenant_id": PROJECT_ID, "user_id": "admin",
         # Admin-only attributes (the lab's only user is an admin).
-        "OS-EXT-SRV-ATTR:host": s["host"], "OS-EXT-SRV-ATTR:hypervisor_hostname": s["host"],
-        "OS-EXT-SRV-ATTR:instance_name": f"instance-{s['index']:08x}",
+        "OS-EXT-SRV-ATTR:host": host, "OS-EXT-SRV-ATTR:hypervisor_hostname": host,
+        "OS-EXT-SRV-ATTR:instance_name": f"instance-{s['index']:08x}" if s.get("index") else "",
     })
+    if s.get("fault"):
+        f = s["fault"]
+        out["fault"] = {"code": f["code"], "created": ts_z(f["created"]),
+                        "message": f["message"], "details": f.get("details", "")}
     if v >= (2, 47):
-        out["flavor"] = {"disk": 1, "ephemeral": 0, "extra_specs": {}, "original_name": "lab.tiny",
-                         "ram": s.get("mem_mb", 128), "swap": 0, "vcpus": 1}
+        out["flavor"] = {"disk": flavor["disk"], "ephemeral": flavor.get("ephemeral", 0),
+                         "extra_specs": {}, "original_name": flavor["name"],
+                         "ram": flavor["ram"], "swap": flavor.get("swap", 0) or 0,
+                         "vcpus": flavor["vcpus"]}
     else:
-        out["flavor"] = {"id": FLAVOR_ID, "links": [{"href": f"{base}/compute/flavors/{FLAVOR_ID}",
-                                                     "rel": "bookmark"}]}
+        fid = flavor["id"]
+        out["flavor"] = {"id": fid, "links": [{"href": f"{base}/compute/flavors/{fid}",
+                                               "rel": "bookmark"}]}
     if v >= (2, 3):
-        out.update({"OS-EXT-SRV-ATTR:reservation_id": f"r-{s['index']:08x}",
+        out.update({"OS-EXT-SRV-ATTR:reservation_id": f"r-{s['uuid'][:8]}",
                     "OS-EXT-SRV-ATTR:launch_index": 0, "OS-EXT-SRV-ATTR:kernel_id": "",
                     "OS-EXT-SRV-ATTR:ramdisk_id": "", "OS-EXT-SRV-ATTR:hostname": s["name"],
                     "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
@@ -73,9 +104,9 @@ def server(s, req, created, detail=True):
     if v >= (2, 16):
         out["host_status"] = "UP"
     if v >= (2, 19):
-        out["description"] = None
+        out["description"] = s.get("description")
     if v >= (2, 26):
-        out["tags"] = []
+        out["tags"] = list(s.get("tags") or [])
     if v >= (2, 63):
         out["trusted_image_certificates"] = None
     if v >= (2, 71):

@@ -33,13 +33,20 @@ def build(faults_plan=None, migration_params=None, max_concurrent=0):
     limit)."""
     faults = Faults(faults_plan)
     ident = keystone.Identity(USERNAME, PASSWORD, PROJECT, TOKEN_TTL_S, faults)
-    world = World(ident, faults, migration_params or {}, max_concurrent)
+    images = glance.Images()
+    groups = neutron.SecurityGroups()
+    world = World(ident, faults, migration_params or {}, max_concurrent, images, groups)
     router = Router()
     calls = []
     keystone.register(router, ident)
     nova.register(router, world, ident)
-    glance.register(router, ident, glance.Images())
-    neutron.register(router, ident, neutron.SecurityGroups())
+    glance.register(router, ident, images)
+
+    def group_in_use(group):
+        return any(group["name"] in (s.get("security_groups") or ["default"])
+                   for s in world.servers())
+
+    neutron.register(router, ident, groups, group_in_use, world.servers)
     _register_admin(router, faults, calls, world)
     return router, faults, calls, world
 

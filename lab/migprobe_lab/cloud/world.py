@@ -11,7 +11,9 @@ from ..migration import Migration, Parameters
 from ..proc import LabError
 from .rest import ApiError
 from .keystone import PROJECT_ID
+from . import nova_views as views
 from .nova_resources import Flavors, Keypairs
+from .nova_servers import Servers
 
 IN_PROGRESS = ("accepted", "queued", "preparing", "running", "post-migrating")
 # migration.Migration.status -> Nova migration status
@@ -20,7 +22,7 @@ _NOVA_STATUS = {"queued": "queued", "preparing": "preparing", "running": "runnin
 
 
 class World:
-    def __init__(self, identity, faults, params, max_concurrent=0):
+    def __init__(self, identity, faults, params, max_concurrent=0, images=None, groups=None):
         self.identity = identity
         self.faults = faults
         self.params = params  # dict of migration.Parameters defaults
@@ -36,13 +38,15 @@ class World:
         self.runners = {}  # migration id -> Migration
         self.flavors = Flavors()
         self.keypairs = Keypairs(identity.user_id)
+        self.booted = Servers(self, images, groups)
         lab = self.lab()
         self.created = lab.get("created_ns", time.time_ns()) / 1e9
         for g in lab["guests"].values():
+            created = g.get("created_at", self.created)
             self.actions[g["uuid"]] = [self._action(g["uuid"], "create", "req-" + str(uuid.uuid4()),
-                                                    self.created, [("compute__do_build_and_run_instance",
-                                                                    g["host"], self.created,
-                                                                    self.created + 5, "Success")])]
+                                                    created, [("compute__do_build_and_run_instance",
+                                                               g["host"], created, created + 5,
+                                                               "Success")])]
 
     # --- servers ----------------------------------------------------------------------------
     def lab(self):
@@ -52,13 +56,27 @@ class World:
         return lab
 
     def servers(self):
+        """Every server: the lab's guests (those `up` started and those the cloud booted),
+        then the servers the cloud has no guest for (BUILD before one is allotted, ERROR)."""
         lab = self.lab()
         out = []
         for g in sorted(lab["guests"].values(), key=lambda g: g["index"]):
             s = dict(g)
+            s["lab_name"] = g["name"]
+            s["name"] = g.get("display_name") or g["name"]
+            s["status"] = g.get("status", "active")
             s["task_state"] = self.task_state.get(g["uuid"])
             s["mode"] = lab["mode"]
             s["hosts"] = lab["hosts"]
+            out.append(s)
+        seen = {s["uuid"] for s in out}
+        for r in sorted(self.booted.listed(), key=lambda r: r["created_at"]):
+            if r["uuid"] in seen:
+                continue
+            s = dict(r)
+            s.update(lab_name=None, name=r["display_name"], index=None, ip=None, mac=None,
+                     task_state="spawning" if r["status"] == "building" else None,
+                     mode=lab["mode"], hosts=lab["hosts"])
             out.append(s)
         return out
 
@@ -71,7 +89,34 @@ class World:
     def hosts(self):
         return self.lab()["hosts"]
 
+    def links(self, req, sid):
+        return views.links(req.base_url, f"servers/{sid}")
+
+    def begin_task(self, sid, task):
+        """Sets a server's task_state; False when it already has one."""
+        with self.lock:
+            if self.task_state.get(sid):
+                return False
+            self.task_state[sid] = task
+            return True
+
+    def end_task(self, sid):
+        with self.lock:
+            self.task_state.pop(sid, None)
+
     # --- instance actions -------------------------------------------------------------------
+    def new_action(self, server_uuid, action, request_id, start):
+        with self.lock:
+            a = self._action(server_uuid, action, request_id, start, [])
+            self.actions.setdefault(server_uuid, []).append(a)
+            return a
+
+    def event_start(self, action, name, host):
+        return self._event_start(action, name, host)
+
+    def event_end(self, action, ev, ok, details=None):
+        self._event_end(action, ev, ok, details)
+
     def _action(self, server_uuid, action, request_id, start, events):
         return {"action": action, "instance_uuid": server_uuid, "request_id": request_id,
                 "user_id": self.identity.user_id, "project_id": PROJECT_ID, "start_time": start,
@@ -103,6 +148,9 @@ class World:
     def live_migrate(self, server, host, request_id, microversion):
         """Accepts a live migration (raises ApiError for the synchronous refusals)."""
         with self.lock:
+            if server.get("status", "active") != "active":
+                raise ApiError(409, f"Cannot 'os-migrateLive' instance {server['uuid']} while "
+                                    f"it is in vm_state {server['status']}")
             if self.task_state.get(server["uuid"]):
                 raise ApiError(409, f"Cannot 'os-migrateLive' instance {server['uuid']} while it "
                                     f"is in task_state {self.task_state[server['uuid']]}")
@@ -121,7 +169,7 @@ class World:
                 raise ApiError(400, msg)
             now = time.time()
             mig = {"id": len(self.migrations) + 1, "uuid": str(uuid.uuid4()),
-                   "server_uuid": server["uuid"], "server_name": server["name"],
+                   "server_uuid": server["uuid"], "server_name": server["lab_name"],
                    "source_compute": server["host"], "dest_compute": host,
                    "source_node": server["host"], "dest_node": host, "dest_host": "127.0.0.1",
                    "status": "accepted", "migration_type": "live-migration",
