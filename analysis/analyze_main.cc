@@ -194,6 +194,20 @@ int run(const AnalyzeOptions& o) {
     if (aopt.generation < 0 && journal.header.run_generation() != 0) {
       aopt.generation = static_cast<int>(journal.header.run_generation());
     }
+    // The run's generation as the dataplane gave it (a capture may hold several runs: a
+    // campaign's cells). A dataplane restarted within the run gave a second one: the first
+    // is analysed, and that is said.
+    for (const auto& r : journal.records) {
+      if (!r.has_probe() || r.probe().run_generation() == 0) continue;
+      if (aopt.generation < 0) {
+        aopt.generation = static_cast<int>(r.probe().run_generation());
+      } else if (static_cast<int>(r.probe().run_generation()) != aopt.generation && !o.quiet) {
+        std::cerr << "migprobe-analyze: warning: the run's dataplane restarted (run generation "
+                  << r.probe().run_generation() << " after " << aopt.generation
+                  << "): only the probes of generation " << aopt.generation
+                  << " are analysed (--generation N for the other)\n";
+      }
+    }
     for (const auto& r : journal.records) {
       if (!r.has_target()) continue;
       for (const auto& f : r.target().flows()) {

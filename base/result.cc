@@ -30,6 +30,7 @@ std::string Error::to_string() const {
         out = "full";
         break;
       case ErrorKind::kIo:
+      case ErrorKind::kInterrupted:
         return message;
     }
   }

@@ -20,6 +20,7 @@ enum class ErrorKind {
   kInvalid,      // an input (option, spec, target, file contents) is wrong
   kExhausted,    // a table or a resource is full
   kIo,           // a file or device could not be read or written
+  kInterrupted,  // the operator asked to stop (Ctrl-C) before the work was done
 };
 
 // One failure. Never carries a credential: the session scrubs every message it returns.

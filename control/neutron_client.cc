@@ -175,4 +175,11 @@ Result<Traced<Done>> NeutronClient::delete_security_group(const std::string& id)
   return Traced<Done>{Done{}, r->request_id};
 }
 
+Result<Traced<Done>> NeutronClient::delete_rule(const std::string& id) {
+  auto r = session_.call(
+      {service_type_, "DELETE", "/v2.0/security-group-rules/" + url_encode(id), "", {}, true});
+  if (!r.ok()) return r.error();
+  return Traced<Done>{Done{}, r->request_id};
+}
+
 }  // namespace migprobe::control

@@ -67,6 +67,8 @@ class NeutronClient {
   // rule exists).
   Result<Traced<SecurityGroupRule>> create_rule(const SecurityGroupRule& rule);
   Result<Traced<Done>> delete_security_group(const std::string& id);
+  // DELETE /v2.0/security-group-rules/{id}.
+  Result<Traced<Done>> delete_rule(const std::string& id);
 
  private:
   Session& session_;

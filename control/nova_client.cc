@@ -90,11 +90,19 @@ Result<HttpResponse> NovaClient::send(const std::string& method, const std::stri
 }
 
 Result<Traced<std::vector<Server>>> NovaClient::servers_on_host(const std::string& host) {
+  return servers_detail("host=" + url_encode(host) + "&all_tenants=1");
+}
+
+Result<Traced<std::vector<Server>>> NovaClient::servers_named(const std::string& name_regex) {
+  return servers_detail("name=" + url_encode(name_regex));
+}
+
+Result<Traced<std::vector<Server>>> NovaClient::servers_detail(const std::string& query) {
   Traced<std::vector<Server>> out;
   std::string marker;
   std::set<std::string> seen;
   for (;;) {
-    std::string path = "/servers/detail?host=" + url_encode(host) + "&all_tenants=1";
+    std::string path = "/servers/detail?" + query;
     if (!marker.empty()) path += "&marker=" + marker;
     Result<HttpResponse> r = send("GET", path);
     if (!r.ok()) return r.error();
@@ -132,6 +140,20 @@ Result<Traced<Flavor>> NovaClient::create_flavor(const FlavorCreate& flavor) {
   Result<HttpResponse> r = send("POST", "/flavors", flavor_create_body(flavor, *v).dump(), false);
   if (!r.ok()) return r.error();
   return traced(parse_flavor(r->body), *r);
+}
+
+Result<Traced<std::string>> NovaClient::create_server(const ServerCreate& server) {
+  Result<Microversion> v = negotiate();
+  if (!v.ok()) return v.error();
+  Result<HttpResponse> r = send("POST", "/servers", server_create_body(server, *v).dump(), false);
+  if (!r.ok()) return r.error();
+  return traced(parse_created_server(r->body), *r);
+}
+
+Result<Traced<Done>> NovaClient::delete_server(const std::string& server_id) {
+  Result<HttpResponse> r = send("DELETE", "/servers/" + url_encode(server_id));
+  if (!r.ok()) return r.error();
+  return Traced<Done>{Done{}, r->request_id};
 }
 
 Result<Traced<Done>> NovaClient::delete_flavor(const std::string& flavor_id) {

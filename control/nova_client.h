@@ -48,8 +48,15 @@ class NovaClient : public MigrationApi {
   // like host-evacuate-live --strict.
   Result<Traced<std::vector<Hypervisor>>> hypervisor_servers(const std::string& hostname,
                                                              bool strict = false);
+  // The caller's project's servers whose name matches name_regex (Nova matches it as a
+  // regular expression: "^mp-c1-"), every page.
+  Result<Traced<std::vector<Server>>> servers_named(const std::string& name_regex);
   // One server.
   Result<Traced<Server>> server(const std::string& server_id) override;
+  // POST /servers: boots one server; its id. Never retried (a retry could boot two).
+  Result<Traced<std::string>> create_server(const ServerCreate& server);
+  // DELETE /servers/{id} (Nova deletes it in the background: 404 once gone).
+  Result<Traced<Done>> delete_server(const std::string& server_id);
   // Every flavor the caller may use, public and private for an admin (GET
   // /flavors/detail?is_public=None), every page.
   Result<Traced<std::vector<Flavor>>> flavors();
@@ -100,6 +107,8 @@ class NovaClient : public MigrationApi {
   // A call at the negotiated microversion.
   Result<HttpResponse> send(const std::string& method, const std::string& path,
                             const std::string& body = {}, bool idempotent = true);
+  // GET /servers/detail?query, every page.
+  Result<Traced<std::vector<Server>>> servers_detail(const std::string& query);
   // Fails with kUnsupported when the negotiated version is below minimum.
   Result<Microversion> require(Microversion minimum, const char* what);
 

@@ -86,6 +86,12 @@ Server read_server(const json& s) {
     out.flavor_id = id_text(*f, "id");
     out.flavor_name = text(*f, "original_name");
   }
+  if (auto m = s.find("metadata"); m != s.end() && m->is_object()) {
+    for (const auto& [key, value] : m->items()) {
+      if (value.is_string()) out.metadata[key] = value.get<std::string>();
+    }
+  }
+  if (auto f = s.find("fault"); f != s.end() && f->is_object()) out.fault = text(*f, "message");
   return out;
 }
 
@@ -174,6 +180,13 @@ Result<Page<Server>> parse_servers(const std::string& body) {
 Result<Server> parse_server(const std::string& body) {
   return with_member<Server>(body, "server",
                              [](const json&, const json& s) { return read_server(s); });
+}
+
+Result<std::string> parse_created_server(const std::string& body) {
+  Result<std::string> id = with_member<std::string>(
+      body, "server", [](const json&, const json& s) { return text(s, "id"); });
+  if (id.ok() && id->empty()) return make_error(ErrorKind::kParse, "the new server has no id");
+  return id;
 }
 
 Flavor read_flavor(const json& f) {

@@ -11,6 +11,8 @@ namespace migprobe::control {
 
 // {"servers": [...], "servers_links": [...]}.
 Result<Page<Server>> parse_servers(const std::string& body);
+// POST /servers' answer: the new server's id.
+Result<std::string> parse_created_server(const std::string& body);
 // {"server": {...}}.
 Result<Server> parse_server(const std::string& body);
 // GET /flavors/detail.

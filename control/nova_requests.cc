@@ -49,6 +49,31 @@ nlohmann::json flavor_create_body(const FlavorCreate& f, Microversion version) {
   return nlohmann::json{{"flavor", flavor}};
 }
 
+nlohmann::json server_create_body(const ServerCreate& c, Microversion version) {
+  nlohmann::json server = {{"name", c.name}, {"imageRef", c.image_id}, {"flavorRef", c.flavor_id}};
+  if (!c.network_id.empty()) {
+    server["networks"] = nlohmann::json::array({{{"uuid", c.network_id}}});
+  } else if (version >= Microversion{2, 37}) {
+    server["networks"] = "auto";
+  }
+  if (!c.key_name.empty()) server["key_name"] = c.key_name;
+  if (!c.security_groups.empty()) {
+    nlohmann::json groups = nlohmann::json::array();
+    for (const std::string& g : c.security_groups) groups.push_back({{"name", g}});
+    server["security_groups"] = groups;
+  }
+  if (!c.metadata.empty()) server["metadata"] = c.metadata;
+  if (!c.tags.empty() && version >= Microversion{2, 52}) server["tags"] = c.tags;
+  if (!c.host.empty()) {
+    if (version >= Microversion{2, 74}) {
+      server["host"] = c.host;
+    } else {
+      server["availability_zone"] = "nova:" + c.host;
+    }
+  }
+  return nlohmann::json{{"server", server}};
+}
+
 nlohmann::json keypair_import_body(const std::string& name, const std::string& public_key,
                                    const std::string& user_id, Microversion version) {
   nlohmann::json keypair = {{"name", name}, {"public_key", public_key}};

@@ -31,6 +31,12 @@ Result<nlohmann::json> live_migrate_body(const LiveMigrateOptions& options, Micr
 // The force-complete action body (2.22+): {"force_complete": null}.
 nlohmann::json force_complete_body();
 
+struct ServerCreate;
+// POST /servers for one server: host targeting by microversion (the host field from 2.74,
+// availability_zone "nova:HOST" before), networks as a list of one network or "auto"
+// (2.37+), tags from 2.52.
+nlohmann::json server_create_body(const ServerCreate& server, Microversion version);
+
 struct FlavorCreate;
 // POST /flavors: a public flavor; the description from 2.55 on.
 nlohmann::json flavor_create_body(const FlavorCreate& flavor, Microversion version);

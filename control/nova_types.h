@@ -5,6 +5,7 @@
 // absent or null strings as "".
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,29 @@ struct Server {
   // its name (original_name) and no id.
   std::string flavor_id;
   std::string flavor_name;
+  // The server's metadata (a bootstrap tags what it creates with it).
+  std::map<std::string, std::string> metadata;
+  // Nova's fault of a server in ERROR (its message), "" when none.
+  std::string fault;
+};
+
+// POST /servers: one server to boot.
+struct ServerCreate {
+  std::string name;
+  std::string image_id;
+  std::string flavor_id;
+  // The network's id; "" asks Nova to choose ("auto", 2.37+).
+  std::string network_id;
+  // "" for none.
+  std::string key_name;
+  // Security group names; none: the project's default.
+  std::vector<std::string> security_groups;
+  std::map<std::string, std::string> metadata;
+  // Sent from 2.52 on.
+  std::vector<std::string> tags;
+  // The compute host to boot it on (an admin call): the `host` field from 2.74,
+  // availability_zone "nova:HOST" before; "" lets the scheduler choose.
+  std::string host;
 };
 
 // A flavor (GET /flavors/detail).

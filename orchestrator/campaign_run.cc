@@ -155,7 +155,8 @@ std::vector<std::string> flavor_problems(const v1::CellSettings& s,
 
 std::vector<std::string> check_cells_against_cloud(const std::vector<v1::Cell>& cells,
                                                    const NovaForCloud& nova_for,
-                                                   RunProgress& progress) {
+                                                   RunProgress& progress,
+                                                   const std::set<std::string>& to_create) {
   std::vector<std::string> problems;
   // (cloud, host) -> what is wrong with it, empty when fine: each asked once.
   std::map<std::pair<std::string, std::string>, std::string> hosts;
@@ -203,6 +204,7 @@ std::vector<std::string> check_cells_against_cloud(const std::vector<v1::Cell>& 
     }
     const auto& listed = on_source->value;
     for (const std::string& want : s.servers()) {
+      if (to_create.count(want) != 0) continue;
       if (std::none_of(listed.begin(), listed.end(), [&](const control::Server& server) {
             return server.name == want || server.id == want;
           })) {

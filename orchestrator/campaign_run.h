@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,10 +54,12 @@ std::vector<std::string> flavor_problems(const v1::CellSettings& s,
 // Checks the cells against their clouds without migrating anything: each host pair exists
 // and is up and enabled, the servers named are on the source host (or some server is, when
 // none is named), the cell's flavor exists and is its servers'. One line per problem,
-// naming the cell; empty when all is well.
+// naming the cell; empty when all is well. Servers named in to_create (a bootstrap's slice,
+// not booted yet) are not looked for.
 std::vector<std::string> check_cells_against_cloud(const std::vector<v1::Cell>& cells,
                                                    const NovaForCloud& nova_for,
-                                                   RunProgress& progress);
+                                                   RunProgress& progress,
+                                                   const std::set<std::string>& to_create = {});
 
 // Runs every cell in order and writes the campaign report. Exit codes are those of
 // run_evacuation (RunExit): 0 every cell ran and every migration completed, 1 a migration

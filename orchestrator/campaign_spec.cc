@@ -231,6 +231,242 @@ base::Status read_settings(const SpecError& err, const YAML::Node& n, const std:
   return read_map(err, n, what, settings_handlers(err, out));
 }
 
+// A whole number in [lo, hi].
+base::Result<uint32_t> bounded(const SpecError& err, const YAML::Node& n, const std::string& key,
+                               uint32_t lo, uint32_t hi) {
+  auto s = scalar(err, n, key);
+  if (!s.ok()) return s.error();
+  try {
+    size_t used = 0;
+    const unsigned long v = std::stoul(*s, &used);
+    if (used == s->size() && v >= lo && v <= hi) return static_cast<uint32_t>(v);
+  } catch (const std::exception&) {
+  }
+  return err.at(n, key + " must be a whole number from " + std::to_string(lo) + " to " +
+                       std::to_string(hi) + ", not '" + *s + "'");
+}
+
+base::Status read_string_map(const SpecError& err, const YAML::Node& n, const std::string& key,
+                             google::protobuf::Map<std::string, std::string>* out) {
+  if (!n.IsMap()) return err.at(n, key + " must be a mapping of name: value");
+  for (const auto& kv : n) {
+    if (!kv.second.IsScalar()) return err.at(kv.second, key + " values must be single values");
+    (*out)[kv.first.as<std::string>()] = kv.second.as<std::string>();
+  }
+  return base::Done{};
+}
+
+// The seed benchmark's flavors (flavors: seed).
+void add_seed_flavors(v1::BootstrapSpec* b) {
+  const struct {
+    const char* name;
+    uint32_t vcpus, ram_gb, disk_gb;
+  } seed[] = {{"small", 2, 4, 40}, {"medium", 4, 8, 80}, {"large", 8, 16, 160}};
+  for (const auto& f : seed) {
+    v1::FlavorSpec* out = b->add_flavors();
+    out->set_name(f.name);
+    out->set_vcpus(f.vcpus);
+    out->set_ram_mb(f.ram_gb * 1024);
+    out->set_disk_gb(f.disk_gb);
+  }
+}
+
+base::Status read_bootstrap(const SpecError& err, const YAML::Node& node, v1::BootstrapSpec* b) {
+  auto set_text = [&err](const std::string& key,
+                         const std::function<void(const std::string&)>& set) {
+    return [&err, key, set](const YAML::Node& v) -> base::Status {
+      auto s = scalar(err, v, key);
+      if (!s.ok()) return s.error();
+      set(*s);
+      return base::Done{};
+    };
+  };
+  auto ports = [&err](const YAML::Node& v, const std::string& key,
+                      google::protobuf::RepeatedField<uint32_t>* out) -> base::Status {
+    if (v.IsScalar()) {
+      auto p = bounded(err, v, key, 1, 65535);
+      if (!p.ok()) return p.error();
+      out->Add(*p);
+      return base::Done{};
+    }
+    if (!v.IsSequence()) return err.at(v, key + " must be a port or a list of ports");
+    for (const auto& item : v) {
+      auto p = bounded(err, item, key, 1, 65535);
+      if (!p.ok()) return p.error();
+      out->Add(*p);
+    }
+    return base::Done{};
+  };
+  base::Status read = read_map(
+      err, node, "bootstrap",
+      {{"cloud", set_text("bootstrap.cloud", [b](const std::string& s) { b->set_cloud(s); })},
+       {"prefix", set_text("bootstrap.prefix", [b](const std::string& s) { b->set_prefix(s); })},
+       {"network", set_text("bootstrap.network", [b](const std::string& s) { b->set_network(s); })},
+       {"image",
+        [&](const YAML::Node& v) -> base::Status {
+          v1::ImageSpec* i = b->mutable_image();
+          auto r = read_map(
+              err, v, "bootstrap.image",
+              {{"name", set_text("image.name", [i](const std::string& s) { i->set_name(s); })},
+               {"file", set_text("image.file", [i](const std::string& s) { i->set_file(s); })},
+               {"disk_format", set_text("image.disk_format",
+                                        [i](const std::string& s) { i->set_disk_format(s); })},
+               {"container_format", set_text("image.container_format", [i](const std::string& s) {
+                  i->set_container_format(s);
+                })}});
+          if (!r.ok()) return r;
+          if (i->name().empty() || i->file().empty()) {
+            return err.at(v, "bootstrap.image needs name: and file:");
+          }
+          return base::Done{};
+        }},
+       {"flavors",
+        [&](const YAML::Node& v) -> base::Status {
+          if (v.IsScalar() && v.as<std::string>() == "seed") {
+            add_seed_flavors(b);
+            return base::Done{};
+          }
+          if (!v.IsSequence()) {
+            return err.at(v,
+                          "bootstrap.flavors must be a list of {name, vcpus, ram_mb, "
+                          "disk_gb} or seed (small 2/4 GB/40 GB, medium 4/8/80, large "
+                          "8/16/160)");
+          }
+          for (const auto& item : v) {
+            v1::FlavorSpec* f = b->add_flavors();
+            auto number = [&](const std::string& key, uint32_t lo, uint32_t hi,
+                              void (v1::FlavorSpec::*set)(uint32_t)) {
+              return [&err, f, key, lo, hi, set](const YAML::Node& n) -> base::Status {
+                auto x = bounded(err, n, key, lo, hi);
+                if (!x.ok()) return x.error();
+                (f->*set)(*x);
+                return base::Done{};
+              };
+            };
+            auto r = read_map(
+                err, item, "a flavor",
+                {{"name", set_text("flavor.name", [f](const std::string& s) { f->set_name(s); })},
+                 {"vcpus", number("flavor.vcpus", 1, 4096, &v1::FlavorSpec::set_vcpus)},
+                 {"ram_mb", number("flavor.ram_mb", 1, 1u << 30, &v1::FlavorSpec::set_ram_mb)},
+                 {"disk_gb", number("flavor.disk_gb", 0, 1u << 20, &v1::FlavorSpec::set_disk_gb)}});
+            if (!r.ok()) return r;
+            if (f->name().empty() || f->vcpus() == 0 || f->ram_mb() == 0) {
+              return err.at(item,
+                            "a flavor needs name:, vcpus: and ram_mb: (disk_gb: 0 if "
+                            "not given)");
+            }
+          }
+          return base::Done{};
+        }},
+       {"keypair",
+        [&](const YAML::Node& v) -> base::Status {
+          auto r = read_map(
+              err, v, "bootstrap.keypair",
+              {{"name", set_text("keypair.name", [b](const std::string& s) { b->set_keypair(s); })},
+               {"public_key_file", set_text("keypair.public_key_file", [b](const std::string& s) {
+                  b->set_public_key_file(s);
+                })}});
+          if (!r.ok()) return r;
+          if (b->keypair().empty() || b->public_key_file().empty()) {
+            return err.at(v, "bootstrap.keypair needs name: and public_key_file:");
+          }
+          return base::Done{};
+        }},
+       {"security_group",
+        [&](const YAML::Node& v) -> base::Status {
+          v1::SecurityGroupSpec* g = b->mutable_security_group();
+          auto r = read_map(
+              err, v, "bootstrap.security_group",
+              {{"name",
+                set_text("security_group.name", [g](const std::string& s) { g->set_name(s); })},
+               {"from", set_text("security_group.from",
+                                 [g](const std::string& s) { g->set_remote_prefix(s); })},
+               {"icmp",
+                [&err, g](const YAML::Node& n) -> base::Status {
+                  auto s = scalar(err, n, "security_group.icmp");
+                  if (!s.ok()) return s.error();
+                  if (*s != "true" && *s != "false") {
+                    return err.at(n, "security_group.icmp must be true or false");
+                  }
+                  g->set_icmp(*s == "true");
+                  return base::Done{};
+                }},
+               {"udp",
+                [&](const YAML::Node& n) {
+                  return ports(n, "security_group.udp", g->mutable_udp_ports());
+                }},
+               {"tcp", [&](const YAML::Node& n) {
+                  return ports(n, "security_group.tcp", g->mutable_tcp_ports());
+                }}});
+          if (!r.ok()) return r;
+          if (g->name().empty() || g->remote_prefix().empty()) {
+            return err.at(v,
+                          "bootstrap.security_group needs name: and from: (the probe's "
+                          "address, e.g. 10.77.0.2/32)");
+          }
+          return base::Done{};
+        }},
+       {"slice", [&](const YAML::Node& v) -> base::Status {
+          v1::SliceSpec* sl = b->mutable_slice();
+          auto r = read_map(
+              err, v, "bootstrap.slice",
+              {{"count",
+                [&err, sl](const YAML::Node& n) -> base::Status {
+                  auto c = bounded(err, n, "slice.count", 1, 1000);
+                  if (!c.ok()) return c.error();
+                  sl->set_count(*c);
+                  return base::Done{};
+                }},
+               {"flavor",
+                set_text("slice.flavor", [sl](const std::string& s) { sl->set_flavor(s); })},
+               {"host", set_text("slice.host", [sl](const std::string& s) { sl->set_host(s); })},
+               {"boot_timeout",
+                [&err, sl](const YAML::Node& n) -> base::Status {
+                  auto d = duration(err, n, "slice.boot_timeout");
+                  if (!d.ok()) return d.error();
+                  sl->set_boot_timeout_ns(*d);
+                  return base::Done{};
+                }},
+               {"metadata",
+                [&err, sl](const YAML::Node& n) {
+                  return read_string_map(err, n, "slice.metadata", sl->mutable_metadata());
+                }},
+               {"servers", [&err, sl](const YAML::Node& n) -> base::Status {
+                  if (!n.IsMap()) {
+                    return err.at(n,
+                                  "slice.servers must map a server's number to its "
+                                  "metadata: {1: {migprobe_load: \"8,300000\"}}");
+                  }
+                  for (const auto& kv : n) {
+                    auto k = bounded(err, kv.first, "slice.servers key", 1, 1000);
+                    if (!k.ok()) return k.error();
+                    auto& m = (*sl->mutable_server_metadata())[*k];
+                    if (auto st = read_string_map(err, kv.second, "slice.servers metadata",
+                                                  m.mutable_metadata());
+                        !st.ok())
+                      return st;
+                  }
+                  return base::Done{};
+                }}});
+          if (!r.ok()) return r;
+          if (sl->count() == 0 || sl->flavor().empty() || sl->host().empty()) {
+            return err.at(v, "bootstrap.slice needs count:, flavor: and host:");
+          }
+          for (const auto& [n, unused] : sl->server_metadata()) {
+            if (n > sl->count()) {
+              return err.at(v, "slice.servers names server " + std::to_string(n) + " of " +
+                                   std::to_string(sl->count()));
+            }
+          }
+          return base::Done{};
+        }}});
+  if (!read.ok()) return read;
+  if (!b->has_image() && b->slice().count() > 0) {
+    return err.at(node, "bootstrap.slice needs an image: to boot from");
+  }
+  return base::Done{};
+}
+
 // Later settings over earlier ones, field by field (lists replace).
 void overlay(const v1::CellSettings& top, v1::CellSettings* base) {
   v1::CellSettings merged = *base;
@@ -267,6 +503,8 @@ base::Result<v1::CampaignSpec> parse_campaign_spec(const std::string& yaml,
         [&](const YAML::Node& v) {
           return read_settings(err, v, "defaults", spec.mutable_defaults());
         }},
+       {"bootstrap",
+        [&](const YAML::Node& v) { return read_bootstrap(err, v, spec.mutable_bootstrap()); }},
        {"axes",
         [&](const YAML::Node& v) -> base::Status {
           if (!v.IsSequence()) return err.at(v, "axes must be a list of {name, values}");
@@ -329,6 +567,12 @@ base::Result<v1::CampaignSpec> parse_campaign_spec(const std::string& yaml,
           return base::Done{};
         }}});
   if (!read.ok()) return read.error();
+  if (spec.has_bootstrap() && bootstrap_prefix(spec).empty()) {
+    return base::make_error(ErrorKind::kInvalid,
+                            source +
+                                ": a bootstrap needs the campaign's name: (or "
+                                "bootstrap.prefix:), the prefix of every name it gives");
+  }
   if (spec.axes().empty() && spec.cells().empty()) {
     return base::make_error(ErrorKind::kInvalid, source + ": no cells: give axes: or cells:");
   }
@@ -344,6 +588,18 @@ base::Result<v1::CampaignSpec> load_campaign_spec(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return parse_campaign_spec(text.str(), path);
+}
+
+std::string bootstrap_prefix(const v1::CampaignSpec& spec) {
+  return spec.bootstrap().prefix().empty() ? spec.name() : spec.bootstrap().prefix();
+}
+
+std::vector<std::string> slice_server_names(const v1::CampaignSpec& spec) {
+  std::vector<std::string> out;
+  for (uint32_t i = 1; i <= spec.bootstrap().slice().count(); ++i) {
+    out.push_back(bootstrap_prefix(spec) + "-" + std::to_string(i));
+  }
+  return out;
 }
 
 std::string cell_name(const v1::Cell& cell) {
@@ -385,9 +641,20 @@ base::Result<std::vector<v1::Cell>> expand_cells(const v1::CampaignSpec& spec) {
     cells.push_back(std::move(cell));
   }
   // Built-in defaults, and what a cell cannot do without.
+  const v1::SliceSpec& slice = spec.bootstrap().slice();
   for (v1::Cell& cell : cells) {
     v1::CellSettings& s = *cell.mutable_settings();
     const std::string name = "cell " + cell_name(cell);
+    // A cell that names no servers moves the bootstrap's slice, from its host.
+    if (slice.count() > 0) {
+      if (s.servers().empty()) {
+        for (const std::string& n : slice_server_names(spec)) s.add_servers(n);
+      }
+      if (s.source_host().empty()) s.set_source_host(slice.host());
+      if (!s.has_cloud() && !spec.bootstrap().cloud().empty()) {
+        s.set_cloud(spec.bootstrap().cloud());
+      }
+    }
     if (s.source_host().empty() || s.dest_host().empty()) {
       return base::make_error(ErrorKind::kInvalid, name + ": needs source_host and dest_host");
     }

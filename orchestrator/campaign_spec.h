@@ -32,6 +32,11 @@ base::Result<v1::CampaignSpec> load_campaign_spec(const std::string& path);
 // nothing). An error names the cell and what is missing or inconsistent.
 base::Result<std::vector<v1::Cell>> expand_cells(const v1::CampaignSpec& spec);
 
+// The prefix of every name the bootstrap gives: bootstrap.prefix, else the campaign's name.
+std::string bootstrap_prefix(const v1::CampaignSpec& spec);
+// The slice's server names: PREFIX-1 .. PREFIX-count.
+std::vector<std::string> slice_server_names(const v1::CampaignSpec& spec);
+
 // "flavor=small storage=ceph": a cell's labels in axis order, for progress and reports.
 std::string cell_name(const v1::Cell& cell);
 

@@ -16,14 +16,18 @@
 #include <exception>
 #include <iostream>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "base/duration.h"
 #include "control/cloud_config.h"
 #include "control/curl_transport.h"
+#include "control/glance_client.h"
 #include "control/microversion.h"
+#include "control/neutron_client.h"
 #include "control/nova_client.h"
 #include "control/session.h"
+#include "orchestrator/bootstrap.h"
 #include "orchestrator/campaign_compare.h"
 #include "orchestrator/campaign_report.h"
 #include "orchestrator/campaign_run.h"
@@ -81,6 +85,10 @@ struct CloudLink {
   std::unique_ptr<mc::CurlTransport> transport;
   std::unique_ptr<mc::Session> session;
   std::unique_ptr<mc::NovaClient> nova;
+  std::unique_ptr<mc::GlanceClient> glance;
+  std::unique_ptr<mc::NeutronClient> neutron;
+
+  mo::CloudClients clients() const { return {nova.get(), glance.get(), neutron.get()}; }
 };
 
 mc::Result<std::unique_ptr<CloudLink>> connect_cloud(const CloudOptions& c) {
@@ -107,6 +115,8 @@ mc::Result<std::unique_ptr<CloudLink>> connect_cloud(const CloudOptions& c) {
     nova_options.max_microversion = *v;
   }
   link->nova = std::make_unique<mc::NovaClient>(*link->session, nova_options);
+  link->glance = std::make_unique<mc::GlanceClient>(*link->session);
+  link->neutron = std::make_unique<mc::NeutronClient>(*link->session);
   return link;
 }
 
@@ -325,6 +335,11 @@ class CampaignClouds {
  public:
   explicit CampaignClouds(CloudOptions base) : base_(std::move(base)) {}
   mc::Result<mc::NovaClient*> nova(const std::string& cloud) {
+    auto l = link(cloud);
+    if (!l.ok()) return l.error();
+    return l.value()->nova.get();
+  }
+  mc::Result<CloudLink*> link(const std::string& cloud) {
     auto it = links_.find(cloud);
     if (it == links_.end()) {
       CloudOptions c = base_;
@@ -333,7 +348,7 @@ class CampaignClouds {
       if (!link.ok()) return link.error();
       it = links_.emplace(cloud, std::move(link.value())).first;
     }
-    return it->second->nova.get();
+    return it->second.get();
   }
 
  private:
@@ -402,6 +417,58 @@ int compare_main(const std::string& a_dir, const std::string& b_dir,
   return c.failed ? 1 : 0;
 }
 
+// The bootstrap of spec into dir; false (told) when it failed.
+bool bootstrap(const migprobe::v1::CampaignSpec& spec, const std::string& dir,
+               CampaignClouds& clouds, mo::RunProgress& progress) {
+  auto link = clouds.link(spec.bootstrap().cloud());
+  if (!link.ok()) {
+    progress.problem("bootstrap: " + link.error().to_string());
+    return false;
+  }
+  progress.line("bootstrap of campaign " + spec.name() + " (names " + mo::bootstrap_prefix(spec) +
+                "-*; journal " + dir + "/" + mo::kBootstrapJournal + ")");
+  auto done = mo::run_bootstrap(
+      spec, dir, link.value()->clients(), [&progress](const std::string& t) { progress.line(t); },
+      &g_stop.level);
+  if (!done.ok()) {
+    progress.problem(done.error().message);
+    progress.problem(
+        "what the bootstrap created is journaled: migprobe-control campaign "
+        "teardown " +
+        dir + " removes it");
+    return false;
+  }
+  progress.line("bootstrap done: " + std::to_string(done->created) + " created, " +
+                std::to_string(done->reused) + " reused, " + std::to_string(done->servers.size()) +
+                " servers ACTIVE");
+  return true;
+}
+
+// Deletes what the bootstrap journaled in dir; 0 when everything is gone, 1 otherwise.
+int teardown(const std::string& dir, CampaignClouds& clouds, mo::RunProgress& progress) {
+  std::string campaign, prefix, cloud;
+  if (auto s = mo::read_bootstrap_identity(dir, &campaign, &prefix, &cloud); !s.ok()) {
+    progress.problem("teardown: " + s.error().message);
+    return 2;
+  }
+  auto link = clouds.link(cloud);
+  if (!link.ok()) {
+    progress.problem("teardown: " + link.error().to_string());
+    return 2;
+  }
+  progress.line("teardown of campaign " + campaign + " (" + dir + ")");
+  const auto problems = mo::run_teardown(dir, link.value()->clients(),
+                                         [&progress](const std::string& t) { progress.line(t); });
+  for (const auto& p : problems) progress.problem("teardown: " + p);
+  if (!problems.empty()) {
+    progress.problem("teardown incomplete: run migprobe-control campaign teardown " + dir +
+                     " again");
+    return 1;
+  }
+  progress.line("teardown done: nothing the campaign created is left");
+  return 0;
+}
+
 int campaign_main(int argc, char** argv) {
   const std::string what = argc >= 2 ? argv[1] : "";
   const char* usage_text =
@@ -409,6 +476,8 @@ int campaign_main(int argc, char** argv) {
       "       migprobe-control campaign run SPEC.yaml --out-dir DIR [options]\n"
       "       migprobe-control campaign resume DIR [options]\n"
       "       migprobe-control campaign report DIR\n"
+      "       migprobe-control campaign bootstrap SPEC.yaml --out-dir DIR [cloud options]\n"
+      "       migprobe-control campaign teardown DIR [cloud options]\n"
       "       migprobe-control campaign compare DIR_A DIR_B [--fail-if 'p95 > +10%']\n"
       "(migprobe-control campaign ACTION --help for its options)\n";
   if (what.empty() || what == "-h" || what == "--help") {
@@ -423,6 +492,7 @@ int campaign_main(int argc, char** argv) {
   bool json = false;
   bool offline = false;
   bool no_cloud_check = false;
+  bool keep = false;
   po::options_description d("migprobe-control campaign " + what + "\n\nOptions");
   d.add_options()("help,h", "this help");
   if (what == "validate") {
@@ -437,6 +507,9 @@ int campaign_main(int argc, char** argv) {
           "no-cloud-check", po::bool_switch(&no_cloud_check),
           "do not check hosts and servers against the cloud before the first cell");
     }
+    d.add_options()("keep", po::bool_switch(&keep),
+                    "leave what the spec's bootstrap created when the campaign ends (by "
+                    "default it is deleted: campaign teardown DIR)");
     d.add_options()("dataplane-socket", po::value(&o.dataplane_socket),
                     "migprobe-dp's --control-socket; without it nothing is measured")(
         "hypervisor-figures", po::value(&o.hypervisor_figures),
@@ -445,6 +518,12 @@ int campaign_main(int argc, char** argv) {
         "dataplane-grace", po::value(&grace)->default_value("30s"),
         "how long to wait for a dead dataplane to come back before stopping")(
         "quiet,q", po::bool_switch(&o.quiet), "no progress lines, no report on stdout");
+    add_cloud_options(d, cloud);
+  } else if (what == "bootstrap") {
+    d.add_options()("out-dir,o", po::value(&o.out_dir),
+                    "campaign directory: its bootstrap.mpj journals what was created");
+    add_cloud_options(d, cloud);
+  } else if (what == "teardown") {
     add_cloud_options(d, cloud);
   } else if (what == "report") {
     d.add_options()("quiet,q", po::bool_switch(&o.quiet), "do not print the text report");
@@ -477,20 +556,24 @@ int campaign_main(int argc, char** argv) {
                      "source_host, dest_host, servers, flavor, iterations, parallel, policy, "
                      "converge_timeout, migration_timeout, queue_timeout, settle, "
                      "vm_metrics_period, block_migration, flows, "
-                     "before, after.\nExit status: 0 every cell ran and every migration "
+                     "before, after; and bootstrap (image, flavors, keypair, security_group, "
+                     "network, slice: what to create first; cells without servers move the "
+                     "slice; deleted at the end unless --keep).\nExit status: 0 every cell ran and "
+                     "every migration "
                      "completed, 1 a migration failed or a cell was skipped, 2 could not "
                      "start, 3 interrupted, 4 the dataplane was lost, 5 output lost.\n";
       }
       return 0;
     }
     if (o.spec_path.empty() || (what == "compare" && other.empty())) {
-      throw po::error(what == "report" || what == "resume" ? "DIR is required"
-                      : what == "compare"                  ? "two campaign directories are required"
-                                                           : "SPEC is required");
+      throw po::error(what == "report" || what == "resume" || what == "teardown" ? "DIR is required"
+                      : what == "compare" ? "two campaign directories are required"
+                                          : "SPEC is required");
     }
     if (what == "compare" && !(alpha > 0 && alpha < 1)) {
       throw po::error("--alpha must be between 0 and 1");
     }
+    if (what == "bootstrap" && o.out_dir.empty()) throw po::error("--out-dir is required");
     if (what == "run" || what == "resume") {
       if (what == "run" && o.out_dir.empty()) throw po::error("--out-dir is required");
       o.poll_interval = to_ms("poll-interval", poll);
@@ -501,13 +584,26 @@ int campaign_main(int argc, char** argv) {
     return 2;
   }
   if (what == "compare") return compare_main(o.spec_path, other, fail_if, alpha, json);
+  if (what == "teardown") {
+    CampaignClouds clouds(cloud);
+    mo::RunProgress progress(false);
+    return teardown(o.spec_path, clouds, progress);
+  }
   if (what == "resume") {
     o.out_dir = o.spec_path;
     CampaignClouds clouds(cloud);
     mo::RunProgress progress(o.quiet);
     install_stop_handlers();
-    return mo::resume_campaign(
+    const int rc = mo::resume_campaign(
         o, [&clouds](const std::string& name) { return clouds.nova(name); }, progress, g_stop);
+    // A campaign with a bootstrap is torn down once it has run (not when it stopped again).
+    std::string campaign, prefix, cloud_name;
+    if (!keep && rc != mo::kRunInterrupted &&
+        mo::read_bootstrap_identity(o.out_dir, &campaign, &prefix, &cloud_name).ok()) {
+      const int t = teardown(o.out_dir, clouds, progress);
+      return rc != 0 ? rc : (t == 0 ? 0 : 1);
+    }
+    return rc;
   }
   if (what == "report") {
     const std::string dir = o.spec_path;
@@ -523,25 +619,53 @@ int campaign_main(int argc, char** argv) {
   CampaignClouds clouds(cloud);
   auto nova_for = [&clouds](const std::string& name) { return clouds.nova(name); };
   mo::RunProgress progress(o.quiet);
+  if (what == "bootstrap") {
+    install_stop_handlers();
+    return bootstrap(spec, o.out_dir, clouds, progress) ? 0 : 1;
+  }
   if (what == "validate") {
     print_cells(spec, cells);
+    const auto files = mo::check_bootstrap_files(spec);
+    for (const auto& p : files) std::cerr << "migprobe-control campaign: " << p << "\n";
+    if (!files.empty()) return 1;
     if (offline) return 0;
-    const auto problems = mo::check_cells_against_cloud(cells, nova_for, progress);
+    // The slice is not there yet: its servers are not looked for (its host is).
+    const auto slice = mo::slice_server_names(spec);
+    const auto problems = mo::check_cells_against_cloud(
+        cells, nova_for, progress, std::set<std::string>(slice.begin(), slice.end()));
     for (const auto& p : problems) std::cerr << "migprobe-control campaign: " << p << "\n";
     if (!problems.empty()) return 1;
     std::printf("the cloud has every host and server the spec names\n");
     return 0;
   }
+  install_stop_handlers();
+  const bool has_bootstrap = spec.has_bootstrap();
+  if (has_bootstrap && !bootstrap(spec, o.out_dir, clouds, progress)) {
+    if (!keep) teardown(o.out_dir, clouds, progress);
+    return g_stop.stop_new() ? mo::kRunInterrupted : mo::kRunCouldNotStart;
+  }
+  // What the campaign ends with: its cells' exit status, then the teardown of its bootstrap
+  // (not when it was interrupted: campaign resume goes on with the servers as they are).
+  auto finish = [&](int rc) {
+    if (!has_bootstrap || keep || rc == mo::kRunInterrupted) {
+      if (has_bootstrap && rc == mo::kRunInterrupted) {
+        progress.problem("the bootstrap's servers are left for campaign resume " + o.out_dir +
+                         " (campaign teardown " + o.out_dir + " deletes them)");
+      }
+      return rc;
+    }
+    const int t = teardown(o.out_dir, clouds, progress);
+    return rc != 0 ? rc : (t == 0 ? 0 : 1);
+  };
   if (!no_cloud_check) {
     const auto problems = mo::check_cells_against_cloud(cells, nova_for, progress);
     for (const auto& p : problems) progress.problem(p);
     if (!problems.empty()) {
       progress.problem("the spec does not fit the cloud; nothing was migrated");
-      return mo::kRunCouldNotStart;
+      return finish(mo::kRunCouldNotStart);
     }
   }
-  install_stop_handlers();
-  return mo::run_campaign(spec, cells, o, nova_for, progress, g_stop);
+  return finish(mo::run_campaign(spec, cells, o, nova_for, progress, g_stop));
 }
 
 void usage(std::FILE* out) {
@@ -551,7 +675,8 @@ void usage(std::FILE* out) {
       "             migprobe-dp measures each one's downtime; journal and reports\n"
       "  campaign   a matrix of evacuations from a YAML spec: campaign validate SPEC,\n"
       "             campaign run SPEC --out-dir DIR, campaign resume DIR, campaign report DIR,\n"
-      "             campaign compare DIR_A DIR_B [--fail-if 'p95 > +10%']\n"
+      "             campaign compare DIR_A DIR_B [--fail-if 'p95 > +10%'],\n"
+      "             campaign bootstrap SPEC --out-dir DIR, campaign teardown DIR\n"
       "  report     the report of a run again, from its journal\n"
       "  servers    the servers Nova lists on a host (checks credentials)\n"
       "Credentials: --os-cloud / OS_CLOUD with clouds.yaml, or the OS_* variables.\n",

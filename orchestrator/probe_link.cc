@@ -80,7 +80,7 @@ control::Status ProbeLink::start(const std::vector<v1::Target>& targets,
     }
     journal_.append(r);
   }
-  journal_probe_settings(*stats);
+  journal_probe_settings(*stats, started->generation());
   watchdog_ = std::thread([this] { watchdog(); });
   return control::Done{};
 }
@@ -163,9 +163,10 @@ void ProbeLink::remember_flows(const v1::Stats& stats) {
   current_flows_.assign(stats.flows().begin(), stats.flows().end());
 }
 
-void ProbeLink::journal_probe_settings(const v1::Stats& stats) {
+void ProbeLink::journal_probe_settings(const v1::Stats& stats, uint32_t generation) {
   v1::JournalRecord r;
   v1::ProbeSettings* p = r.mutable_probe();
+  p->set_run_generation(generation);
   p->set_outage_threshold_ns(stats.outage_threshold_ns());
   p->set_pid(stats.pid());
   p->set_process_started_ns(stats.process_started_ns());
@@ -201,6 +202,8 @@ bool ProbeLink::recover(const v1::Stats& stats) {
   auto opened = client_.start_events([this](const v1::Event& e) { on_event(e); },
                                      [this](const control::Error& e) { on_stream_end(e); });
   if (!opened.ok()) return false;
+  // The generation of the probes from now on: the running one's, or a new start's.
+  uint32_t generation = stats.generation();
   if (restarted || !stats.running()) {
     // Flow ids are kept: the dataplane accepts the ids it assigned before.
     auto configured = client_.configure(targets, true);
@@ -218,6 +221,7 @@ bool ProbeLink::recover(const v1::Stats& stats) {
     last_refusal_.clear();
     auto started = client_.start();
     if (!started.ok()) return false;
+    generation = started->generation();
   }
   uint64_t from = 0;
   {
@@ -234,7 +238,7 @@ bool ProbeLink::recover(const v1::Stats& stats) {
     healthy_ = true;
   }
   changed_.notify_all();
-  if (restarted) journal_probe_settings(stats);
+  if (restarted) journal_probe_settings(stats, generation);
   const uint64_t to = realtime_ns();
   v1::JournalRecord r;
   r.mutable_coverage_gap()->set_from_ns(from);

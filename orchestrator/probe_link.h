@@ -61,7 +61,8 @@ class ProbeLink {
   void journal_error(const std::string& message);
   // Journals what the dataplane measures with (its outage threshold) and its clock
   // calibration, at the start and after a restart.
-  void journal_probe_settings(const v1::Stats& stats);
+  // The dataplane's settings and the run generation of the probes it sends for this run.
+  void journal_probe_settings(const v1::Stats& stats, uint32_t generation);
   // One clock calibration record (rate, where it came from, drift, slew, realtime steps).
   void journal_calibration(const v1::ClockCalibration& clock);
 

@@ -205,7 +205,16 @@ def stop_guest(lab, g):
             run(["ip", "netns", "delete", ns], check=False)
     for host in lab["hosts"]:
         rack.del_link(config.port_name(lab["hosts"], host, g["index"]))
-    shutil.rmtree(d, ignore_errors=True)
+    # Its logs stay (the serial console tells a guest kernel's failure after the fact), in
+    # deleted/NAME-UUID8/; the rest goes, and its name is free for the next server.
+    if os.path.isdir(d):
+        kept = state.path("deleted", f"{g['name']}-{g['uuid'][:8]}")
+        shutil.rmtree(kept, ignore_errors=True)
+        os.makedirs(os.path.dirname(kept), exist_ok=True)
+        for f in os.listdir(d):
+            if not f.endswith((".serial", ".log")):
+                os.unlink(os.path.join(d, f))
+        os.rename(d, kept)
 
 
 def _stop_guest_processes():

@@ -176,6 +176,15 @@ class ServersTest(CloudTestCase):
         s = self.wait_status(self.create(self.body(name="mp-test-3")).body["server"]["id"])
         self.assertEqual(s["status"], "ACTIVE")
 
+    def test_delete_right_after_create(self):
+        # Nova takes a delete while the server builds; the lab cloud waits for the boot.
+        sid = self.create(self.body(name="mp-test-quick")).body["server"]["id"]
+        self.assertEqual(self.call("DELETE", f"{SERVERS}/{sid}").status, 204)
+        self.wait_gone(sid)
+        self.made.remove(sid)
+        with open(os.path.join(self.state_dir, "lab.json")) as f:
+            self.assertEqual(json.load(f)["guests"], {})
+
     def test_a_security_group_in_use_stays(self):
         r = self.call("POST", f"{NET}/security-groups",
                       {"security_group": {"name": "mp-test-sg"}})

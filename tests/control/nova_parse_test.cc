@@ -120,6 +120,23 @@ TEST(NovaParse, ServerGetEveryFixture) {
   EXPECT_EQ(s.addresses[1].addr, "10.30.0.23");
 }
 
+// A bootstrap's reads: the new server's id, and a server in ERROR with Nova's fault and the
+// metadata that tags it with its campaign.
+TEST(NovaParse, ServerCreateAndAServerInError) {
+  auto id = parse_created_server(fixture("nova/2.74/server-create-response.json"));
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_EQ(*id, "0c7a3d1e-5b2f-4e8a-9c6d-1f2e3a4b5c6d");
+  EXPECT_FALSE(parse_created_server(R"({"server": {"links": []}})").ok());
+  EXPECT_FALSE(parse_created_server(R"({"badRequest": {"code": 400}})").ok());
+  auto s = parse_server(fixture("nova/2.96/server-error.json")).value();
+  EXPECT_EQ(s.status, "ERROR");
+  EXPECT_EQ(s.fault, "No valid host was found. There are not enough hosts available.");
+  EXPECT_EQ(s.metadata.at("migprobe_campaign"), "c1");
+  EXPECT_TRUE(s.host.empty());
+  EXPECT_TRUE(s.addresses.empty());
+  EXPECT_TRUE(parse_server(fixture("nova/2.96/server.json")).value().fault.empty());
+}
+
 TEST(NovaParse, HypervisorsWithServersEveryFixture) {
   for (const std::string& path : fixtures_named("hypervisors-with-servers.json", 3)) {
     json list = fixture_json(path)["hypervisors"];

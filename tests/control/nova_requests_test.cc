@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "control/microversion.h"
+#include "control/nova_types.h"
 #include "fixture_cloud.h"
 
 namespace migprobe::control {
@@ -60,6 +61,33 @@ TEST(LiveMigrateBody, NoHostLetsSchedulerChoose) {
 
 TEST(ForceComplete, BodyMatchesFixture) {
   EXPECT_EQ(force_complete_body(), fixture_json("nova/2.22/force-complete.json"));
+}
+
+// The bootstrap's server: host targeting by the host field from 2.74, by the availability
+// zone before it; tags from 2.52; networks "auto" when none is named (2.37+).
+TEST(ServerCreateBody, HostTargetingByMicroversion) {
+  ServerCreate c;
+  c.name = "mp-test-1";
+  c.image_id = "70a599e0-31e7-49b7-b260-868f441e862b";
+  c.flavor_id = "1";
+  c.network_id = "5d4b8a3e-7c61-4f0e-9a1b-2c3d4e5f6a70";
+  c.key_name = "mp-test-key";
+  c.security_groups = {"default"};
+  c.metadata = {{"migprobe_campaign", "c1"}};
+  c.tags = {"migprobe"};
+  c.host = "hostB";
+  EXPECT_EQ(server_create_body(c, {2, 74}), fixture_json("nova/2.74/server-create-request.json"));
+  const nlohmann::json before = server_create_body(c, {2, 73})["server"];
+  EXPECT_FALSE(before.contains("host"));
+  EXPECT_EQ(before["availability_zone"], "nova:hostB");
+  EXPECT_EQ(before["tags"], nlohmann::json::array({"migprobe"}));
+  const nlohmann::json old = server_create_body(c, {2, 51})["server"];
+  EXPECT_FALSE(old.contains("tags"));
+  c.network_id.clear();
+  c.host.clear();
+  EXPECT_EQ(server_create_body(c, {2, 37})["server"]["networks"], "auto");
+  EXPECT_FALSE(server_create_body(c, {2, 36})["server"].contains("networks"));
+  EXPECT_FALSE(server_create_body(c, {2, 74})["server"].contains("host"));
 }
 
 TEST(MigrationsQuery, PaginationOnlyFrom259) {

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB_CLI = os.path.join(REPO, "lab", "migprobe-lab")
@@ -223,6 +224,18 @@ def _pid_alive(pid_file):
         return False
 
 
+def _guest_dirs(state_dir):
+    """(dir, name) of every guest's logs: the lab's guests, and the servers the lab cloud
+    deleted (their logs kept in deleted/NAME-UUID8/)."""
+    out = []
+    for sub in ("guests", "deleted"):
+        base = os.path.join(state_dir, sub)
+        if os.path.isdir(base):
+            out += [(os.path.join(base, vm), vm) for vm in sorted(os.listdir(base))
+                    if os.path.isdir(os.path.join(base, vm))]
+    return out
+
+
 def guest_faults(state_dir):
     """The guests whose kernel failed, from the serial logs of a lab state dir: one line each,
     "vm2 on hostB: Kernel panic - ...". A lab fault (seen under TCG on an AMD EPYC host after
@@ -232,12 +245,8 @@ def guest_faults(state_dir):
     its uptime between two beats, or no beat on any of its serial logs for GUEST_SILENCE_S
     while one of its QEMUs runs (call it while the lab is up)."""
     found = []
-    guests = os.path.join(state_dir, "guests")
-    if not os.path.isdir(guests):
-        return found
     now = time.time()
-    for vm in sorted(os.listdir(guests)):
-        d = os.path.join(guests, vm)
+    for d, vm in _guest_dirs(state_dir):
         last_write, qemu_running, faulted = 0.0, False, False
         for f in sorted(os.listdir(d)):
             if not f.endswith(".serial"):
@@ -275,14 +284,11 @@ def serial_tails(state_dir, lines=15):
     """The last lines of every guest's serial logs, for a failing test's message: whether a
     guest that went silent on the network kept beating, and what its kernel said."""
     out = []
-    guests = os.path.join(state_dir, "guests")
-    if not os.path.isdir(guests):
-        return ""
-    for vm in sorted(os.listdir(guests)):
-        for f in sorted(os.listdir(os.path.join(guests, vm))):
+    for d, vm in _guest_dirs(state_dir):
+        for f in sorted(os.listdir(d)):
             if not f.endswith(".serial"):
                 continue
-            path = os.path.join(guests, vm, f)
+            path = os.path.join(d, f)
             with open(path, errors="replace") as serial:
                 tail = serial.read().splitlines()[-lines:]
             age = time.time() - os.path.getmtime(path)
@@ -304,3 +310,60 @@ def load_truth(path):
                 if rec.get("migration_id"):
                     truth[rec["migration_id"]] = rec
     return truth
+
+
+class LabCloud:
+    """The lab cloud looked at directly (its admin user), what a test checks a campaign
+    against: listings by kind and the fault plan."""
+
+    def __init__(self, url, user="admin", password="migprobe-lab"):
+        self.url = url.rstrip("/")
+        self.user, self.password = user, password
+        self.token = None
+
+    @classmethod
+    def of_state(cls, state_dir):
+        """The cloud a lab's state dir says is running (its cloud.url)."""
+        with open(os.path.join(state_dir, "cloud.url")) as f:
+            return cls(f.read().strip())
+
+    def api(self, method, path, body=None, version="2.96"):
+        if self.token is None:
+            req = urllib.request.Request(
+                f"{self.url}/identity/v3/auth/tokens", method="POST",
+                headers={"Content-Type": "application/json"},
+                data=json.dumps({"auth": {"identity": {"methods": ["password"], "password": {
+                    "user": {"name": self.user, "domain": {"name": "Default"},
+                             "password": self.password}}},
+                    "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
+                .encode())
+            with urllib.request.urlopen(req, timeout=10) as r:
+                self.token = r.headers["X-Subject-Token"]
+        req = urllib.request.Request(self.url + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"X-Auth-Token": self.token,
+                                              "Content-Type": "application/json",
+                                              "OpenStack-API-Version": f"compute {version}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            raw = r.read()
+            return json.loads(raw) if raw else None
+
+    def faults(self, plan):
+        req = urllib.request.Request(self.url + "/_lab/faults", method="PUT",
+                                     data=json.dumps(plan).encode(),
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=10).read()
+
+    def inventory(self):
+        """What the cloud holds, by kind: names (servers with their status and host)."""
+        return {
+            "images": sorted(i["name"] for i in self.api("GET", "/image/v2/images")["images"]),
+            "flavors": sorted(f["name"] for f in
+                              self.api("GET", "/compute/v2.1/flavors/detail")["flavors"]),
+            "keypairs": sorted(k["keypair"]["name"] for k in
+                               self.api("GET", "/compute/v2.1/os-keypairs")["keypairs"]),
+            "groups": sorted(g["name"] for g in self.api(
+                "GET", "/networking/v2.0/security-groups")["security_groups"]),
+            "servers": sorted((s["name"], s["status"], s["OS-EXT-SRV-ATTR:host"]) for s in
+                              self.api("GET", "/compute/v2.1/servers/detail")["servers"]),
+        }

@@ -123,5 +123,76 @@ TEST(CampaignSpec, ListedCellsAndWhatACellCannotDoWithout) {
             "cells 1 and 2 have the same labels (run=a): give each cell labels of its own");
 }
 
+TEST(CampaignSpec, ABootstrapGivesTheCellsItsSlice) {
+  auto spec = parse_campaign_spec(R"(name: demo
+bootstrap:
+  image: {name: guest, file: /var/tmp/guest.img}
+  flavors: seed
+  keypair: {name: demo, public_key_file: /root/.ssh/id_ed25519.pub}
+  security_group: {name: demo-probe, from: 10.77.0.2/32, icmp: true, udp: 7, tcp: [9, 7]}
+  network: lab-net
+  slice: {count: 3, flavor: small, host: hostA, servers: {1: {migprobe_load: "8,300000"}}}
+defaults: {dest_host: hostB}
+cells:
+  - labels: {copy: pre}
+  - {labels: {copy: two}, servers: [other]}
+)",
+                                  "demo.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  const v1::BootstrapSpec& b = spec->bootstrap();
+  ASSERT_EQ(b.flavors_size(), 3);
+  EXPECT_EQ(b.flavors(2).name(), "large");
+  EXPECT_EQ(b.flavors(2).ram_mb(), 16U * 1024);
+  EXPECT_EQ(b.flavors(2).disk_gb(), 160U);
+  EXPECT_EQ(b.security_group().udp_ports_size(), 1);
+  EXPECT_EQ(b.security_group().tcp_ports_size(), 2);
+  EXPECT_TRUE(b.security_group().icmp());
+  EXPECT_EQ(b.slice().server_metadata().at(1).metadata().at("migprobe_load"), "8,300000");
+  EXPECT_EQ(slice_server_names(*spec), (std::vector<std::string>{"demo-1", "demo-2", "demo-3"}));
+  auto cells = expand_cells(*spec);
+  ASSERT_TRUE(cells.ok()) << cells.error().message;
+  // A cell without servers moves the slice from its host; one that names servers keeps them.
+  const v1::CellSettings& first = (*cells)[0].settings();
+  EXPECT_EQ(first.source_host(), "hostA");
+  ASSERT_EQ(first.servers_size(), 3);
+  EXPECT_EQ(first.servers(2), "demo-3");
+  EXPECT_EQ((*cells)[1].settings().servers_size(), 1);
+}
+
+TEST(CampaignSpec, BootstrapErrorsSayWhatIsMissing) {
+  struct Case {
+    const char* yaml;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"name: x\nbootstrap:\n  slice: {count: 2, flavor: f}\ncells: [{labels: {a: b}}]\n",
+       "spec.yaml:3:10: bootstrap.slice needs count:, flavor: and host:"},
+      {"name: x\nbootstrap:\n  slice: {count: 2, flavor: f, host: h}\n"
+       "defaults: {dest_host: g}\ncells: [{labels: {a: b}}]\n",
+       "bootstrap.slice needs an image: to boot from"},
+      {"name: x\nbootstrap:\n  flavors: [{name: f, vcpus: 0, ram_mb: 1}]\n",
+       "spec.yaml:3:30: flavor.vcpus must be a whole number from 1 to 4096, not '0'"},
+      {"name: x\nbootstrap:\n  flavors: big\n", "bootstrap.flavors must be a list"},
+      {"name: x\nbootstrap:\n  security_group: {name: g}\n",
+       "bootstrap.security_group needs name: and from:"},
+      {"name: x\nbootstrap:\n  security_group: {name: g, from: 1.2.3.4/32, udp: 70000}\n",
+       "security_group.udp must be a whole number from 1 to 65535, not '70000'"},
+      {"name: x\nbootstrap:\n  image: {name: i}\n", "bootstrap.image needs name: and file:"},
+      {"name: x\nbootstrap:\n  keypair: {name: k, key: abc}\n",
+       "unknown key 'key' in bootstrap.keypair"},
+      {"bootstrap:\n  network: n\ncells: [{labels: {a: b}}]\n",
+       "a bootstrap needs the campaign's name:"},
+      {"name: x\nbootstrap:\n  image: {name: i, file: f}\n"
+       "  slice: {count: 2, flavor: f, host: h, servers: {3: {k: v}}}\n",
+       "slice.servers names server 3 of 2"},
+  };
+  for (const Case& c : cases) {
+    auto spec = parse_campaign_spec(c.yaml, "spec.yaml");
+    ASSERT_FALSE(spec.ok()) << c.yaml;
+    EXPECT_NE(spec.error().message.find(c.want), std::string::npos)
+        << "got: " << spec.error().message << "\nwant: " << c.want;
+  }
+}
+
 }  // namespace
 }  // namespace migprobe::orchestrator

@@ -320,9 +320,6 @@ class Servers:
         if s["task_state"] == "migrating":
             raise ApiError(409, f"Cannot 'delete' instance {sid} while it is in task_state "
                                 "migrating")
-        if s.get("status") == "building":
-            raise ApiError(409, f"Cannot 'delete' instance {sid} while it is in vm_state "
-                                "building (the lab cloud waits for its boot to end)")
         if not self.world.begin_task(sid, "deleting"):
             raise ApiError(409, f"Cannot 'delete' instance {sid} while it is in task_state "
                                 f"{self.world.task_state.get(sid)}")
@@ -332,6 +329,16 @@ class Servers:
     def _delete(self, s, action):
         ev = self.world.event_start(action, "compute_terminate_instance", s["host"])
         try:
+            # A server still booting is deleted once its boot has ended (as Nova's compute
+            # host does: the build is aborted, here it is waited for).
+            deadline = time.monotonic() + BUILD_TIMEOUT_S + 30
+            while time.monotonic() < deadline and self._building(s["uuid"]):
+                time.sleep(0.2)
+            with self.lock:
+                r = self.failed.get(s["uuid"])
+                if r is not None and r["status"] == "error":
+                    del self.failed[s["uuid"]]
+            s = self.world.server(s["uuid"]) if self._exists(s["uuid"]) else s
             lab = self.world.lab()
             guest = lab["guests"].get(s["lab_name"])
             if guest is not None:
@@ -342,6 +349,22 @@ class Servers:
             self.world.event_end(action, ev, False, f"lab cloud: {e}")
         finally:
             self.world.end_task(s["uuid"])
+
+    def _building(self, sid):
+        with self.lock:
+            r = self.failed.get(sid)
+            if r is not None and r["status"] == "building":
+                return True
+        lab = self.world.lab()
+        return any(g["uuid"] == sid and g.get("status") == "building"
+                   for g in lab["guests"].values())
+
+    def _exists(self, sid):
+        try:
+            self.world.server(sid)
+            return True
+        except ApiError:
+            return False
 
     def listed(self):
         """Servers without a guest (BUILD before one is allotted, or ERROR)."""
