@@ -272,12 +272,22 @@ class Migration:
         done_ev = qs.find_event("MIGRATION", lambda e: e["data"]["status"] == "completed")
         rec["completed_ns"] = event_ns(done_ev)
         stop_ev = qs.find_event("STOP")
+        resume_ev = None
         if self._forced_pause:
             # A guest paused on its source arrives paused: QEMU does not start it, libvirt
-            # does (it resumes the domain on the destination at once). Waiting for QEMU to do
-            # it cost every forced migration 10 s of pause.
-            qd.cmd("cont")
-        resume_ev = qd.wait_event("RESUME", timeout=10.0)
+            # does (it resumes the domain on the destination as soon as the incoming side
+            # has loaded it). `cont` is refused while the destination still loads: asked
+            # again every 50 ms. (Waiting 10 s for QEMU to resume it, as before, cost every
+            # forced migration 10 s of pause.)
+            deadline = time.monotonic() + 10.0
+            while resume_ev is None and time.monotonic() < deadline:
+                try:
+                    qd.cmd("cont", timeout=5.0)
+                except QmpError:
+                    pass
+                resume_ev = qd.wait_event("RESUME", timeout=0.05)
+        if resume_ev is None:
+            resume_ev = qd.wait_event("RESUME", timeout=10.0)
         if resume_ev is None:
             raise QmpError("destination never resumed after the migration completed")
         # query-migrate can read 0 for downtime/total-time just after completion: poll.
