@@ -122,8 +122,7 @@ class StepJournal {
     path_ = (std::filesystem::path(dir) / kBootstrapJournal).string();
     if (std::filesystem::exists(path_)) {
       analysis::JournalContents contents;
-      std::string cut;
-      if (auto s = analysis::cut_torn_tail(path_, &contents, &cut); !s.ok()) return s;
+      if (auto s = analysis::cut_torn_tail(path_, &contents, &cut_); !s.ok()) return s;
       for (const auto& r : contents.records) {
         if (r.has_bootstrap()) past_.push_back(r.bootstrap());
       }
@@ -158,9 +157,13 @@ class StepJournal {
   }
   void close() { journal_.close(); }
   std::string error() const { return journal_.error(); }
+  // What the journal held when opened, and what was cut from its end ("" when nothing).
+  const std::vector<v1::BootstrapEvent>& past() const { return past_; }
+  const std::string& cut() const { return cut_; }
 
  private:
   std::string path_;
+  std::string cut_;
   mc::RunJournal journal_;
   std::vector<v1::BootstrapEvent> past_;
 };
@@ -649,19 +652,21 @@ std::vector<std::string> run_teardown(const std::string& dir, const CloudClients
                                       const Say& say, std::chrono::seconds server_timeout) {
   std::vector<std::string> problems;
   const std::string path = (std::filesystem::path(dir) / kBootstrapJournal).string();
-  analysis::JournalContents contents;
-  std::string cut;
-  if (auto s = analysis::cut_torn_tail(path, &contents, &cut); !s.ok()) {
+  if (!std::filesystem::exists(path)) {
+    problems.push_back(path + ": no bootstrap was started in it");
+    return problems;
+  }
+  // Opened once: its torn end cut, what it holds read, the teardown's steps appended.
+  StepJournal journal;
+  if (auto s = journal.open(dir, ""); !s.ok()) {
     problems.push_back(s.error().message);
     return problems;
   }
-  if (!cut.empty()) say(cut);
+  if (!journal.cut().empty()) say(journal.cut());
   std::string campaign, prefix;
   std::vector<Owned> owned;
   std::map<std::pair<std::string, std::string>, size_t> index;
-  for (const auto& r : contents.records) {
-    if (!r.has_bootstrap()) continue;
-    const v1::BootstrapEvent& e = r.bootstrap();
+  for (const v1::BootstrapEvent& e : journal.past()) {
     if (e.kind() == "campaign") {
       campaign = e.name();
       prefix = e.id();
@@ -683,12 +688,8 @@ std::vector<std::string> run_teardown(const std::string& dir, const CloudClients
     o.state = e.state();
   }
   if (campaign.empty()) {
+    journal.close();
     problems.push_back(path + ": no bootstrap was started in it");
-    return problems;
-  }
-  StepJournal journal;
-  if (auto s = journal.open(dir, campaign); !s.ok()) {
-    problems.push_back(s.error().message);
     return problems;
   }
   journal.step("campaign", "teardown", prefix, campaign);
@@ -736,10 +737,16 @@ std::vector<std::string> run_teardown(const std::string& dir, const CloudClients
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
   }
-  // Then what the servers used, newest first.
+  // Then what the servers used, newest first. A rule of a group the campaign created goes
+  // with its group; those it added to a group it reused are deleted one by one.
+  std::set<std::string> own_groups;
+  for (const Owned& o : owned) {
+    if (o.kind == "security_group" && ours(o) && !o.id.empty()) own_groups.insert(o.id);
+  }
   for (auto it = owned.rbegin(); it != owned.rend(); ++it) {
     const Owned& o = *it;
     if (!ours(o) || o.kind == "server") continue;
+    if (o.kind == "security_group_rule" && own_groups.count(o.detail) != 0) continue;
     std::string kind = o.kind;
     std::replace(kind.begin(), kind.end(), '_', ' ');
     const std::string what = kind + " " + o.name + (o.id.empty() ? "" : " (" + o.id + ")");

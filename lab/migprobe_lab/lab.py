@@ -190,19 +190,12 @@ def stop_guest(lab, g):
     """Stops guest g wherever it runs and removes its bridge ports and namespace (a server
     deleted through the lab cloud)."""
     d = state.path("guests", g["name"])
-    if lab["mode"] == "qemu":
-        for host in lab["hosts"]:
-            qemu.stop(g["name"], host, grace=2.0)
-    elif os.path.isdir(d):
-        for f in os.listdir(d):
-            if f.startswith("netns-") and f.endswith(".pid"):
-                stop_pidfile(os.path.join(d, f), grace=1.0)
-        ns = config.guest_netns(g["index"])
-        if ns in rack.netns_list():
-            cp = run(["ip", "netns", "pids", ns], check=False)
-            for p in cp.stdout.split():
-                stop_pid(int(p), grace=1.0)
-            run(["ip", "netns", "delete", ns], check=False)
+    if os.path.isdir(d):
+        _stop_processes_of(g["name"], d)
+    ns = config.guest_netns(g["index"])
+    if lab["mode"] == "netns" and ns in rack.netns_list():
+        _stop_netns_processes(ns)
+        run(["ip", "netns", "delete", ns], check=False)
     for host in lab["hosts"]:
         rack.del_link(config.port_name(lab["hosts"], host, g["index"]))
     # Its logs stay (the serial console tells a guest kernel's failure after the fact), in
@@ -217,18 +210,27 @@ def stop_guest(lab, g):
         os.rename(d, kept)
 
 
+def _stop_processes_of(name, d):
+    """Stops what a guest's pid files in d name: its QEMUs, or its namespace services."""
+    for f in os.listdir(d):
+        if f.endswith(".pid"):
+            if f.startswith("netns-"):
+                stop_pidfile(os.path.join(d, f), grace=1.0)
+            else:
+                qemu.stop(name, f[:-4], grace=2.0)
+
+
+def _stop_netns_processes(ns):
+    cp = run(["ip", "netns", "pids", ns], check=False)
+    for p in cp.stdout.split():
+        stop_pid(int(p), grace=1.0)
+
+
 def _stop_guest_processes():
     gdir = state.path("guests")
     if os.path.isdir(gdir):
         for name in os.listdir(gdir):
-            d = os.path.join(gdir, name)
-            for f in os.listdir(d):
-                if f.endswith(".pid"):
-                    host = f[:-4]
-                    if f.startswith("netns-"):
-                        stop_pidfile(os.path.join(d, f), grace=1.0)
-                    else:
-                        qemu.stop(name, host, grace=2.0)
+            _stop_processes_of(name, os.path.join(gdir, name))
     # Strays: any QEMU whose pid file lives in this state dir (e.g. an interrupted start).
     marker = os.path.join(config.state_dir(), "guests") + "/"
     for pid in pids_with_marker(marker):
@@ -237,9 +239,7 @@ def _stop_guest_processes():
     # Anything still running inside the lab's namespaces was started by the lab.
     for ns in rack.netns_list():
         if config.NETNS_RE.match(ns):
-            cp = run(["ip", "netns", "pids", ns], check=False)
-            for p in cp.stdout.split():
-                stop_pid(int(p), grace=1.0)
+            _stop_netns_processes(ns)
 
 
 def _stop_cloud():

@@ -44,27 +44,18 @@ class Bootstrap(e2e.E2ETestCase):
 
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="migprobe-e2e-bootstrap-")
-        self.faults({})
+        self.cloud.faults({})
         self.image = os.path.join(self.work, "guest.img")
         with open(self.image, "wb") as f:
             f.write(os.urandom(3 * 1024 * 1024))
         key = os.path.join(self.work, "key")
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
         self.key = key + ".pub"
-        self.baseline = self.inventory()
+        self.baseline = self.cloud.inventory()
 
     def tearDown(self):
         if not os.environ.get("MIGPROBE_KEEP_E2E"):
             shutil.rmtree(self.work, ignore_errors=True)
-
-    def faults(self, plan):
-        self.cloud.faults(plan)
-
-    def inventory(self):
-        return self.cloud.inventory()
-
-    def api(self, method, path):
-        return self.cloud.api(method, path)
 
     def spec(self, name, count=2, ram=4096):
         path = os.path.join(self.work, f"{name}-{count}-{ram}.yaml")
@@ -85,14 +76,14 @@ class Bootstrap(e2e.E2ETestCase):
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
         self.assertIn("image mpt1-guest: active", cp.stderr)
         self.assertIn("bootstrap done: 10 created, 0 reused, 2 servers ACTIVE", cp.stderr)
-        have = self.inventory()
+        have = self.cloud.inventory()
         self.assertIn("mpt1-guest", have["images"])
         self.assertTrue({"mpt1-small", "mpt1-medium"} <= set(have["flavors"]))
         self.assertIn("mpt1-key", have["keypairs"])
         self.assertIn("mpt1-probe", have["groups"])
         self.assertEqual([s for s in have["servers"] if s[0].startswith("mpt1-")],
                          [("mpt1-1", "ACTIVE", "hostA"), ("mpt1-2", "ACTIVE", "hostA")])
-        group = self.api("GET", "/networking/v2.0/security-groups?name=mpt1-probe")[
+        group = self.cloud.api("GET", "/networking/v2.0/security-groups?name=mpt1-probe")[
             "security_groups"][0]
         ingress = sorted((r["protocol"], r["port_range_min"], r["remote_ip_prefix"])
                          for r in group["security_group_rules"] if r["direction"] == "ingress")
@@ -107,7 +98,7 @@ class Bootstrap(e2e.E2ETestCase):
         for what in ("image mpt1-guest", "flavor mpt1-small", "keypair mpt1-key",
                      "security group mpt1-probe"):
             self.assertRegex(cp.stderr, what + r".*: reused")
-        self.assertEqual(self.inventory(), have)
+        self.assertEqual(self.cloud.inventory(), have)
         # A flavor of the same name with other sizes: refused, naming both.
         cp = self.bootstrap(self.spec("mpt1", ram=2048), os.path.join(self.work, "c1-other"))
         self.assertNotEqual(cp.returncode, 0)
@@ -118,7 +109,7 @@ class Bootstrap(e2e.E2ETestCase):
         cp = self.teardown(out)
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
         self.assertIn("teardown done", cp.stderr)
-        self.assertEqual(self.inventory(), self.baseline)
+        self.assertEqual(self.cloud.inventory(), self.baseline)
         # Twice is harmless.
         cp = self.teardown(out)
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
@@ -135,18 +126,18 @@ class Bootstrap(e2e.E2ETestCase):
         ]
         for n, (plan, said, asked) in enumerate(cases):
             with self.subTest(plan=plan):
-                self.faults(plan)
+                self.cloud.faults(plan)
                 out = os.path.join(self.work, f"c2-{n}")
                 cp = self.bootstrap(self.spec("mpt2"), out)
                 self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
                 self.assertIn(said, cp.stderr)
                 self.assertIn(asked, cp.stderr)
                 self.assertIn(f"campaign teardown {out} removes it", cp.stderr)
-                self.assertNotEqual(self.inventory(), self.baseline)
-                self.faults({})
+                self.assertNotEqual(self.cloud.inventory(), self.baseline)
+                self.cloud.faults({})
                 cp = self.teardown(out)
                 self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
-                self.assertEqual(self.inventory(), self.baseline)
+                self.assertEqual(self.cloud.inventory(), self.baseline)
 
     def test_errors_of_the_spec_and_of_teardown(self):
         cp = self.bootstrap(self.spec("mpt3", count=0), os.path.join(self.work, "c3"))

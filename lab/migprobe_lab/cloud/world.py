@@ -111,12 +111,6 @@ class World:
             self.actions.setdefault(server_uuid, []).append(a)
             return a
 
-    def event_start(self, action, name, host):
-        return self._event_start(action, name, host)
-
-    def event_end(self, action, ev, ok, details=None):
-        self._event_end(action, ev, ok, details)
-
     def _action(self, server_uuid, action, request_id, start, events):
         return {"action": action, "instance_uuid": server_uuid, "request_id": request_id,
                 "user_id": self.identity.user_id, "project_id": PROJECT_ID, "start_time": start,
@@ -128,14 +122,14 @@ class World:
         return {"event": name, "host": host, "start_time": start, "finish_time": finish,
                 "result": result, "traceback": None, "details": details}
 
-    def _event_start(self, action, name, host):
+    def event_start(self, action, name, host):
         with self.lock:
             ev = self._event(name, host, time.time(), None, None)
             action["events"].append(ev)
             action["updated_at"] = ev["start_time"]
             return ev
 
-    def _event_end(self, action, ev, ok, details=None):
+    def event_end(self, action, ev, ok, details=None):
         with self.lock:
             ev["finish_time"] = time.time()
             ev["result"] = "Success" if ok else "Error"
@@ -218,16 +212,16 @@ class World:
         try:
             # The conductor checks the migration ("accepted"), then the source compute
             # queues it.
-            ev = self._event_start(action, "conductor_live_migrate_instance", src)
+            ev = self.event_start(action, "conductor_live_migrate_instance", src)
             if precheck_error or mig["fault"] == "error":
                 time.sleep(0.2)
                 msg = precheck_error or "Migration pre-check error: injected fault (lab cloud)"
-                self._event_end(action, ev, False, msg)
+                self.event_end(action, ev, False, msg)
                 self._set(mig, status="error", error=msg)
                 return
-            chk = self._event_start(action, "compute_check_can_live_migrate_destination", dst)
-            self._event_end(action, chk, True)
-            self._event_end(action, ev, True)
+            chk = self.event_start(action, "compute_check_can_live_migrate_destination", dst)
+            self.event_end(action, chk, True)
+            self.event_end(action, ev, True)
             slot = self._take_slot(mig)
             if not slot:
                 return
@@ -237,9 +231,9 @@ class World:
             m = Migration(mig["server_name"], dst, params, migration_id=mig["uuid"])
             with self.lock:
                 self.runners[mig["id"]] = m
-            pre = self._event_start(action, "compute_pre_live_migration", dst)
-            self._event_end(action, pre, True)
-            run_ev = self._event_start(action, "compute_live_migration", src)
+            pre = self.event_start(action, "compute_pre_live_migration", dst)
+            self.event_end(action, pre, True)
+            run_ev = self.event_start(action, "compute_live_migration", src)
             self._set(mig, status="preparing")
             try:
                 rec = m.run()
@@ -248,15 +242,15 @@ class World:
             self._set(mig, truth=rec, memory=m.progress())
             if rec["status"] == "completed":
                 self._set(mig, status="post-migrating")
-                post = self._event_start(action, "compute_post_live_migration_at_destination", dst)
-                self._event_end(action, post, True)
-                self._event_end(action, run_ev, True)
+                post = self.event_start(action, "compute_post_live_migration_at_destination", dst)
+                self.event_end(action, post, True)
+                self.event_end(action, run_ev, True)
                 self._set(mig, status="completed")
             elif rec["status"] == "cancelled":
-                self._event_end(action, run_ev, True)
+                self.event_end(action, run_ev, True)
                 self._set(mig, status="cancelled")
             else:
-                self._event_end(action, run_ev, False, rec.get("error"))
+                self.event_end(action, run_ev, False, rec.get("error"))
                 self._set(mig, status="error", error=rec.get("error"))
         except Exception as e:  # never leave a server stuck in MIGRATING
             self._set(mig, status="error", error=f"lab cloud: {e}")
